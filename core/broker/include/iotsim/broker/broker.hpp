@@ -1,0 +1,101 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "iotsim/broker/authorizer.hpp"
+#include "iotsim/broker/config.hpp"
+#include "iotsim/broker/effects.hpp"
+#include "iotsim/broker/identity.hpp"
+#include "iotsim/broker/message.hpp"
+#include "iotsim/broker/store.hpp"
+#include "iotsim/common/rng.hpp"
+#include "iotsim/common/time.hpp"
+
+namespace iotsim::broker {
+
+/// What the broker needs from its host, injected (never global): authorization, persistence and
+/// the seeded random stream (session identifiers, assigned client ids, shared-subscription picks).
+struct BrokerServices {
+    Authorizer& authorizer;
+    Store& store;
+    Rng& rng;
+};
+
+/// Counters for observability and tests; never reset.
+struct BrokerStats {
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t connects_refused = 0;
+    std::uint64_t protocol_errors = 0;
+    std::uint64_t publishes_received = 0;
+    std::uint64_t messages_delivered = 0;
+    std::uint64_t qos0_dropped_slow_consumer = 0;
+    std::uint64_t qos1_dropped_queue_full = 0;
+    std::uint64_t messages_expired = 0;
+    std::uint64_t receive_denied = 0;
+};
+
+/// A read-only view of one session, for tests, the simulator and the data-plane APIs.
+struct SessionInfo {
+    std::string client_id;
+    bool connected = false;
+    bool persistent = false;
+    std::vector<mqtt::SubscribeEntry> subscriptions;  // sorted by filter
+    std::size_t queued = 0;    // QoS 1 messages waiting (offline or beyond the window)
+    std::size_t inflight = 0;  // sent and not yet acknowledged
+};
+
+/// AWS IoT Core's message broker and device gateway as a Sans-I/O state machine: it performs no
+/// I/O, reads no clock and draws no randomness except from the injected Rng. Every input carries
+/// `now`; every action comes back as an Effect for the host to carry out, in order. The network
+/// host (core/net) and the simulator host (sim/) drive the same Broker with the same bytes.
+///
+/// Behaviour: ../shared/reference/aws-iot-core.md §1 (MQTT 3.1.1 and 5, QoS 0/1, AWS's topic,
+/// client-id, keep-alive, retained, will, session and lifecycle-event rules).
+///
+/// Thread safety: not synchronised; one host thread drives one Broker.
+class Broker {
+public:
+    Broker(BrokerConfig config, BrokerServices services);
+    ~Broker();
+    Broker(const Broker&) = delete;
+    Broker& operator=(const Broker&) = delete;
+
+    /// Reloads retained messages and persistent sessions from the store (after a restart).
+    [[nodiscard]] Effects recover(Now now);
+
+    /// A transport connection was established; CONNECT must follow within connect_timeout.
+    [[nodiscard]] Effects accept(ConnectionId connection, PeerIdentity peer, Now now);
+    /// Bytes arrived on the connection (any split: partial packets are buffered).
+    [[nodiscard]] Effects receive(ConnectionId connection, std::string_view bytes, Now now);
+    /// The host wrote `bytes` of earlier Sends to the peer (output back-pressure accounting).
+    [[nodiscard]] Effects drained(ConnectionId connection, std::size_t bytes, Now now);
+    /// The transport closed or failed under the broker (peer reset, EOF, TLS error).
+    [[nodiscard]] Effects closed(ConnectionId connection, Now now);
+    /// The wake-up requested by the last ArmTimer effect is due.
+    [[nodiscard]] Effects timer_fired(Now now);
+    /// Publishes a message from inside the service (HTTP publish, shadow service, rules), routed
+    /// exactly as a client's PUBLISH. Retain is honoured.
+    [[nodiscard]] Effects publish(Message message, Now now);
+    /// Graceful shutdown: every connection gets DISCONNECT 0x8B (MQTT 5) and is closed.
+    [[nodiscard]] Effects shutdown(Now now);
+
+    // ---- queries (no effects) ----
+    [[nodiscard]] std::optional<SessionInfo> session(std::string_view client_id) const;
+    [[nodiscard]] std::vector<std::string> retained_topics() const;
+    [[nodiscard]] std::optional<RetainedMessage> retained(std::string_view topic) const;
+    [[nodiscard]] std::size_t connection_count() const;
+    [[nodiscard]] const BrokerStats& stats() const;
+    [[nodiscard]] const BrokerConfig& config() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace iotsim::broker

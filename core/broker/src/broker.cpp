@@ -1,0 +1,1387 @@
+#include "iotsim/broker/broker.hpp"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "iotsim/common/assert.hpp"
+#include "iotsim/mqtt/codec.hpp"
+#include "iotsim/mqtt/topic.hpp"
+#include "state.hpp"
+#include "topic_trie.hpp"
+
+namespace iotsim::broker {
+
+using mqtt::QoS;
+using mqtt::ReasonCode;
+using mqtt::Version;
+
+namespace {
+
+/// Why a connection ended, as AWS names it in the disconnected lifecycle event
+/// (../shared/reference/aws-iot-core.md §1.12), and whether the will is published.
+enum class Cause : std::uint8_t {
+    client_initiated,   // DISCONNECT from the client: no will
+    client_will,        // MQTT 5 DISCONNECT 0x04 "with will message": will (per spec; AWS silent)
+    connection_lost,    // transport closed under us
+    client_error,       // protocol violation
+    auth_error,         // a denied operation that closes the connection
+    duplicate_client_id,
+    keep_alive_timeout,
+    server_shutdown,
+};
+
+std::string_view cause_name(Cause cause) {
+    switch (cause) {
+        case Cause::client_initiated:
+        case Cause::client_will: return "CLIENT_INITIATED_DISCONNECT";
+        case Cause::connection_lost: return "CONNECTION_LOST";
+        case Cause::client_error: return "CLIENT_ERROR";
+        case Cause::auth_error: return "AUTH_ERROR";
+        case Cause::duplicate_client_id: return "DUPLICATE_CLIENTID";
+        case Cause::keep_alive_timeout: return "MQTT_KEEP_ALIVE_TIMEOUT";
+        case Cause::server_shutdown: return "SERVER_INITIATED_DISCONNECT";
+    }
+    return "UNKNOWN";
+}
+
+bool publishes_will(Cause cause) { return cause != Cause::client_initiated; }
+
+enum class TimerKind : std::uint8_t { connect_timeout, keep_alive, session_expiry };
+
+struct TimerEntry {
+    Instant deadline;
+    TimerKind kind;
+    std::uint64_t key;
+    friend auto operator<=>(const TimerEntry&, const TimerEntry&) = default;
+};
+
+constexpr std::string_view basic_ingest_prefix = "$aws/rules/";
+
+/// Strips `$aws/rules/<rule>/` (AWS: those three levels do not count toward the topic limits).
+std::string_view without_basic_ingest(std::string_view topic) {
+    if (!topic.starts_with(basic_ingest_prefix)) {
+        return topic;
+    }
+    const std::string_view rest = topic.substr(basic_ingest_prefix.size());
+    const std::size_t slash = rest.find('/');
+    return slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+}
+
+QoS min_qos(QoS a, QoS b) { return static_cast<std::uint8_t>(a) < static_cast<std::uint8_t>(b) ? a : b; }
+
+}  // namespace
+
+struct Broker::Impl {
+    BrokerConfig config;
+    BrokerServices services;
+    BrokerStats stats;
+
+    std::map<ConnectionId, std::unique_ptr<Connection>> connections;
+    std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions;
+    std::map<std::uint64_t, Session*> sessions_by_serial;
+    std::uint64_t next_session_serial = 1;
+    std::map<std::string, RetainedMessage, std::less<>> retained;
+    std::map<std::string, std::uint64_t, std::less<>> lifecycle_versions;
+    SubscriptionTrie trie;
+
+    std::set<TimerEntry> timers;
+    std::optional<Instant> armed;
+
+    Effects fx;
+    std::vector<Connection*> dirty;
+    bool store_dirty = false;
+
+    // Routing scratch, reused across messages to avoid per-message allocation.
+    struct Target {
+        Session* session;
+        QoS qos;
+        bool retain_as_published;
+        bool no_local;
+    };
+    std::vector<Target> targets;
+    std::uint64_t route_stamp = 0;
+
+    Impl(BrokerConfig c, BrokerServices s) : config(std::move(c)), services(s) {}
+
+    // ---------------------------------------------------------------- effects plumbing
+
+    Effects finish() {
+        commit_if_dirty();
+        for (Connection* c : dirty) {
+            c->dirty = false;
+            if (!c->outbox.empty()) {
+                c->unflushed_bytes += c->outbox.size();
+                fx.push_back(Send{c->id, std::move(c->outbox)});
+                c->outbox.clear();
+            }
+        }
+        dirty.clear();
+        if (!timers.empty()) {
+            const Instant earliest = timers.begin()->deadline;
+            if (!armed || *armed != earliest) {
+                armed = earliest;
+                fx.push_back(ArmTimer{earliest});
+            }
+        } else {
+            armed.reset();
+        }
+        return std::exchange(fx, {});
+    }
+
+    void commit_if_dirty() {
+        if (store_dirty) {
+            services.store.commit();
+            store_dirty = false;
+        }
+    }
+
+    void event(Severity severity, const Connection& c, std::string kind, std::string detail) {
+        fx.push_back(Event{severity, c.id, std::move(kind), c.client_id, std::move(detail)});
+    }
+
+    void write(Connection& c, const mqtt::Packet& packet) {
+        mqtt::encode(packet, c.version, c.outbox);
+        mark_dirty(c);
+    }
+
+    void mark_dirty(Connection& c) {
+        if (!c.dirty) {
+            c.dirty = true;
+            dirty.push_back(&c);
+        }
+    }
+
+    void arm(Instant deadline, TimerKind kind, std::uint64_t key) { timers.insert({deadline, kind, key}); }
+
+    // ---------------------------------------------------------------- connection teardown
+
+    /// Sends MQTT 5 DISCONNECT (when `reason` is set and the client speaks MQTT 5 and has been
+    /// accepted), closes the transport and ends the connection with AWS's consequences: will,
+    /// lifecycle event, session kept or discarded.
+    void drop(Connection& c, Cause cause, std::optional<ReasonCode> reason, std::string_view why, Now now) {
+        if (reason && c.version == Version::v5 && c.state == ConnectionState::connected) {
+            mqtt::Disconnect d{*reason, {}};
+            if (c.problem_information && !why.empty()) {
+                d.properties.reason_string = std::string(why);
+            }
+            write(c, d);
+        }
+        // Whatever this input produced must be durable before its acknowledgements leave.
+        commit_if_dirty();
+        if (!c.outbox.empty()) {
+            c.unflushed_bytes += c.outbox.size();
+            fx.push_back(Send{c.id, std::move(c.outbox)});
+            c.outbox.clear();
+        }
+        if (c.dirty) {
+            dirty.erase(std::find(dirty.begin(), dirty.end(), &c));
+            c.dirty = false;
+        }
+        const bool was_connected = c.state == ConnectionState::connected;
+        if (was_connected) {
+            event(cause == Cause::client_initiated || cause == Cause::connection_lost ? Severity::info
+                                                                                      : Severity::warning,
+                  c, "disconnected", std::string(cause_name(cause)) + (why.empty() ? "" : ": " + std::string(why)));
+        } else {
+            event(Severity::warning, c, "closed_before_connect", std::string(why));
+        }
+        fx.push_back(Close{c.id});
+        if (was_connected) {
+            end_session_link(c, cause, now);
+        }
+        connections.erase(c.id);  // c is gone from here on
+    }
+
+    void end_session_link(Connection& c, Cause cause, Now now) {
+        // Unlink first: the will and the lifecycle event are routed below, and a message for this
+        // client must now be queued (or dropped), never written to the closing connection.
+        Session* s = c.session;
+        const std::string session_identifier = s != nullptr ? s->session_identifier : std::string{};
+        if (s != nullptr) {
+            s->connection = nullptr;
+            c.session = nullptr;
+            // Unacknowledged messages go back to the head of the queue, in order: on reconnection
+            // they are sent again, possibly with other packet ids (AWS: "the same logical PUBLISH
+            // message with a different packet ID"; the DUP flag is not used).
+            if (!s->inflight.empty()) {
+                std::vector<Owed> back;
+                back.reserve(s->inflight.size());
+                for (auto& [id, owed] : s->inflight) {
+                    back.push_back(std::move(owed));
+                }
+                s->inflight.clear();
+                std::sort(back.begin(), back.end(),
+                          [](const Owed& a, const Owed& b) { return a.sequence < b.sequence; });
+                s->queue.insert(s->queue.begin(), std::make_move_iterator(back.begin()),
+                                std::make_move_iterator(back.end()));
+            }
+        }
+        if (c.will && publishes_will(cause)) {
+            publish_will(c, now);
+        }
+        if (c.lifecycle) {
+            nlohmann::json j = {
+                {"clientId", c.client_id},
+                {"timestamp", now.wall.unix_ms()},
+                {"eventType", "disconnected"},
+                {"sessionIdentifier", session_identifier},
+                {"principalIdentifier", c.peer.principal},
+                {"clientInitiatedDisconnect", cause == Cause::client_initiated || cause == Cause::client_will},
+                {"disconnectReason", cause_name(cause)},
+                {"versionNumber", c.version_number},
+            };
+            publish_lifecycle("$aws/events/presence/disconnected/" + c.client_id, j, now);
+        }
+        if (s == nullptr) {
+            return;
+        }
+        if (!s->persistent()) {
+            destroy_session(*s);
+            return;
+        }
+        s->expires_at = now.monotonic + seconds(s->expiry_interval_s);
+        arm(*s->expires_at, TimerKind::session_expiry, s->serial);
+        persist_session(*s, now);
+    }
+
+    void publish_will(Connection& c, Now now) {
+        mqtt::Will& w = *c.will;
+        auto m = std::make_shared<Message>();
+        m->topic = std::move(w.topic);
+        m->payload = std::move(w.payload);
+        m->qos = min_qos(w.qos, QoS::at_least_once);
+        m->retain = w.retain;
+        m->properties = forwarded_properties(w.properties);
+        m->expires_at = expiry_of(w.properties, c.version, now);
+        m->publisher = c.client_id;
+        m->from_v5 = c.version == Version::v5;
+        c.will.reset();
+        accept_message(std::move(m), now);
+    }
+
+    void destroy_session(Session& s) {
+        for (const auto& [filter, options] : s.subscriptions) {
+            unindex(filter, s);
+        }
+        if (s.persistent()) {
+            services.store.erase_session(s.client_id);
+            store_dirty = true;
+        }
+        sessions_by_serial.erase(s.serial);
+        sessions.erase(s.client_id);  // s is gone from here on
+    }
+
+    // ---------------------------------------------------------------- persistence
+
+    void persist_session(const Session& s, Now now) {
+        if (!s.persistent()) {
+            return;
+        }
+        SessionRecord r;
+        r.client_id = s.client_id;
+        r.version = s.version;
+        r.expiry_interval_s = s.expiry_interval_s;
+        r.expires_at_unix_ms = s.connection ? 0 : now.wall.unix_ms() + std::int64_t{s.expiry_interval_s} * 1000;
+        r.session_identifier = s.session_identifier;
+        for (const auto& [filter, options] : s.subscriptions) {
+            r.subscriptions.push_back({filter, options});
+        }
+        services.store.put_session(r);
+        store_dirty = true;
+    }
+
+    // ---------------------------------------------------------------- subscriptions index
+
+    void index(std::string_view filter, Session& s, const mqtt::SubscribeOptions& o) {
+        if (auto shared = mqtt::parse_shared_filter(filter)) {
+            trie.insert_shared(shared->share_name, shared->filter, &s, o);
+        } else {
+            trie.insert(filter, &s, o);
+        }
+    }
+
+    void unindex(std::string_view filter, Session& s) {
+        if (auto shared = mqtt::parse_shared_filter(filter)) {
+            trie.erase_shared(shared->share_name, shared->filter, &s);
+        } else {
+            trie.erase(filter, &s);
+        }
+    }
+
+    // ---------------------------------------------------------------- message properties
+
+    static mqtt::Properties forwarded_properties(const mqtt::Properties& in) {
+        mqtt::Properties p;
+        p.payload_format_indicator = in.payload_format_indicator;
+        p.content_type = in.content_type;
+        p.response_topic = in.response_topic;
+        p.correlation_data = in.correlation_data;
+        p.user_properties = in.user_properties;
+        return p;
+    }
+
+    /// AWS clamps the Message Expiry Interval to 1..604800 s (0 becomes 1).
+    std::optional<WallTime> expiry_of(const mqtt::Properties& p, Version v, Now now) const {
+        if (v != Version::v5 || !p.message_expiry_interval) {
+            return std::nullopt;
+        }
+        const std::uint32_t s = std::clamp<std::uint32_t>(*p.message_expiry_interval, 1, config.message_expiry_max_s);
+        return WallTime{now.wall.since_unix_epoch + seconds(s)};
+    }
+
+    static bool expired(const Message& m, Now now) { return m.expires_at && now.wall >= *m.expires_at; }
+
+    // ---------------------------------------------------------------- routing and delivery
+
+    /// A message accepted from a client or from inside the service: retained store, then
+    /// routing to every matching subscription.
+    void accept_message(MessagePtr m, Now now) {
+        if (m->retain) {
+            if (m->payload.empty()) {
+                if (retained.erase(m->topic) > 0) {
+                    services.store.erase_retained(m->topic);
+                    store_dirty = true;
+                }
+            } else {
+                RetainedMessage r{m, now.wall};
+                services.store.put_retained(r);
+                store_dirty = true;
+                retained.insert_or_assign(m->topic, std::move(r));
+            }
+        }
+        if (m->topic.starts_with(basic_ingest_prefix)) {
+            return;  // Basic Ingest: only the named rule sees it (rules engine: a later module).
+        }
+        route(m, now);
+    }
+
+    void route(const MessagePtr& m, Now now) {
+        ++route_stamp;
+        targets.clear();
+        auto add = [&](Session* s, const mqtt::SubscribeOptions& o) {
+            if (s->route_stamp == route_stamp) {
+                Target& t = targets[s->route_slot];
+                t.qos = static_cast<std::uint8_t>(o.qos) > static_cast<std::uint8_t>(t.qos) ? o.qos : t.qos;
+                t.retain_as_published = t.retain_as_published || o.retain_as_published;
+                t.no_local = t.no_local && o.no_local;
+                return;
+            }
+            s->route_stamp = route_stamp;
+            s->route_slot = targets.size();
+            targets.push_back({s, o.qos, o.retain_as_published, o.no_local});
+        };
+        trie.match(
+            m->topic, [&](const Subscriber& sub) { add(sub.session, sub.options); },
+            [&](const SharedGroup& g) {
+                // One member per group: a random connected member; if none is connected, a random
+                // persistent member queues it (QoS 1), else it is dropped (AWS §1.9).
+                std::size_t online = 0;
+                for (const auto& member : g.members) {
+                    online += member.session->connection != nullptr ? 1 : 0;
+                }
+                const bool any_online = online > 0;
+                const std::size_t pool = any_online ? online : g.members.size();
+                std::size_t pick = static_cast<std::size_t>(services.rng.uniform(pool));
+                for (const auto& member : g.members) {
+                    if (any_online && member.session->connection == nullptr) {
+                        continue;
+                    }
+                    if (pick-- == 0) {
+                        // Shared subscriptions never receive retained flags as published.
+                        mqtt::SubscribeOptions o = member.options;
+                        o.retain_as_published = false;
+                        o.no_local = false;
+                        add(member.session, o);
+                        break;
+                    }
+                }
+            });
+        encoded_cache_clear();
+        for (const Target& t : targets) {
+            if (t.no_local && t.session->client_id == m->publisher) {
+                continue;
+            }
+            deliver(*t.session, m, min_qos(m->qos, t.qos), t.retain_as_published && m->retain, now, true);
+        }
+    }
+
+    // Per-route cache of encoded PUBLISH bytes, keyed by (version, qos, retain): every subscriber
+    // of the same kind gets the same bytes except the packet id, which is patched in place.
+    struct EncodedVariant {
+        bool valid = false;
+        std::string bytes;
+        std::size_t packet_id_offset = 0;
+    };
+    std::array<EncodedVariant, 8> encoded_cache;
+    void encoded_cache_clear() {
+        for (auto& v : encoded_cache) {
+            v.valid = false;
+        }
+    }
+
+    void deliver(Session& s, const MessagePtr& m, QoS qos, bool retain_flag, Now now, bool from_route) {
+        if (expired(*m, now)) {
+            ++stats.messages_expired;
+            return;
+        }
+        Connection* c = s.connection;
+        if (qos == QoS::at_most_once) {
+            if (c == nullptr) {
+                return;  // QoS 0 is never queued (AWS §1.6)
+            }
+            if (c->unflushed_bytes + c->outbox.size() > config.output_bytes_max) {
+                ++stats.qos0_dropped_slow_consumer;
+                return;
+            }
+            if (!authorized_receive(*c, m->topic)) {
+                return;
+            }
+            send_publish(*c, *m, QoS::at_most_once, 0, retain_flag, now, from_route);
+            return;
+        }
+        Owed owed{m, 0, retain_flag};
+        if (s.persistent()) {
+            owed.sequence = s.next_sequence++;
+        }
+        const bool can_send_now = c != nullptr && s.queue.empty() && window_open(s, *c);
+        if (!can_send_now && s.queue.size() >= config.session_queue_max) {
+            ++stats.qos1_dropped_queue_full;
+            return;
+        }
+        if (s.persistent()) {
+            services.store.put_queued({s.client_id, owed.sequence, m});
+            store_dirty = true;
+        }
+        if (can_send_now) {
+            send_owed(s, *c, std::move(owed), now, from_route);
+        } else {
+            s.queue.push_back(std::move(owed));
+        }
+    }
+
+    bool window_open(const Session& s, const Connection& c) const {
+        const std::size_t window = std::min<std::size_t>(config.inflight_out_max, c.client_receive_maximum);
+        return s.inflight.size() < window && c.unflushed_bytes + c.outbox.size() <= config.output_bytes_max;
+    }
+
+    void send_owed(Session& s, Connection& c, Owed owed, Now now, bool from_route) {
+        if (!authorized_receive(c, owed.message->topic)) {
+            forget_owed(s, owed);
+            return;
+        }
+        std::uint16_t id = s.next_packet_id;
+        while (s.inflight.contains(id)) {
+            id = static_cast<std::uint16_t>(id == 65535 ? 1 : id + 1);
+        }
+        s.next_packet_id = static_cast<std::uint16_t>(id == 65535 ? 1 : id + 1);
+        if (!send_publish(c, *owed.message, QoS::at_least_once, id, owed.retain_flag, now, from_route)) {
+            forget_owed(s, owed);  // larger than the client's Maximum Packet Size: discarded
+            return;
+        }
+        s.inflight.emplace(id, std::move(owed));
+    }
+
+    void forget_owed(Session& s, const Owed& owed) {
+        if (owed.sequence != 0) {
+            services.store.erase_queued(s.client_id, owed.sequence);
+            store_dirty = true;
+        }
+    }
+
+    /// Sends queued QoS 1 messages while the window and the output budget allow.
+    void pump(Session& s, Now now) {
+        Connection* c = s.connection;
+        while (c != nullptr && !s.queue.empty() && window_open(s, *c)) {
+            Owed owed = std::move(s.queue.front());
+            s.queue.pop_front();
+            if (expired(*owed.message, now)) {
+                ++stats.messages_expired;
+                forget_owed(s, owed);
+                continue;
+            }
+            send_owed(s, *c, std::move(owed), now, false);
+        }
+    }
+
+    bool authorized_receive(Connection& c, std::string_view topic) {
+        if (services.authorizer.authorize_receive(ClientContext{c.peer, c.client_id}, topic)) {
+            return true;
+        }
+        ++stats.receive_denied;
+        return false;
+    }
+
+    /// Appends a PUBLISH to the connection's outbox. Returns false when it would exceed the
+    /// client's Maximum Packet Size (then it is discarded, [MQTT-3.1.2-25]).
+    bool send_publish(Connection& c, const Message& m, QoS qos, std::uint16_t packet_id, bool retain_flag, Now now,
+                      bool cacheable) {
+        const std::size_t variant = (c.version == Version::v5 ? 4U : 0U) + (qos == QoS::at_least_once ? 2U : 0U) +
+                                    (retain_flag ? 1U : 0U);
+        EncodedVariant* cached = cacheable ? &encoded_cache[variant] : nullptr;
+        if (cached == nullptr || !cached->valid) {
+            mqtt::Publish p;
+            p.qos = qos;
+            p.retain = retain_flag;
+            p.topic = m.topic;
+            p.packet_id = qos == QoS::at_least_once ? std::uint16_t{1} : std::uint16_t{0};
+            p.payload = m.payload;
+            if (c.version == Version::v5) {
+                p.properties = m.properties;
+                if (m.expires_at) {
+                    // Remaining lifetime in whole seconds (AWS sends 0 when <= 999 ms remain).
+                    const auto left = std::chrono::duration_cast<seconds>(m.expires_at->since_unix_epoch -
+                                                                          now.wall.since_unix_epoch);
+                    p.properties.message_expiry_interval = static_cast<std::uint32_t>(std::max<std::int64_t>(0, left.count()));
+                }
+            }
+            std::string bytes;
+            mqtt::encode(p, c.version, bytes);
+            const mqtt::Frame f = mqtt::read_frame(bytes, mqtt::remaining_length_max);
+            const std::size_t offset = f.header_bytes + 2 + m.topic.size();
+            if (cached == nullptr) {
+                if (bytes.size() > c.client_packet_bytes_max) {
+                    return false;
+                }
+                patch_packet_id(bytes, offset, qos, packet_id);
+                c.outbox += bytes;
+                mark_dirty(c);
+                ++stats.messages_delivered;
+                return true;
+            }
+            cached->bytes = std::move(bytes);
+            cached->packet_id_offset = offset;
+            cached->valid = true;
+        }
+        if (cached->bytes.size() > c.client_packet_bytes_max) {
+            return false;
+        }
+        const std::size_t at = c.outbox.size();
+        c.outbox += cached->bytes;
+        patch_packet_id(c.outbox, at + cached->packet_id_offset, qos, packet_id);
+        mark_dirty(c);
+        ++stats.messages_delivered;
+        return true;
+    }
+
+    static void patch_packet_id(std::string& bytes, std::size_t offset, QoS qos, std::uint16_t id) {
+        if (qos == QoS::at_least_once) {
+            bytes[offset] = static_cast<char>(id >> 8);
+            bytes[offset + 1] = static_cast<char>(id & 0xFF);
+        }
+    }
+
+    // ---------------------------------------------------------------- lifecycle events
+
+    void publish_lifecycle(std::string topic, const nlohmann::json& body, Now now) {
+        // AWS publishes lifecycle events through normal routing, so subscribers and (later) rules
+        // see them. QoS 1 so that persistent subscribers get them after an absence; AWS does not
+        // document the QoS.
+        auto m = std::make_shared<Message>();
+        m->topic = std::move(topic);
+        m->payload = body.dump();
+        m->qos = QoS::at_least_once;
+        route(m, now);
+    }
+
+    void lifecycle_connected(Connection& c, Now now) {
+        if (!c.lifecycle) {
+            return;
+        }
+        nlohmann::json j = {
+            {"clientId", c.client_id},
+            {"timestamp", now.wall.unix_ms()},
+            {"eventType", "connected"},
+            {"sessionIdentifier", c.session->session_identifier},
+            {"principalIdentifier", c.peer.principal},
+            {"ipAddress", c.peer.address},
+            {"versionNumber", c.version_number},
+        };
+        publish_lifecycle("$aws/events/presence/connected/" + c.client_id, j, now);
+    }
+
+    void lifecycle_connect_failed(const PeerIdentity& peer, std::string_view client_id, Now now) {
+        if (client_id.empty() || client_id.find_first_of("+#") != std::string_view::npos) {
+            return;
+        }
+        nlohmann::json j = {
+            {"clientId", client_id},
+            {"timestamp", now.wall.unix_ms()},
+            {"eventType", "connect_failed"},
+            {"connectFailureReason", "AUTHORIZATION_FAILED"},
+            {"principalIdentifier", peer.principal},
+            {"sessionIdentifier", services.rng.uuid4()},
+            {"ipAddress", peer.address},
+        };
+        publish_lifecycle("$aws/events/presence/connect_failed/" + std::string(client_id), j, now);
+    }
+
+    void lifecycle_subscription(Connection& c, std::string_view kind, const std::vector<std::string>& filters,
+                                Now now) {
+        if (!c.lifecycle || filters.empty()) {
+            return;
+        }
+        nlohmann::json j = {
+            {"clientId", c.client_id},
+            {"timestamp", now.wall.unix_ms()},
+            {"eventType", kind},
+            {"sessionIdentifier", c.session->session_identifier},
+            {"principalIdentifier", c.peer.principal},
+            {"topics", filters},
+        };
+        publish_lifecycle("$aws/events/subscriptions/" + std::string(kind) + "/" + c.client_id, j, now);
+    }
+
+    // ---------------------------------------------------------------- topic rules (AWS)
+
+    /// AWS's limits for a topic name a client publishes to (§1.7, §1.13).
+    enum class TopicCheck : std::uint8_t { ok, invalid, reserved };
+    TopicCheck check_publish_topic(std::string_view topic) const {
+        const std::string_view counted = without_basic_ingest(topic);
+        if (counted.size() > config.topic_bytes_max || mqtt::count_slashes(counted) > config.topic_slashes_max) {
+            return TopicCheck::invalid;
+        }
+        if (topic.starts_with('$')) {
+            // Clients may publish only to the reserved topics AWS lets them: the shadow and jobs
+            // request topics under $aws/things/ and Basic Ingest under $aws/rules/.
+            if (topic.starts_with("$aws/things/") ||
+                (topic.starts_with(basic_ingest_prefix) && topic.size() > basic_ingest_prefix.size())) {
+                return TopicCheck::ok;
+            }
+            return TopicCheck::reserved;
+        }
+        return TopicCheck::ok;
+    }
+
+    /// The SUBACK failure for a filter, or nullopt when the filter is acceptable.
+    std::optional<ReasonCode> check_filter(std::string_view filter) const {
+        std::string_view counted = filter;
+        if (auto shared = mqtt::parse_shared_filter(filter)) {
+            if (!shared->valid || shared->share_name.size() > config.share_name_bytes_max) {
+                return ReasonCode::topic_filter_invalid;
+            }
+            counted = shared->filter;
+        } else if (!mqtt::is_valid_topic_filter(filter)) {
+            return ReasonCode::topic_filter_invalid;
+        }
+        if (counted.size() > config.topic_bytes_max || mqtt::count_slashes(counted) > config.topic_slashes_max) {
+            return ReasonCode::topic_filter_invalid;
+        }
+        if (counted.starts_with('$')) {
+            // Basic Ingest topics can't be subscribed to; other reserved namespaces can be
+            // subscribed to as AWS allows (shadow, events, jobs...).
+            if (counted.starts_with(basic_ingest_prefix) || !counted.starts_with("$aws/")) {
+                return ReasonCode::topic_filter_invalid;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // ---------------------------------------------------------------- input handling
+
+    void protocol_violation(Connection& c, ReasonCode reason, std::string_view why, Now now) {
+        ++stats.protocol_errors;
+        drop(c, Cause::client_error, reason, why, now);
+    }
+
+    void receive(Connection& c, std::string_view bytes, Now now) {
+        const ConnectionId id = c.id;
+        std::string_view stream = bytes;
+        if (!c.inbuf.empty()) {
+            c.inbuf.append(bytes);
+            stream = c.inbuf;
+        }
+        if (c.state == ConnectionState::awaiting_connect && !stream.empty() &&
+            static_cast<std::uint8_t>(stream.front()) != 0x10) {
+            // The first packet must be CONNECT [MQTT-3.1.0-1]; no need to wait for the rest of
+            // whatever this is.
+            ++stats.protocol_errors;
+            drop(c, Cause::client_error, std::nullopt, "first packet is not CONNECT", now);
+            return;
+        }
+        std::size_t consumed = 0;
+        while (consumed < stream.size()) {
+            const std::string_view rest = stream.substr(consumed);
+            const mqtt::Frame f = mqtt::read_frame(rest, config.packet_bytes_max);
+            if (f.status == mqtt::FrameStatus::incomplete) {
+                break;
+            }
+            if (f.status == mqtt::FrameStatus::malformed) {
+                protocol_violation(c, ReasonCode::malformed_packet, "malformed remaining length", now);
+                return;
+            }
+            if (f.status == mqtt::FrameStatus::too_large) {
+                protocol_violation(c, ReasonCode::packet_too_large, "packet exceeds the maximum packet size", now);
+                return;
+            }
+            if (rest.size() < f.total_bytes()) {
+                break;
+            }
+            c.last_activity = now.monotonic;
+            const std::string_view body = rest.substr(f.header_bytes, f.remaining_length);
+            consumed += f.total_bytes();
+            handle_frame(c, f.first_byte, body, now);
+            if (!connections.contains(id)) {
+                return;  // the packet ended the connection
+            }
+        }
+        if (c.inbuf.empty()) {
+            if (consumed < stream.size()) {
+                c.inbuf.assign(stream.substr(consumed));
+            }
+        } else {
+            c.inbuf.erase(0, consumed);
+        }
+    }
+
+    void handle_frame(Connection& c, std::uint8_t first_byte, std::string_view body, Now now) {
+        if (c.state == ConnectionState::awaiting_connect) {
+            auto connect = mqtt::decode_connect(first_byte, body);
+            if (!connect) {
+                ++stats.protocol_errors;
+                if (connect.error().reason == ReasonCode::unsupported_protocol_version) {
+                    // [MQTT-3.1.2-2]: answer an unsupported level with return code 0x01.
+                    write(c, mqtt::Connack{false, static_cast<std::uint8_t>(mqtt::ConnectReturnCode::unacceptable_protocol_version), {}});
+                }
+                drop(c, Cause::client_error, std::nullopt, connect.error().message, now);
+                return;
+            }
+            handle_connect(c, std::move(connect).value(), now);
+            return;
+        }
+        auto decoded = mqtt::decode(c.version, first_byte, body);
+        if (!decoded) {
+            protocol_violation(c, decoded.error().reason, decoded.error().message, now);
+            return;
+        }
+        mqtt::Packet& packet = decoded.value();
+        if (auto* p = std::get_if<mqtt::Publish>(&packet)) {
+            handle_publish(c, std::move(*p), now);
+        } else if (auto* a = std::get_if<mqtt::Ack>(&packet)) {
+            handle_ack(c, *a, now);
+        } else if (auto* s = std::get_if<mqtt::Subscribe>(&packet)) {
+            handle_subscribe(c, *s, now);
+        } else if (auto* u = std::get_if<mqtt::Unsubscribe>(&packet)) {
+            handle_unsubscribe(c, *u, now);
+        } else if (std::holds_alternative<mqtt::Pingreq>(packet)) {
+            write(c, mqtt::Pingresp{});
+        } else if (auto* d = std::get_if<mqtt::Disconnect>(&packet)) {
+            handle_disconnect(c, *d, now);
+        } else if (std::holds_alternative<mqtt::Connect>(packet)) {
+            // AWS: a second CONNECT on a connection is a client error (MQTT 5: 0x82).
+            protocol_violation(c, ReasonCode::protocol_error, "second CONNECT on a connection", now);
+        } else if (std::holds_alternative<mqtt::Auth>(packet)) {
+            protocol_violation(c, ReasonCode::protocol_error, "AUTH is not supported", now);
+        } else {
+            protocol_violation(c, ReasonCode::protocol_error, "packet type not allowed from a client", now);
+        }
+    }
+
+    void refuse_connect(Connection& c, const mqtt::Connect& connect, ReasonCode v5_reason,
+                        std::optional<mqtt::ConnectReturnCode> v3_code, std::string_view why, Now now) {
+        ++stats.connects_refused;
+        if (connect.version == Version::v5) {
+            mqtt::Connack ack{false, static_cast<std::uint8_t>(v5_reason), {}};
+            if (connect.properties.request_problem_information.value_or(1) != 0) {
+                ack.properties.reason_string = std::string(why);
+            }
+            write(c, ack);
+        } else if (v3_code) {
+            write(c, mqtt::Connack{false, static_cast<std::uint8_t>(*v3_code), {}});
+        }
+        c.client_id = connect.client_id;
+        drop(c, Cause::client_error, std::nullopt, why, now);
+    }
+
+    void handle_connect(Connection& c, mqtt::Connect connect, Now now) {
+        c.version = connect.version;
+        // Client identifier rules (AWS §1.5).
+        if (connect.client_id.size() > config.client_id_bytes_max) {
+            refuse_connect(c, connect, ReasonCode::client_identifier_not_valid,
+                           mqtt::ConnectReturnCode::identifier_rejected, "client id longer than 128 bytes", now);
+            return;
+        }
+        if (connect.client_id.starts_with('$')) {
+            refuse_connect(c, connect, ReasonCode::client_identifier_not_valid,
+                           mqtt::ConnectReturnCode::identifier_rejected,
+                           "client ids starting with $ are reserved for AWS IoT", now);
+            return;
+        }
+        bool assigned = false;
+        if (connect.client_id.empty()) {
+            // MQTT 5: the server assigns one. MQTT 3.1.1 (AWS silent): only with a clean session,
+            // as the spec requires [MQTT-3.1.3-8].
+            if (connect.version == Version::v311 && !connect.clean_start) {
+                refuse_connect(c, connect, ReasonCode::client_identifier_not_valid,
+                               mqtt::ConnectReturnCode::identifier_rejected,
+                               "empty client id requires a clean session", now);
+                return;
+            }
+            do {
+                connect.client_id = "iotsim-" + services.rng.uuid4();
+            } while (sessions.contains(connect.client_id));
+            assigned = true;
+        }
+        if (connect.will) {
+            const mqtt::Will& w = *connect.will;
+            if (w.qos == QoS::exactly_once) {
+                refuse_connect(c, connect, ReasonCode::qos_not_supported, std::nullopt, "will QoS 2 is not supported", now);
+                return;
+            }
+            if (!mqtt::is_valid_topic_name(w.topic) || check_publish_topic(w.topic) != TopicCheck::ok ||
+                (w.retain && w.topic.starts_with('$'))) {
+                refuse_connect(c, connect, ReasonCode::topic_name_invalid, std::nullopt, "will topic is invalid", now);
+                return;
+            }
+            if (w.payload.size() > config.payload_bytes_max) {
+                refuse_connect(c, connect, ReasonCode::quota_exceeded, std::nullopt, "will payload exceeds 128 KB", now);
+                return;
+            }
+        }
+        const ConnectDecision decision = services.authorizer.authorize_connect(c.peer, connect);
+        switch (decision) {
+            case ConnectDecision::allow: break;
+            case ConnectDecision::not_authorized:
+            case ConnectDecision::bad_credentials: {
+                const bool bad = decision == ConnectDecision::bad_credentials;
+                lifecycle_connect_failed(c.peer, connect.client_id, now);
+                // AWS on MQTT 3.1.1: the socket is closed without a CONNACK (§1.5, AMBIG 2).
+                refuse_connect(c, connect, bad ? ReasonCode::bad_user_name_or_password : ReasonCode::not_authorized,
+                               std::nullopt, "not authorized to connect", now);
+                return;
+            }
+        }
+
+        // Keep-alive: AWS clamps to 30..1200 s, 0 meaning 1200 (§1.5).
+        std::uint16_t keep_alive = connect.keep_alive;
+        if (keep_alive == 0 || keep_alive > config.keep_alive_max_s) {
+            keep_alive = config.keep_alive_max_s;
+        } else if (keep_alive < config.keep_alive_min_s) {
+            keep_alive = config.keep_alive_min_s;
+        }
+
+        // Session expiry: MQTT 3.1.1 persistent sessions get the account's expiry; MQTT 5 asks
+        // and is capped by it.
+        std::uint32_t expiry = 0;
+        if (connect.version == Version::v5) {
+            expiry = std::min(connect.properties.session_expiry_interval.value_or(0), config.session_expiry_max_s);
+        } else if (!connect.clean_start) {
+            expiry = config.session_expiry_max_s;
+        }
+
+        // Client-id takeover: the new connection wins (AWS §1.5).
+        if (auto it = sessions.find(connect.client_id); it != sessions.end() && it->second->connection != nullptr) {
+            Connection& old = *it->second->connection;
+            drop(old, Cause::duplicate_client_id, ReasonCode::session_taken_over, "another connection used this client id",
+                 now);
+        }
+
+        Session* session = nullptr;
+        bool session_present = false;
+        if (auto it = sessions.find(connect.client_id); it != sessions.end()) {
+            Session& existing = *it->second;
+            // Clean start discards; AWS cannot resume a session across protocol versions (§1.6),
+            // so that also starts afresh.
+            if (connect.clean_start || existing.version != connect.version) {
+                destroy_session(existing);
+            } else {
+                session = &existing;
+                session_present = true;
+            }
+        }
+        if (session == nullptr) {
+            auto fresh = std::make_unique<Session>();
+            fresh->serial = next_session_serial++;
+            fresh->client_id = connect.client_id;
+            fresh->version = connect.version;
+            fresh->session_identifier = services.rng.uuid4();
+            session = fresh.get();
+            sessions_by_serial[session->serial] = session;
+            sessions.emplace(connect.client_id, std::move(fresh));
+        }
+        const bool was_persistent = session->persistent();
+        session->expiry_interval_s = expiry;
+        session->expires_at.reset();
+        session->connection = &c;
+        if (was_persistent && !session->persistent()) {
+            services.store.erase_session(session->client_id);
+            store_dirty = true;
+        }
+
+        c.state = ConnectionState::connected;
+        c.session = session;
+        c.client_id = connect.client_id;
+        c.keep_alive_s = keep_alive;
+        c.will = std::move(connect.will);
+        c.lifecycle = c.client_id.find_first_of("+#") == std::string::npos;
+        c.version_number = ++lifecycle_versions[c.client_id];
+        if (connect.version == Version::v5) {
+            c.client_receive_maximum = connect.properties.receive_maximum.value_or(65535);
+            c.client_packet_bytes_max = connect.properties.maximum_packet_size.value_or(268'435'460);
+            c.problem_information = connect.properties.request_problem_information.value_or(1) != 0;
+        }
+        ++stats.connections_accepted;
+
+        mqtt::Connack ack{session_present, 0, {}};
+        if (connect.version == Version::v5) {
+            auto& p = ack.properties;
+            if (connect.properties.session_expiry_interval.value_or(0) != expiry) {
+                p.session_expiry_interval = expiry;
+            }
+            if (assigned) {
+                p.assigned_client_identifier = c.client_id;
+            }
+            p.server_keep_alive = keep_alive;
+            p.receive_maximum = config.receive_maximum;
+            p.maximum_qos = 1;
+            p.retain_available = 1;
+            p.maximum_packet_size = config.packet_bytes_max;
+            p.topic_alias_maximum = config.topic_alias_max;
+            p.wildcard_subscription_available = 1;
+            p.subscription_identifier_available = 0;
+            p.shared_subscription_available = 1;
+        }
+        write(c, ack);
+        event(Severity::info, c, "connected",
+              std::string(connect.version == Version::v5 ? "MQTT 5" : "MQTT 3.1.1") + " keepalive=" +
+                  std::to_string(keep_alive) + "s session=" + (session_present ? "resumed" : "new") +
+                  (session->persistent() ? " persistent" : " clean"));
+        persist_session(*session, now);
+        arm(now.monotonic + keep_alive_timeout(c), TimerKind::keep_alive, c.id.value);
+        lifecycle_connected(c, now);
+        pump(*session, now);
+    }
+
+    static Duration keep_alive_timeout(const Connection& c) {
+        return milliseconds(std::int64_t{c.keep_alive_s} * 1500);
+    }
+
+    void handle_publish(Connection& c, mqtt::Publish p, Now now) {
+        ++stats.publishes_received;
+        const bool v5 = c.version == Version::v5;
+        if (p.qos == QoS::exactly_once) {
+            // AWS never acknowledges QoS 2 (§1.4): MQTT 5 gets DISCONNECT 0x9B; 3.1.1 is closed.
+            protocol_violation(c, ReasonCode::qos_not_supported, "QoS 2 is not supported", now);
+            return;
+        }
+        if (v5) {
+            if (!p.properties.subscription_identifiers.empty()) {
+                protocol_violation(c, ReasonCode::protocol_error, "PUBLISH from a client carries a subscription identifier", now);
+                return;
+            }
+            if (p.properties.topic_alias) {
+                const std::uint16_t alias = *p.properties.topic_alias;
+                if (alias == 0 || alias > config.topic_alias_max) {
+                    protocol_violation(c, ReasonCode::topic_alias_invalid, "topic alias out of range", now);
+                    return;
+                }
+                if (p.topic.empty()) {
+                    auto it = c.topic_aliases.find(alias);
+                    if (it == c.topic_aliases.end()) {
+                        protocol_violation(c, ReasonCode::protocol_error, "unknown topic alias", now);
+                        return;
+                    }
+                    p.topic = it->second;
+                } else {
+                    c.topic_aliases[alias] = p.topic;
+                }
+                p.properties.topic_alias.reset();
+            }
+            if (p.properties.response_topic && !mqtt::is_valid_topic_name(*p.properties.response_topic)) {
+                protocol_violation(c, ReasonCode::protocol_error, "response topic contains wildcards", now);
+                return;
+            }
+        }
+        if (p.payload.size() > config.payload_bytes_max) {
+            // AWS: CLIENT_ERROR disconnect. MQTT 5 reason 0x97 is iotsim's choice (AMBIG: AWS lists
+            // no code for it; 0x97 Quota exceeded is the closest of the codes AWS documents).
+            protocol_violation(c, ReasonCode::quota_exceeded, "payload exceeds 131072 bytes", now);
+            return;
+        }
+        const TopicCheck check = check_publish_topic(p.topic);
+        const bool retain_reserved = p.retain && p.topic.starts_with('$');
+        if (check != TopicCheck::ok || retain_reserved) {
+            const std::string_view why = check == TopicCheck::invalid
+                                             ? "topic exceeds 256 bytes or 7 slashes"
+                                             : (retain_reserved ? "retained publish to a reserved topic"
+                                                                : "publish to a reserved topic");
+            if (!v5) {
+                protocol_violation(c, ReasonCode::topic_name_invalid, why, now);
+                return;
+            }
+            if (p.qos == QoS::at_least_once) {
+                mqtt::Ack ack{mqtt::PacketType::puback, p.packet_id, ReasonCode::topic_name_invalid, {}};
+                if (c.problem_information) {
+                    ack.properties.reason_string = std::string(why);
+                }
+                write(c, ack);
+            }
+            event(Severity::warning, c, "publish_refused", std::string(why));
+            return;
+        }
+        if (!services.authorizer.authorize_publish(ClientContext{c.peer, c.client_id}, p.topic, p.retain)) {
+            // AWS §1.10: MQTT 3.1.1 closes the connection; MQTT 5 answers PUBACK 0x87 (QoS 1) or
+            // drops the message (QoS 0).
+            if (!v5) {
+                drop(c, Cause::auth_error, std::nullopt, "not authorized to publish to " + p.topic, now);
+                return;
+            }
+            if (p.qos == QoS::at_least_once) {
+                write(c, mqtt::Ack{mqtt::PacketType::puback, p.packet_id, ReasonCode::not_authorized, {}});
+            }
+            event(Severity::warning, c, "publish_denied", p.topic);
+            return;
+        }
+        auto m = std::make_shared<Message>();
+        m->expires_at = expiry_of(p.properties, c.version, now);
+        m->topic = std::move(p.topic);
+        m->payload = std::move(p.payload);
+        m->qos = p.qos;
+        m->retain = p.retain;
+        if (v5) {
+            m->properties = forwarded_properties(p.properties);
+        }
+        m->publisher = c.client_id;
+        m->from_v5 = v5;
+        const std::uint16_t packet_id = p.packet_id;
+        const QoS qos = p.qos;
+        accept_message(std::move(m), now);
+        if (qos == QoS::at_least_once) {
+            // The store is committed before this PUBACK leaves (finish()/drop()).
+            write(c, mqtt::Ack{mqtt::PacketType::puback, packet_id, ReasonCode::success, {}});
+        }
+    }
+
+    void handle_ack(Connection& c, const mqtt::Ack& a, Now now) {
+        if (a.type != mqtt::PacketType::puback) {
+            // QoS 2 flows are not supported by AWS IoT Core.
+            protocol_violation(c, ReasonCode::protocol_error, "QoS 2 flow packets are not supported", now);
+            return;
+        }
+        Session& s = *c.session;
+        auto it = s.inflight.find(a.packet_id);
+        if (it == s.inflight.end()) {
+            return;  // unknown or duplicate PUBACK: harmless, ignored
+        }
+        forget_owed(s, it->second);
+        s.inflight.erase(it);
+        pump(s, now);
+    }
+
+    void handle_subscribe(Connection& c, const mqtt::Subscribe& sub, Now now) {
+        const bool v5 = c.version == Version::v5;
+        if (v5 && !sub.properties.subscription_identifiers.empty()) {
+            protocol_violation(c, ReasonCode::subscription_identifiers_not_supported,
+                               "subscription identifiers are not supported", now);
+            return;
+        }
+        Session& s = *c.session;
+        mqtt::Suback ack{sub.packet_id, {}, {}};
+        ack.reasons.reserve(sub.entries.size());
+        const auto fail = [&](ReasonCode v5_code) {
+            ack.reasons.push_back(static_cast<std::uint8_t>(v5 ? v5_code : ReasonCode::unspecified_error));
+        };
+        std::vector<std::string> granted_filters;
+        std::vector<std::pair<std::string, mqtt::SubscribeOptions>> retained_to_send;
+        const bool too_many = sub.entries.size() > config.filters_per_subscribe_max;
+        for (const auto& entry : sub.entries) {
+            if (too_many) {
+                fail(ReasonCode::quota_exceeded);  // AWS: at most 8 filters per SUBSCRIBE
+                continue;
+            }
+            if (check_filter(entry.filter)) {
+                fail(ReasonCode::topic_filter_invalid);
+                continue;
+            }
+            if (!services.authorizer.authorize_subscribe(ClientContext{c.peer, c.client_id}, entry.filter)) {
+                fail(ReasonCode::not_authorized);
+                continue;
+            }
+            const bool existed = s.subscriptions.contains(entry.filter);
+            if (!existed && s.subscriptions.size() >= config.subscriptions_per_connection_max) {
+                fail(ReasonCode::quota_exceeded);
+                continue;
+            }
+            mqtt::SubscribeOptions options = entry.options;
+            // AWS grants at most QoS 1 (§1.4; AMBIG 3: grant 1 rather than drop the SUBSCRIBE).
+            options.qos = min_qos(options.qos, QoS::at_least_once);
+            s.subscriptions.insert_or_assign(entry.filter, options);
+            index(entry.filter, s, options);
+            ack.reasons.push_back(static_cast<std::uint8_t>(options.qos));
+            granted_filters.push_back(entry.filter);
+            const bool send_retained = options.retain_handling == 0 || (options.retain_handling == 1 && !existed);
+            if (send_retained && !mqtt::parse_shared_filter(entry.filter)) {
+                retained_to_send.emplace_back(entry.filter, options);
+            }
+        }
+        write(c, ack);
+        if (!granted_filters.empty()) {
+            persist_session(s, now);
+        }
+        // AWS: a retained message is delivered on subscribe only to a filter that equals its
+        // topic (no wildcard matching), with RETAIN set.
+        for (const auto& [filter, options] : retained_to_send) {
+            auto it = retained.find(filter);
+            if (it == retained.end() || expired(*it->second.message, now)) {
+                continue;
+            }
+            deliver(s, it->second.message, min_qos(it->second.message->qos, options.qos), true, now, false);
+        }
+        lifecycle_subscription(c, "subscribed", granted_filters, now);
+    }
+
+    void handle_unsubscribe(Connection& c, const mqtt::Unsubscribe& u, Now now) {
+        const bool v5 = c.version == Version::v5;
+        Session& s = *c.session;
+        mqtt::Unsuback ack{u.packet_id, {}, {}};
+        std::vector<std::string> removed;
+        for (const auto& filter : u.filters) {
+            if (check_filter(filter)) {
+                ack.reasons.push_back(static_cast<std::uint8_t>(ReasonCode::topic_filter_invalid));
+                continue;
+            }
+            if (auto it = s.subscriptions.find(filter); it != s.subscriptions.end()) {
+                unindex(filter, s);
+                s.subscriptions.erase(it);
+            }
+            // AWS lists 0x00 (not 0x11 "No subscription existed") among its UNSUBACK codes.
+            ack.reasons.push_back(static_cast<std::uint8_t>(ReasonCode::success));
+            removed.push_back(filter);
+        }
+        if (!v5) {
+            ack.reasons.clear();
+        }
+        write(c, ack);
+        persist_session(s, now);
+        lifecycle_subscription(c, "unsubscribed", removed, now);
+    }
+
+    void handle_disconnect(Connection& c, const mqtt::Disconnect& d, Now now) {
+        Session& s = *c.session;
+        if (c.version == Version::v5 && d.properties.session_expiry_interval) {
+            // [MQTT-3.14.2-2]: a session that ends at disconnect cannot be extended here.
+            if (s.expiry_interval_s == 0 && *d.properties.session_expiry_interval != 0) {
+                protocol_violation(c, ReasonCode::protocol_error, "session expiry set on DISCONNECT after 0 at CONNECT", now);
+                return;
+            }
+            const std::uint32_t expiry = std::min(*d.properties.session_expiry_interval, config.session_expiry_max_s);
+            if (s.persistent() && expiry == 0) {
+                services.store.erase_session(s.client_id);
+                store_dirty = true;
+            }
+            s.expiry_interval_s = expiry;
+        }
+        const Cause cause = d.reason == ReasonCode::disconnect_with_will_message ? Cause::client_will
+                                                                                 : Cause::client_initiated;
+        drop(c, cause, std::nullopt, {}, now);
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    void timer_fired(Now now) {
+        armed.reset();
+        while (!timers.empty() && timers.begin()->deadline <= now.monotonic) {
+            const TimerEntry t = *timers.begin();
+            timers.erase(timers.begin());
+            switch (t.kind) {
+                case TimerKind::connect_timeout: {
+                    auto it = connections.find(ConnectionId{t.key});
+                    if (it != connections.end() && it->second->state == ConnectionState::awaiting_connect) {
+                        drop(*it->second, Cause::connection_lost, std::nullopt, "no CONNECT within the connect timeout", now);
+                    }
+                    break;
+                }
+                case TimerKind::keep_alive: {
+                    auto it = connections.find(ConnectionId{t.key});
+                    if (it == connections.end()) {
+                        break;
+                    }
+                    Connection& c = *it->second;
+                    const Instant deadline = c.last_activity + keep_alive_timeout(c);
+                    if (deadline <= now.monotonic) {
+                        drop(c, Cause::keep_alive_timeout, ReasonCode::keep_alive_timeout,
+                             "no packet within 1.5 times the keep-alive", now);
+                    } else {
+                        arm(deadline, TimerKind::keep_alive, t.key);
+                    }
+                    break;
+                }
+                case TimerKind::session_expiry: {
+                    auto it = sessions_by_serial.find(t.key);
+                    if (it == sessions_by_serial.end()) {
+                        break;
+                    }
+                    Session& s = *it->second;
+                    if (s.connection == nullptr && s.expires_at && *s.expires_at <= now.monotonic) {
+                        destroy_session(s);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- recovery
+
+    void recover(Now now) {
+        StoreSnapshot snap = services.store.load();
+        for (auto& r : snap.retained) {
+            const std::string topic = r.message->topic;
+            retained.insert_or_assign(topic, std::move(r));
+        }
+        for (auto& rec : snap.sessions) {
+            auto s = std::make_unique<Session>();
+            s->serial = next_session_serial++;
+            s->client_id = rec.client_id;
+            s->version = rec.version;
+            s->expiry_interval_s = rec.expiry_interval_s;
+            s->session_identifier = rec.session_identifier;
+            // A session whose client was connected when the broker stopped expires one interval
+            // after the restart: the restart is when the disconnect was detected.
+            std::int64_t left_ms = std::int64_t{rec.expiry_interval_s} * 1000;
+            if (rec.expires_at_unix_ms != 0) {
+                left_ms = rec.expires_at_unix_ms - now.wall.unix_ms();
+            }
+            if (left_ms <= 0) {
+                services.store.erase_session(rec.client_id);
+                store_dirty = true;
+                continue;
+            }
+            s->expires_at = now.monotonic + milliseconds(left_ms);
+            arm(*s->expires_at, TimerKind::session_expiry, s->serial);
+            Session* raw = s.get();
+            sessions_by_serial[raw->serial] = raw;
+            sessions.emplace(rec.client_id, std::move(s));
+            for (const auto& entry : rec.subscriptions) {
+                raw->subscriptions.insert_or_assign(entry.filter, entry.options);
+                index(entry.filter, *raw, entry.options);
+            }
+        }
+        for (auto& q : snap.queued) {
+            auto it = sessions.find(q.client_id);
+            if (it == sessions.end()) {
+                services.store.erase_queued(q.client_id, q.sequence);
+                store_dirty = true;
+                continue;
+            }
+            Session& s = *it->second;
+            s.queue.push_back(Owed{q.message, q.sequence, false});
+            s.next_sequence = std::max(s.next_sequence, q.sequence + 1);
+        }
+    }
+};
+
+// -------------------------------------------------------------------- public API
+
+Broker::Broker(BrokerConfig config, BrokerServices services)
+    : impl_(std::make_unique<Impl>(std::move(config), services)) {}
+
+Broker::~Broker() = default;
+
+Effects Broker::recover(Now now) {
+    impl_->recover(now);
+    return impl_->finish();
+}
+
+Effects Broker::accept(ConnectionId connection, PeerIdentity peer, Now now) {
+    IOTSIM_ASSERT(!impl_->connections.contains(connection));
+    auto c = std::make_unique<Connection>();
+    c->id = connection;
+    c->peer = std::move(peer);
+    c->accepted_at = now.monotonic;
+    c->last_activity = now.monotonic;
+    impl_->arm(now.monotonic + impl_->config.connect_timeout, TimerKind::connect_timeout, connection.value);
+    impl_->connections.emplace(connection, std::move(c));
+    return impl_->finish();
+}
+
+Effects Broker::receive(ConnectionId connection, std::string_view bytes, Now now) {
+    auto it = impl_->connections.find(connection);
+    if (it != impl_->connections.end()) {
+        impl_->receive(*it->second, bytes, now);
+    }
+    return impl_->finish();
+}
+
+Effects Broker::drained(ConnectionId connection, std::size_t bytes, Now now) {
+    auto it = impl_->connections.find(connection);
+    if (it != impl_->connections.end()) {
+        Connection& c = *it->second;
+        c.unflushed_bytes -= std::min(bytes, c.unflushed_bytes);
+        if (c.session != nullptr) {
+            impl_->pump(*c.session, now);
+        }
+    }
+    return impl_->finish();
+}
+
+Effects Broker::closed(ConnectionId connection, Now now) {
+    auto it = impl_->connections.find(connection);
+    if (it != impl_->connections.end()) {
+        impl_->drop(*it->second, Cause::connection_lost, std::nullopt, {}, now);
+    }
+    return impl_->finish();
+}
+
+Effects Broker::timer_fired(Now now) {
+    impl_->timer_fired(now);
+    return impl_->finish();
+}
+
+Effects Broker::publish(Message message, Now now) {
+    impl_->accept_message(std::make_shared<Message>(std::move(message)), now);
+    return impl_->finish();
+}
+
+Effects Broker::shutdown(Now now) {
+    while (!impl_->connections.empty()) {
+        Connection& c = *impl_->connections.begin()->second;
+        impl_->drop(c, Cause::server_shutdown, ReasonCode::server_shutting_down, "server shutting down", now);
+    }
+    return impl_->finish();
+}
+
+std::optional<SessionInfo> Broker::session(std::string_view client_id) const {
+    auto it = impl_->sessions.find(client_id);
+    if (it == impl_->sessions.end()) {
+        return std::nullopt;
+    }
+    const Session& s = *it->second;
+    SessionInfo info;
+    info.client_id = s.client_id;
+    info.connected = s.connection != nullptr;
+    info.persistent = s.persistent();
+    for (const auto& [filter, options] : s.subscriptions) {
+        info.subscriptions.push_back({filter, options});
+    }
+    info.queued = s.queue.size();
+    info.inflight = s.inflight.size();
+    return info;
+}
+
+std::vector<std::string> Broker::retained_topics() const {
+    std::vector<std::string> out;
+    out.reserve(impl_->retained.size());
+    for (const auto& [topic, r] : impl_->retained) {
+        out.push_back(topic);
+    }
+    return out;
+}
+
+std::optional<RetainedMessage> Broker::retained(std::string_view topic) const {
+    auto it = impl_->retained.find(topic);
+    if (it == impl_->retained.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+std::size_t Broker::connection_count() const { return impl_->connections.size(); }
+const BrokerStats& Broker::stats() const { return impl_->stats; }
+const BrokerConfig& Broker::config() const { return impl_->config; }
+
+}  // namespace iotsim::broker

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "iotsim/broker/identity.hpp"
+#include "iotsim/broker/ids.hpp"
+#include "iotsim/broker/message.hpp"
+#include "iotsim/common/time.hpp"
+#include "iotsim/mqtt/packet.hpp"
+
+namespace iotsim::broker {
+
+struct Connection;
+
+/// A QoS 1 message owed to a session: waiting (queue) or sent and unacknowledged (inflight).
+struct Owed {
+    MessagePtr message;
+    std::uint64_t sequence = 0;  // store key; 0 when the session is not persistent
+    bool retain_flag = false;    // RETAIN bit to deliver with
+};
+
+/// MQTT session state (MQTT 5 §4.1): outlives its connection when persistent.
+struct Session {
+    std::uint64_t serial = 0;  // timer key; never reused
+    std::string client_id;
+    mqtt::Version version = mqtt::Version::v311;
+    std::uint32_t expiry_interval_s = 0;  // 0: ends with its connection
+    std::string session_identifier;
+    std::map<std::string, mqtt::SubscribeOptions, std::less<>> subscriptions;
+    std::deque<Owed> queue;
+    std::map<std::uint16_t, Owed> inflight;
+    std::uint16_t next_packet_id = 1;
+    std::uint64_t next_sequence = 1;
+    Connection* connection = nullptr;
+    std::optional<Instant> expires_at;  // while offline
+    // Routing scratch: which route() pass last touched this session, and where its entry is.
+    std::uint64_t route_stamp = 0;
+    std::size_t route_slot = 0;
+
+    [[nodiscard]] bool persistent() const { return expiry_interval_s > 0; }
+};
+
+enum class ConnectionState : std::uint8_t { awaiting_connect, connected };
+
+struct Connection {
+    ConnectionId id;
+    PeerIdentity peer;
+    ConnectionState state = ConnectionState::awaiting_connect;
+    mqtt::Version version = mqtt::Version::v311;
+    std::string inbuf;   // bytes of an incomplete packet
+    std::string outbox;  // bytes produced during the current input, flushed as one Send
+    bool dirty = false;  // listed in Impl::dirty_
+    std::size_t unflushed_bytes = 0;  // handed to the host, not yet drained
+    Session* session = nullptr;
+    std::string client_id;
+    std::uint16_t keep_alive_s = 0;  // after AWS's clamp
+    Instant last_activity;
+    Instant accepted_at;
+    std::optional<mqtt::Will> will;
+    std::map<std::uint16_t, std::string> topic_aliases;  // inbound, MQTT 5
+    std::uint16_t client_receive_maximum = 65535;
+    std::uint32_t client_packet_bytes_max = 268'435'460;
+    bool problem_information = true;  // MQTT 5 Request Problem Information
+    std::uint64_t version_number = 0;  // lifecycle versionNumber of this connection
+    bool lifecycle = true;             // false when the client id contains '+' or '#'
+};
+
+}  // namespace iotsim::broker

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "iotsim/broker/config.hpp"
+
+namespace iotsim::net {
+
+/// Where and how `iotsim serve` listens. Port 0 lets the OS choose (tests use it).
+struct ServerOptions {
+    std::filesystem::path data_dir = ".iotsim";
+    std::string host = "127.0.0.1";
+    std::uint16_t mqtt_port = 1883;    // plain MQTT: a local convenience, AWS has none
+    std::uint16_t mqtts_port = 8883;   // MQTT over TLS with client certificates, as AWS
+    /// The name DescribeEndpoint returns; also in the server certificate.
+    std::string endpoint = "iotsim-ats.iot.us-east-1.localhost";
+    /// Principal of clients on the plain port (allowed everything).
+    std::string plain_principal = "iotsim-local";
+    broker::BrokerConfig broker;
+    /// Log lines (one per connect/disconnect); defaults to stderr.
+    std::function<void(const std::string&)> log;
+};
+
+/// A startup failure the user can fix: busy port, unwritable data dir, unreadable keys. `iotsim`
+/// prints what() on one line and exits with code 2.
+class StartupError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The network host: the only code that includes Boost.Asio. It owns the sockets, TLS (OpenSSL),
+/// the clocks and a single thread, and drives one broker::Broker with the bytes it reads,
+/// carrying out the broker's effects. Output is bounded per connection: the broker stops
+/// sending QoS 0 (dropped) and QoS 1 (kept in the session queue) to a connection with more than
+/// BrokerConfig::output_bytes_max unwritten bytes, and the host stops reading from a connection
+/// whose own unwritten output exceeds twice that, until the peer reads.
+class Server {
+public:
+    /// Opens the data directory, the store and the listeners. Throws StartupError.
+    explicit Server(ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    [[nodiscard]] std::uint16_t mqtt_port() const;
+    [[nodiscard]] std::uint16_t mqtts_port() const;
+
+    /// Runs until stop() or SIGINT/SIGTERM (when `handle_signals`), then shuts down gracefully.
+    void run(bool handle_signals);
+    /// Thread-safe: asks run() to shut down.
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace iotsim::net

@@ -1,0 +1,506 @@
+// The network host. This file (with the rest of core/net) is the only code in iotsim that
+// includes Boost.Asio or reads the system clocks: it turns sockets, TLS and timers into the
+// broker's inputs and carries out the broker's effects.
+
+#include "iotsim/net/server.hpp"
+
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <array>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <ctime>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <system_error>
+#include <unistd.h>
+
+#include "iotsim/broker/broker.hpp"
+#include "iotsim/net/pki.hpp"
+#include "iotsim/storage/sqlite_store.hpp"
+
+namespace iotsim::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr std::size_t read_chunk_bytes = 64 * 1024;
+constexpr std::size_t gather_buffers_max = 64;
+constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
+constexpr auto close_linger = std::chrono::seconds(5);
+constexpr auto shutdown_grace = std::chrono::seconds(2);
+
+Now read_clocks() {
+    return Now{Instant{std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch())},
+               WallTime{std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch())}};
+}
+
+std::string utc_timestamp() {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string_view transport_name(broker::Transport t) {
+    switch (t) {
+        case broker::Transport::tcp: return "mqtt";
+        case broker::Transport::tls: return "mqtts";
+        case broker::Transport::websocket: return "wss";
+        case broker::Transport::simulated: return "sim";
+    }
+    return "?";
+}
+
+}  // namespace
+
+struct Server::Impl {
+    struct Conn;
+
+    ServerOptions options;
+    asio::io_context io{1};
+    ssl::context tls{ssl::context::tls_server};
+    std::unique_ptr<storage::SqliteStore> store;
+    broker::AllowAllAuthorizer authorizer;
+    Rng rng;
+    std::unique_ptr<broker::Broker> broker;
+    tcp::acceptor plain{io};
+    tcp::acceptor secure{io};
+    asio::steady_timer broker_timer{io};
+    asio::steady_timer shutdown_timer{io};
+    asio::signal_set signals{io};
+    std::map<std::uint64_t, std::shared_ptr<Conn>> conns;
+    std::uint64_t next_connection = 1;
+    bool stopping = false;
+
+    struct Conn : std::enable_shared_from_this<Conn> {
+        Impl& srv;
+        broker::ConnectionId id;
+        broker::PeerIdentity peer;
+        std::optional<tcp::socket> plain;
+        std::optional<ssl::stream<tcp::socket>> tls;
+        std::array<char, read_chunk_bytes> rbuf{};
+        std::deque<std::string> wq;
+        std::size_t pending_bytes = 0;
+        bool writing = false;
+        bool reading = false;
+        bool accepted = false;        // the broker knows this connection
+        bool broker_closed = false;   // the broker asked to close (or was told it closed)
+        bool socket_closed = false;
+        asio::steady_timer timer;     // TLS handshake deadline, then close linger
+
+        Conn(Impl& s, broker::ConnectionId i, tcp::socket sock, bool use_tls)
+            : srv(s), id(i), timer(s.io) {
+            if (use_tls) {
+                tls.emplace(std::move(sock), s.tls);
+            } else {
+                plain.emplace(std::move(sock));
+            }
+        }
+
+        tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+
+        void start() {
+            error_code ec;
+            socket().set_option(tcp::no_delay(true), ec);
+            const auto remote = socket().remote_endpoint(ec);
+            peer.address = ec ? "unknown" : remote.address().to_string();
+            peer.port = ec ? 0 : remote.port();
+            if (!tls) {
+                peer.transport = broker::Transport::tcp;
+                peer.principal = srv.options.plain_principal;
+                begin_mqtt();
+                return;
+            }
+            peer.transport = broker::Transport::tls;
+            timer.expires_after(tls_handshake_timeout);
+            timer.async_wait([self = shared_from_this()](error_code e) {
+                if (!e && !self->accepted) {
+                    self->srv.log_line("tls_handshake_timeout conn=" + std::to_string(self->id.value) + " from=" +
+                                       self->peer.address);
+                    self->close_socket();
+                }
+            });
+            tls->async_handshake(ssl::stream_base::server, [self = shared_from_this()](error_code e) {
+                self->timer.cancel();
+                if (e) {
+                    self->srv.log_line("tls_handshake_failed conn=" + std::to_string(self->id.value) + " from=" +
+                                       self->peer.address + ":" + std::to_string(self->peer.port) + " reason=\"" +
+                                       e.message() + "\"");
+                    self->close_socket();
+                    return;
+                }
+                X509* cert = SSL_get1_peer_certificate(self->tls->native_handle());
+                if (cert != nullptr) {
+                    unsigned char* der = nullptr;
+                    const int n = i2d_X509(cert, &der);
+                    if (n > 0) {
+                        self->peer.certificate_id = certificate_id_of_der(der, static_cast<std::size_t>(n));
+                        OPENSSL_free(der);
+                    }
+                    X509_free(cert);
+                }
+                self->peer.principal = self->peer.certificate_id;
+                self->begin_mqtt();
+            });
+        }
+
+        void begin_mqtt() {
+            if (srv.stopping || socket_closed) {
+                close_socket();
+                return;
+            }
+            accepted = true;
+            srv.apply(srv.broker->accept(id, peer, read_clocks()));
+            read();
+        }
+
+        void read() {
+            if (reading || broker_closed || socket_closed) {
+                return;
+            }
+            // Back-pressure: a peer that does not read its output is not read from either.
+            if (pending_bytes > 2 * srv.options.broker.output_bytes_max) {
+                return;
+            }
+            reading = true;
+            auto handler = [self = shared_from_this()](error_code e, std::size_t n) { self->on_read(e, n); };
+            if (tls) {
+                tls->async_read_some(asio::buffer(rbuf), handler);
+            } else {
+                plain->async_read_some(asio::buffer(rbuf), handler);
+            }
+        }
+
+        void on_read(error_code e, std::size_t n) {
+            reading = false;
+            if (e) {
+                if (!broker_closed) {
+                    broker_closed = true;
+                    srv.apply(srv.broker->closed(id, read_clocks()));
+                }
+                close_socket();
+                return;
+            }
+            if (broker_closed) {
+                return;  // the broker has finished with this connection; ignore late bytes
+            }
+            srv.apply(srv.broker->receive(id, std::string_view(rbuf.data(), n), read_clocks()));
+            read();
+        }
+
+        void send(std::string bytes) {
+            if (socket_closed) {
+                return;
+            }
+            pending_bytes += bytes.size();
+            wq.push_back(std::move(bytes));
+            write();
+        }
+
+        void write() {
+            if (writing || wq.empty() || socket_closed) {
+                return;
+            }
+            writing = true;
+            std::vector<asio::const_buffer> bufs;
+            const std::size_t count = std::min(wq.size(), gather_buffers_max);
+            bufs.reserve(count);
+            for (std::size_t i = 0; i < count; ++i) {
+                bufs.push_back(asio::buffer(wq[i]));
+            }
+            auto handler = [self = shared_from_this(), count](error_code e, std::size_t n) {
+                self->on_written(e, n, count);
+            };
+            if (tls) {
+                asio::async_write(*tls, bufs, handler);
+            } else {
+                asio::async_write(*plain, bufs, handler);
+            }
+        }
+
+        void on_written(error_code e, std::size_t n, std::size_t count) {
+            writing = false;
+            if (e) {
+                wq.clear();
+                pending_bytes = 0;
+                if (!broker_closed) {
+                    broker_closed = true;
+                    srv.apply(srv.broker->closed(id, read_clocks()));
+                }
+                close_socket();
+                return;
+            }
+            for (std::size_t i = 0; i < count; ++i) {
+                wq.pop_front();
+            }
+            pending_bytes -= n;
+            if (!broker_closed) {
+                srv.apply(srv.broker->drained(id, n, read_clocks()));
+            }
+            if (!wq.empty()) {
+                write();
+            } else if (broker_closed) {
+                close_socket();
+            } else {
+                read();  // resume reading if back-pressure had paused it
+            }
+        }
+
+        /// The broker's Close effect: flush what is queued, then close (bounded by a linger).
+        void close_requested() {
+            broker_closed = true;
+            if (wq.empty() && !writing) {
+                close_socket();
+                return;
+            }
+            timer.expires_after(close_linger);
+            timer.async_wait([self = shared_from_this()](error_code e) {
+                if (!e) {
+                    self->close_socket();
+                }
+            });
+        }
+
+        void close_socket() {
+            if (socket_closed) {
+                return;
+            }
+            socket_closed = true;
+            timer.cancel();
+            error_code ec;
+            socket().shutdown(tcp::socket::shutdown_both, ec);
+            socket().close(ec);
+            srv.conns.erase(id.value);  // handlers still hold a reference until they run
+            srv.maybe_finish_shutdown();
+        }
+    };
+
+    explicit Impl(ServerOptions o) : options(std::move(o)), rng(Rng::derive(seed_from_os(), "broker")) {
+        if (!options.log) {
+            options.log = [](const std::string& line) { std::cerr << line << '\n'; };
+        }
+    }
+
+    /// The network host is the one place allowed to draw entropy from the OS: a server run is not
+    /// meant to be reproducible (the simulator is).
+    static std::uint64_t seed_from_os() {
+        std::uint64_t seed = 0;
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1) {
+            seed = static_cast<std::uint64_t>(::getpid()) ^
+                   static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+        }
+        return seed;
+    }
+
+    void log_line(const std::string& line) { options.log(utc_timestamp() + " " + line); }
+
+    void open() {
+        namespace fs = std::filesystem;
+        std::error_code fec;
+        fs::create_directories(options.data_dir, fec);
+        if (fec) {
+            throw StartupError("cannot create data directory " + options.data_dir.string() + ": " + fec.message());
+        }
+        if (::access(options.data_dir.c_str(), W_OK) != 0) {
+            throw StartupError("data directory " + options.data_dir.string() + " is not writable");
+        }
+        PkiFiles pki;
+        try {
+            pki = ensure_pki(options.data_dir, {"localhost", options.endpoint, "127.0.0.1", "::1"});
+        } catch (const PkiError& e) {
+            throw StartupError(e.what());
+        }
+        try {
+            store = std::make_unique<storage::SqliteStore>(options.data_dir / "iotsim.db");
+        } catch (const storage::StoreError& e) {
+            throw StartupError(e.what());
+        }
+        try {
+            tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+            SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+            tls.use_certificate_chain_file(pki.server_cert.string());
+            tls.use_private_key_file(pki.server_key.string(), ssl::context::pem);
+            tls.load_verify_file(pki.root_ca_cert.string());
+            tls.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+        } catch (const boost::system::system_error& e) {
+            throw StartupError("cannot set up TLS from " + options.data_dir.string() + ": " + e.what());
+        }
+        broker = std::make_unique<broker::Broker>(options.broker, broker::BrokerServices{authorizer, *store, rng});
+        listen(plain, options.mqtt_port, "mqtt");
+        listen(secure, options.mqtts_port, "mqtts");
+        apply(broker->recover(read_clocks()));
+    }
+
+    void listen(tcp::acceptor& acceptor, std::uint16_t port, std::string_view what) {
+        error_code ec;
+        const auto address = asio::ip::make_address(options.host, ec);
+        if (ec) {
+            throw StartupError("invalid --host " + options.host + ": " + ec.message());
+        }
+        const tcp::endpoint endpoint(address, port);
+        acceptor.open(endpoint.protocol(), ec);
+        if (!ec) {
+            acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        }
+        if (!ec) {
+            acceptor.bind(endpoint, ec);
+        }
+        if (!ec) {
+            acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        }
+        if (ec) {
+            throw StartupError("cannot listen for " + std::string(what) + " on " + options.host + ":" +
+                               std::to_string(port) + ": " + ec.message());
+        }
+    }
+
+    void accept_loop(tcp::acceptor& acceptor, bool use_tls) {
+        acceptor.async_accept([this, &acceptor, use_tls](error_code e, tcp::socket sock) {
+            if (e == asio::error::operation_aborted || stopping) {
+                return;
+            }
+            if (e) {
+                // EMFILE and friends: say so and keep accepting after a breath.
+                log_line("accept_failed reason=\"" + e.message() + "\"");
+                auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+                t->async_wait([this, t, &acceptor, use_tls](error_code) { accept_loop(acceptor, use_tls); });
+                return;
+            }
+            const broker::ConnectionId id{next_connection++};
+            auto conn = std::make_shared<Conn>(*this, id, std::move(sock), use_tls);
+            conns.emplace(id.value, conn);
+            conn->start();
+            accept_loop(acceptor, use_tls);
+        });
+    }
+
+    void apply(broker::Effects effects) {
+        for (auto& effect : effects) {
+            if (auto* s = std::get_if<broker::Send>(&effect)) {
+                if (auto it = conns.find(s->connection.value); it != conns.end()) {
+                    it->second->send(std::move(s->bytes));
+                }
+            } else if (auto* c = std::get_if<broker::Close>(&effect)) {
+                if (auto it = conns.find(c->connection.value); it != conns.end()) {
+                    it->second->close_requested();
+                }
+            } else if (auto* t = std::get_if<broker::ArmTimer>(&effect)) {
+                arm(t->deadline);
+            } else if (auto* ev = std::get_if<broker::Event>(&effect)) {
+                log_event(*ev);
+            }
+        }
+    }
+
+    void arm(Instant deadline) {
+        broker_timer.expires_at(std::chrono::steady_clock::time_point(
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline.since_epoch)));
+        broker_timer.async_wait([this](error_code e) {
+            if (!e) {
+                apply(broker->timer_fired(read_clocks()));
+            }
+        });
+    }
+
+    void log_event(const broker::Event& ev) {
+        if (ev.severity == broker::Severity::debug) {
+            return;
+        }
+        std::string line = ev.kind + " conn=" + std::to_string(ev.connection.value);
+        if (!ev.client_id.empty()) {
+            line += " client_id=" + ev.client_id;
+        }
+        if (auto it = conns.find(ev.connection.value); it != conns.end()) {
+            const auto& p = it->second->peer;
+            line += " from=" + p.address + ":" + std::to_string(p.port) + " via=" + std::string(transport_name(p.transport));
+        }
+        if (!ev.detail.empty()) {
+            line += " (" + ev.detail + ")";
+        }
+        log_line(line);
+    }
+
+    void begin_shutdown() {
+        if (stopping) {
+            return;
+        }
+        stopping = true;
+        log_line("shutting_down connections=" + std::to_string(conns.size()));
+        error_code ec;
+        plain.close(ec);
+        secure.close(ec);
+        signals.cancel(ec);
+        // Connections still in their TLS handshake never reached the broker: just close them.
+        std::vector<std::shared_ptr<Conn>> pending;
+        for (auto& [id, c] : conns) {
+            if (!c->accepted) {
+                pending.push_back(c);
+            }
+        }
+        for (auto& c : pending) {
+            c->close_socket();
+        }
+        apply(broker->shutdown(read_clocks()));
+        broker_timer.cancel();
+        shutdown_timer.expires_after(shutdown_grace);
+        shutdown_timer.async_wait([this](error_code e) {
+            if (!e) {
+                io.stop();
+            }
+        });
+        maybe_finish_shutdown();
+    }
+
+    void maybe_finish_shutdown() {
+        if (stopping && conns.empty()) {
+            shutdown_timer.cancel();
+            broker_timer.cancel();
+            io.stop();
+        }
+    }
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) { impl_->open(); }
+
+Server::~Server() = default;
+
+std::uint16_t Server::mqtt_port() const { return impl_->plain.local_endpoint().port(); }
+std::uint16_t Server::mqtts_port() const { return impl_->secure.local_endpoint().port(); }
+
+void Server::run(bool handle_signals) {
+    Impl& s = *impl_;
+    if (handle_signals) {
+        s.signals.add(SIGINT);
+        s.signals.add(SIGTERM);
+        s.signals.async_wait([&s](error_code e, int) {
+            if (!e) {
+                s.begin_shutdown();
+            }
+        });
+    }
+    s.accept_loop(s.plain, false);
+    s.accept_loop(s.secure, true);
+    s.io.run();
+    s.store->commit();
+}
+
+void Server::stop() {
+    asio::post(impl_->io, [this] { impl_->begin_shutdown(); });
+}
+
+}  // namespace iotsim::net
