@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Every test: installs missing Debian packages, builds from nothing (build/dev), runs CTest
-# (unit, conformance with real clients, tidy, fuzz smoke), then the unit tests under ASan+UBSan.
+# Every test: installs missing Debian packages, builds from nothing, and runs CTest: unit tests,
+# conformance tests with real clients, tidy and short fuzz runs (build/dev), then the unit tests
+# again under AddressSanitizer + UBSan (build/asan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="$(getconf PATH):$PATH"   # Debian's python3 first (not a pyenv one)
-cmake --preset dev
+cmake --preset fuzz
+cmake --build --preset fuzz
+cmake --preset dev -DIOTSIM_FUZZ_BIN_DIR="$PWD/build/fuzz/fuzz"
 cmake --build --preset dev
 ctest --preset dev --output-on-failure
 if [ "${IOTSIM_SKIP_ASAN:-0}" != 1 ]; then

@@ -210,7 +210,11 @@ PkiFiles ensure_pki(const fs::path& data_dir, const std::vector<std::string>& se
         std::string san;
         for (const auto& name : server_names) {
             const bool is_ip = name.find_first_not_of("0123456789.:") == std::string::npos;
-            san += (san.empty() ? "" : ",") + std::string(is_ip ? "IP:" : "DNS:") + name;
+            if (!san.empty()) {
+                san.push_back(',');
+            }
+            san.append(is_ip ? "IP:" : "DNS:");
+            san.append(name);
         }
         Key key = make_rsa_key();
         Cert cert = make_cert(key.get(), server_names.empty() ? "localhost" : server_names.front(), ca.get(),

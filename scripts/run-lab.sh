@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The main job: build iotsim, start the local AWS IoT Core endpoint, and run the quick-connect
+# lab's device (client basicPubSub, mTLS on the MQTTS port, "Hello World! [n]" on sdk/test/python)
+# while a second client subscribed to '#' watches, as the console's MQTT test client does.
+#   IOTSIM_DATA_DIR (default .iotsim)  MQTT_PORT (1883)  MQTTS_PORT (8883)  COUNT (5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export PATH="$(getconf PATH):$PATH"
+cmake --preset release >/dev/null
+cmake --build --preset release --target iotsim
+data_dir="${IOTSIM_DATA_DIR:-.iotsim}"
+mqtt_port="${MQTT_PORT:-1883}"
+mqtts_port="${MQTTS_PORT:-8883}"
+count="${COUNT:-5}"
+log="$(mktemp)"
+build/release/iotsim serve --data-dir "$data_dir" --mqtt-port "$mqtt_port" --mqtts-port "$mqtts_port" >"$log" 2>&1 &
+server=$!
+watcher=""
+cleanup() {
+  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null || true
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.1; done
+if ! grep -q listening "$log"; then cat "$log" >&2; exit 2; fi
+echo "== iotsim endpoint: $(grep listening "$log")"
+echo "== root CA: $data_dir/root-CA.crt   device certificate: $data_dir/device.cert.pem"
+echo "== MQTT test client: mosquitto_sub -t '#' over mTLS"
+mosquitto_sub -h localhost -p "$mqtts_port" --cafile "$data_dir/root-CA.crt" --cert "$data_dir/device.cert.pem" \
+  --key "$data_dir/device.private.key" -i iotconsole-test-client -t '#' -v > >(sed -u 's/^/   [test client] /') &
+watcher=$!
+sleep 0.5
+echo "== device: examples/pubsub.py (AWS IoT Device SDK's CRT client)"
+python3 examples/pubsub.py --endpoint localhost --port "$mqtts_port" --ca_file "$data_dir/root-CA.crt" \
+  --cert "$data_dir/device.cert.pem" --key "$data_dir/device.private.key" --client_id basicPubSub \
+  --topic sdk/test/python --count "$count"
+sleep 0.3
+echo "== server log"
+sed 's/^/   /' "$log"
