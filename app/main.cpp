@@ -90,11 +90,12 @@ int serve(const std::vector<std::string>& args) {
     options.data_dir = data_dir;
     options.mqtt_port = static_cast<std::uint16_t>(mqtt_port);
     options.mqtts_port = static_cast<std::uint16_t>(mqtts_port);
+    options.handle_signals = true;
     try {
         iotsim::net::Server server(options);
         std::cout << "iotsim: listening mqtt=" << options.host << ":" << server.mqtt_port()
                   << " mqtts=" << options.host << ":" << server.mqtts_port() << " data-dir=" << data_dir << std::endl;
-        server.run(true);
+        server.run();
         std::cout << "iotsim: stopped" << std::endl;
         return 0;
     } catch (const iotsim::net::StartupError& e) {

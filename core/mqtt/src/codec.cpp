@@ -935,13 +935,14 @@ constexpr int required_flags(std::uint8_t type) {
 
 template <class T, class Decoder>
 Result<Packet, DecodeError> decode_into(std::string_view body, Decoder&& decoder) {
-    // Built in place inside the variant so that PUBLISH's strings are never copied again.
-    Packet packet{std::in_place_type<T>};
+    // The packet is filled in place inside the returned Result, so the strings PUBLISH copies
+    // out of the body are never moved again (the Result is returned by NRVO).
+    Result<Packet, DecodeError> result{Packet{std::in_place_type<T>}};
     Reader r(body);
-    if (!decoder(r, std::get<T>(packet))) {
-        return r.error();
+    if (!decoder(r, std::get<T>(result.value()))) {
+        result = r.error();
     }
-    return packet;
+    return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -977,7 +978,7 @@ void put_vbi(std::string& out, std::size_t value) {
 constexpr std::size_t string_size(std::string_view s) { return 2 + s.size(); }
 
 void put_string(std::string& out, std::string_view s) {
-    IOTSIM_ASSERT(s.size() <= 0xFFFFU);  // a two-byte length prefix [MQTT-1.5.4-1]
+    IOTSIM_ASSERT(s.size() <= 0xFFFFU);  // two-byte length prefix (MQTT 5 §1.5.4, §1.5.6)
     put_u16(out, static_cast<std::uint16_t>(s.size()));
     out.append(s);
 }

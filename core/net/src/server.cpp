@@ -340,6 +340,15 @@ struct Server::Impl {
         } catch (const boost::system::system_error& e) {
             throw StartupError("cannot set up TLS from " + options.data_dir.string() + ": " + e.what());
         }
+        if (options.handle_signals) {
+            signals.add(SIGINT);
+            signals.add(SIGTERM);
+            signals.async_wait([this](error_code e, int) {
+                if (!e) {
+                    begin_shutdown();
+                }
+            });
+        }
         broker = std::make_unique<broker::Broker>(options.broker, broker::BrokerServices{authorizer, *store, rng});
         listen(plain, options.mqtt_port, "mqtt");
         listen(secure, options.mqtts_port, "mqtts");
@@ -482,17 +491,8 @@ Server::~Server() = default;
 std::uint16_t Server::mqtt_port() const { return impl_->plain.local_endpoint().port(); }
 std::uint16_t Server::mqtts_port() const { return impl_->secure.local_endpoint().port(); }
 
-void Server::run(bool handle_signals) {
+void Server::run() {
     Impl& s = *impl_;
-    if (handle_signals) {
-        s.signals.add(SIGINT);
-        s.signals.add(SIGTERM);
-        s.signals.async_wait([&s](error_code e, int) {
-            if (!e) {
-                s.begin_shutdown();
-            }
-        });
-    }
     s.accept_loop(s.plain, false);
     s.accept_loop(s.secure, true);
     s.io.run();

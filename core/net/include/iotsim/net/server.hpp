@@ -22,6 +22,9 @@ struct ServerOptions {
     /// Principal of clients on the plain port (allowed everything).
     std::string plain_principal = "iotsim-local";
     broker::BrokerConfig broker;
+    /// Shut down gracefully on SIGINT/SIGTERM (handlers are installed before the constructor
+    /// returns, so a signal right after the ready line is never lost).
+    bool handle_signals = false;
     /// Log lines (one per connect/disconnect); defaults to stderr.
     std::function<void(const std::string&)> log;
 };
@@ -50,8 +53,9 @@ public:
     [[nodiscard]] std::uint16_t mqtt_port() const;
     [[nodiscard]] std::uint16_t mqtts_port() const;
 
-    /// Runs until stop() or SIGINT/SIGTERM (when `handle_signals`), then shuts down gracefully.
-    void run(bool handle_signals);
+    /// Runs until stop() or SIGINT/SIGTERM (when ServerOptions::handle_signals), then shuts down
+    /// gracefully.
+    void run();
     /// Thread-safe: asks run() to shut down.
     void stop();
 
