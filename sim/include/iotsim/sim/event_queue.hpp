@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "iotsim/common/assert.hpp"
+#include "iotsim/common/time.hpp"
+
+namespace iotsim::sim {
+
+/// What an event does; interpreted by the Simulation's dispatcher (a switch, no virtual call
+/// and no heap allocation per event).
+enum class EventKind : std::uint8_t {
+    noop,
+    segment_to_broker,    // a = connection: deliver the next in-flight segment to the broker
+    segment_to_device,    // a = connection: deliver the next in-flight segment to the device
+    syn_arrives,          // a = connection: the device's connection attempt reaches the broker host
+    connect_result,       // a = connection: the device learns its connection attempt's outcome
+    broker_timer,         // b = generation (stale wake-ups are ignored)
+    device_timer,         // a = device, b = generation
+    behaviour,            // a = device: the device's behaviour wants to act (publish, ...)
+    fault,                // a = index into the fault plan
+    device_start,         // a = device: power on
+    python_callback,      // a = callback id
+};
+
+struct Event {
+    Instant at;
+    std::uint64_t sequence = 0;  // tie-break: same-time events run in scheduling order
+    EventKind kind = EventKind::noop;
+    std::uint32_t a = 0;
+    std::uint64_t b = 0;
+};
+
+/// The simulator's agenda: events ordered by (time, sequence number), so that same-time events
+/// run in the order they were scheduled (FoundationDB's orderedDelay). A 4-ary min-heap of
+/// 32-byte PODs: no allocation per event once warmed up.
+class EventQueue {
+public:
+    void push(Instant at, EventKind kind, std::uint32_t a = 0, std::uint64_t b = 0) {
+        heap_.push_back(Event{at, next_sequence_++, kind, a, b});
+        sift_up(heap_.size() - 1);
+    }
+
+    [[nodiscard]] bool empty() const { return heap_.empty(); }
+    [[nodiscard]] std::size_t size() const { return heap_.size(); }
+    [[nodiscard]] const Event& top() const {
+        IOTSIM_ASSERT(!heap_.empty());
+        return heap_.front();
+    }
+
+    Event pop() {
+        IOTSIM_ASSERT(!heap_.empty());
+        Event out = heap_.front();
+        heap_.front() = heap_.back();
+        heap_.pop_back();
+        if (!heap_.empty()) {
+            sift_down(0);
+        }
+        return out;
+    }
+
+    [[nodiscard]] std::uint64_t scheduled() const { return next_sequence_; }
+
+private:
+    static bool before(const Event& x, const Event& y) {
+        return x.at < y.at || (x.at == y.at && x.sequence < y.sequence);
+    }
+
+    void sift_up(std::size_t i) {
+        const Event e = heap_[i];
+        while (i > 0) {
+            const std::size_t parent = (i - 1) / 4;
+            if (!before(e, heap_[parent])) {
+                break;
+            }
+            heap_[i] = heap_[parent];
+            i = parent;
+        }
+        heap_[i] = e;
+    }
+
+    void sift_down(std::size_t i) {
+        const Event e = heap_[i];
+        const std::size_t n = heap_.size();
+        while (true) {
+            const std::size_t first = 4 * i + 1;
+            if (first >= n) {
+                break;
+            }
+            std::size_t best = first;
+            const std::size_t last = first + 4 < n ? first + 4 : n;
+            for (std::size_t c = first + 1; c < last; ++c) {
+                if (before(heap_[c], heap_[best])) {
+                    best = c;
+                }
+            }
+            if (!before(heap_[best], e)) {
+                break;
+            }
+            heap_[i] = heap_[best];
+            i = best;
+        }
+        heap_[i] = e;
+    }
+
+    std::vector<Event> heap_;
+    std::uint64_t next_sequence_ = 0;
+};
+
+}  // namespace iotsim::sim

@@ -1,0 +1,148 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "iotsim/broker/broker.hpp"
+#include "iotsim/client/options.hpp"
+#include "iotsim/mqtt/packet.hpp"
+#include "iotsim/sim/network.hpp"
+#include "iotsim/sim/trace.hpp"
+
+namespace iotsim::sim {
+
+/// A device's built-in publishing behaviour (telemetry): one message every `interval`, starting
+/// at a random phase within the first interval. The payload template's `{seq}`, `{device}` and
+/// `{time_ms}` (the device's wall clock) are substituted.
+struct PublishPlan {
+    std::string topic;
+    Duration interval = seconds(1);
+    mqtt::QoS qos = mqtt::QoS::at_most_once;
+    bool retain = false;
+    std::string payload = R"({"device":"{device}","seq":{seq},"t":{time_ms}})";
+    std::uint64_t count = 0;  // 0: until the simulation ends
+};
+
+/// One virtual device: an MQTT client (core/client, sharing the broker's codec) plus behaviour.
+struct DeviceSpec {
+    std::string name;                       // also the client id unless client.client_id is set
+    client::ClientOptions client;
+    std::vector<mqtt::SubscribeEntry> subscribe;  // subscribed after the first CONNACK
+    std::optional<PublishPlan> publish;
+    std::optional<LinkOptions> link;        // default: SimulationOptions::link
+    Duration start_at = Duration::zero();
+};
+
+/// Fault kinds of a fault plan (turmoil's vocabulary: partition/heal, hold/release, crash, bounce).
+enum class FaultKind : std::uint8_t {
+    partition,      // cut devices off the broker: traffic stalls, new connections time out
+    heal,           // undo a partition of these devices
+    device_crash,   // process crash: volatile state lost, the OS resets the connection; reboots after `duration` (0: never)
+    power_loss,     // like a crash, but no reset reaches the broker (half-open until keep-alive)
+    broker_crash,   // the broker process dies; its store survives; restarts after `duration`
+    link,           // replace devices' link options for `duration` (0: for good)
+    clock_skew,     // shift a node's wall clock by `skew` (a jump when applied once)
+    clock_drift,    // a node's clocks run `drift_ppm` parts per million fast (negative: slow)
+};
+
+[[nodiscard]] std::string fault_kind_name(FaultKind kind);
+
+struct Fault {
+    FaultKind kind = FaultKind::partition;
+    Instant at;
+    std::vector<std::string> nodes;  // device names, or "broker" for clock faults
+    Duration duration = Duration::zero();  // partition/link: until undone automatically; crash: reboot delay
+    LinkOptions link;                // for FaultKind::link
+    Duration skew = Duration::zero();
+    std::int64_t drift_ppm = 0;
+};
+
+/// Random faults drawn from the seed (FoundationDB-style swarm testing).
+struct SwarmOptions {
+    double faults_per_minute = 1.0;  // mean rate (exponential inter-arrival times)
+    std::vector<FaultKind> kinds = {FaultKind::partition, FaultKind::device_crash, FaultKind::link};
+    Duration duration_max = seconds(60);  // each fault lasts uniform(1 s, duration_max)
+    Instant from;
+    Instant until;
+};
+
+struct SimulationOptions {
+    std::uint64_t seed = 1;
+    broker::BrokerConfig broker;
+    LinkOptions link;
+    /// Keep trace records (JSON Lines export, Python). The hash is computed either way.
+    bool keep_trace = false;
+    /// Wall-clock time at virtual time zero (Unix ms): 2026-01-01T00:00:00Z by default.
+    std::int64_t wall_epoch_unix_ms = 1'767'225'600'000;
+    /// Invariant checks (see Simulation::violations()).
+    bool check_publisher_order = true;
+    std::vector<std::pair<std::string, std::string>> check_qos1_delivered;  // (publisher, subscriber)
+};
+
+/// Per-device counters, from the device's point of view.
+struct DeviceStats {
+    std::string name;
+    bool connected = false;
+    std::uint64_t connects = 0;
+    std::uint64_t disconnects = 0;
+    std::uint64_t published = 0;       // publish() calls by the behaviour
+    std::uint64_t acked = 0;           // QoS 1 PUBACKs with success / QoS 0 written
+    std::uint64_t dropped = 0;         // publishes that never reached the broker
+    std::uint64_t received = 0;        // messages received (duplicates included)
+    std::uint64_t duplicates = 0;
+    std::uint64_t crashes = 0;
+};
+
+/// A deterministic discrete-event simulation of AWS IoT Core with virtual devices: the real
+/// broker (core/broker) driven by a simulator host exactly as the network host drives it, a
+/// virtual TCP-like network with latency, loss, bandwidth and partitions, virtual clocks per node
+/// and a fault plan. Same options, scenario and seed: the same trace hash, bit for bit.
+///
+/// Thread safety: none; single-threaded by design.
+class Simulation {
+public:
+    explicit Simulation(SimulationOptions options);
+    ~Simulation();
+    Simulation(const Simulation&) = delete;
+    Simulation& operator=(const Simulation&) = delete;
+
+    /// Adds a device; its name must be unique (std::invalid_argument otherwise).
+    std::uint32_t add_device(DeviceSpec spec);
+    /// Adds `count` devices named `prefix-000001`..., each a copy of `spec` (client ids likewise).
+    void add_fleet(const std::string& prefix, std::size_t count, const DeviceSpec& spec);
+    /// Schedules a fault; unknown device names throw std::invalid_argument naming them.
+    void add_fault(Fault fault);
+    void enable_swarm(const SwarmOptions& swarm);
+
+    /// Runs events until virtual time `until` (inclusive).
+    void run_until(Instant until);
+    void run_for(Duration d) { run_until(now() + d); }
+    [[nodiscard]] Instant now() const;
+
+    [[nodiscard]] const Trace& trace() const;
+    [[nodiscard]] std::vector<DeviceStats> device_stats() const;
+    [[nodiscard]] std::optional<DeviceStats> device(const std::string& name) const;
+    /// Messages a device received, as (topic, payload) in order (kept when keep_trace is on or
+    /// for devices that subscribe; bounded to the last 10,000 per device).
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> received(const std::string& name) const;
+    /// The broker currently running (null while it is crashed).
+    [[nodiscard]] const broker::Broker* broker() const;
+    /// Invariant violations found so far, each one line (empty: all checks hold).
+    [[nodiscard]] const std::vector<std::string>& violations() const;
+    /// Finishes end-of-run checks (at-least-once delivery) and returns all violations.
+    const std::vector<std::string>& finish_checks();
+    [[nodiscard]] std::uint64_t events_processed() const;
+    [[nodiscard]] std::uint64_t messages_delivered() const;  // application messages received by devices
+    [[nodiscard]] const SimulationOptions& options() const;
+    [[nodiscard]] std::size_t device_count() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace iotsim::sim

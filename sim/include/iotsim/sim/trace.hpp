@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "iotsim/common/time.hpp"
+
+namespace iotsim::sim {
+
+enum class TraceKind : std::uint8_t {
+    device_start,
+    connect_attempt,
+    connect_failed,
+    connection_open,
+    bytes_to_broker,    // a write by the device: its packets, decoded in the record
+    bytes_to_device,    // a write by the broker
+    close,              // a transport close, with who closed it
+    broker_event,       // the broker's Event effects (connected, disconnected + AWS reason, ...)
+    device_connected,
+    device_disconnected,
+    message_received,
+    publish_completed,
+    fault,
+    timer,
+    check_failed,
+};
+
+[[nodiscard]] std::string_view trace_kind_name(TraceKind kind);
+
+/// One trace record, as exported (JSON Lines) and as Python sees it.
+struct TraceRecord {
+    std::int64_t time_ns = 0;  // virtual time since the start of the simulation
+    TraceKind kind = TraceKind::timer;
+    std::string node;          // "broker" or a device name
+    std::uint64_t connection = 0;
+    std::string detail;
+};
+
+/// The simulation's trace: a stable 64-bit hash over a canonical encoding of every event
+/// (virtual time, kind, node, connection, and the exact bytes or text of the event), plus,
+/// when asked for, the records themselves with decoded packet summaries. The hash does not
+/// depend on whether records are kept, so a fast run and a recorded run of the same scenario
+/// and seed have the same hash.
+class Trace {
+public:
+    explicit Trace(bool keep_records) : keep_(keep_records) {}
+
+    /// An event whose content is `text`.
+    void note(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view text);
+    /// Bytes written on a connection; hashed raw, decoded into MQTT packet summaries only when
+    /// records are kept. `version` tells the decoder the packets' protocol version (0 unknown).
+    void bytes(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view data,
+               std::uint8_t version);
+
+    [[nodiscard]] std::uint64_t hash() const { return hash_; }
+    [[nodiscard]] std::string hash_hex() const;
+    [[nodiscard]] std::uint64_t count() const { return count_; }
+    [[nodiscard]] bool keeps_records() const { return keep_; }
+    [[nodiscard]] const std::vector<TraceRecord>& records() const { return records_; }
+    /// Node names for records: index -> name; broker_node is "broker".
+    void set_node_names(const std::vector<std::string>* names) { names_ = names; }
+    void write_jsonl(std::ostream& out) const;
+
+    static constexpr std::uint32_t broker_node = 0xFFFF'FFFF;
+
+private:
+    void mix(std::uint64_t v);
+    void mix_bytes(std::string_view s);
+    void header(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection);
+    [[nodiscard]] std::string node_name(std::uint32_t node) const;
+
+    bool keep_;
+    std::uint64_t hash_ = 14695981039346656037ULL;
+    std::uint64_t count_ = 0;
+    std::vector<TraceRecord> records_;
+    const std::vector<std::string>* names_ = nullptr;
+};
+
+/// A one-line summary of each MQTT packet in `data` ("PUBLISH q1 id=3 sdk/test/python 18B; ...").
+[[nodiscard]] std::string summarize_packets(std::string_view data, std::uint8_t version);
+
+}  // namespace iotsim::sim

@@ -1,0 +1,498 @@
+#include "iotsim/sim/scenario.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace iotsim::sim {
+namespace {
+
+using json = nlohmann::json;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw ScenarioError(path + ": " + what); }
+
+std::string type_name(const json& j) { return j.type_name(); }
+
+/// Walks one JSON object, checking that every key is known.
+class Fields {
+public:
+    Fields(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+        if (!j_.is_object()) {
+            fail(path_, "must be an object, got " + type_name(j_));
+        }
+    }
+    ~Fields() noexcept(false) {
+        if (std::uncaught_exceptions() > 0) {
+            return;
+        }
+        for (const auto& [k, v] : j_.items()) {
+            if (!used_.contains(k)) {
+                fail(at(k), "unknown field");
+            }
+        }
+    }
+    Fields(const Fields&) = delete;
+    Fields& operator=(const Fields&) = delete;
+
+    [[nodiscard]] std::string at(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+    [[nodiscard]] const json* get(const std::string& key) {
+        used_.insert(key);
+        auto it = j_.find(key);
+        return it == j_.end() ? nullptr : &*it;
+    }
+    const json& require(const std::string& key) {
+        const json* v = get(key);
+        if (v == nullptr) {
+            fail(at(key), "is required");
+        }
+        return *v;
+    }
+    std::string string(const std::string& key, std::string def) {
+        const json* v = get(key);
+        if (v == nullptr) {
+            return def;
+        }
+        if (!v->is_string()) {
+            fail(at(key), "must be a string, got " + type_name(*v));
+        }
+        return v->get<std::string>();
+    }
+    double number(const std::string& key, double def, double min, double max) {
+        const json* v = get(key);
+        if (v == nullptr) {
+            return def;
+        }
+        if (!v->is_number()) {
+            fail(at(key), "must be a number, got " + type_name(*v));
+        }
+        const double d = v->get<double>();
+        if (!(d >= min && d <= max)) {
+            std::ostringstream os;
+            os << "must be from " << min << " to " << max << ", got " << d;
+            fail(at(key), os.str());
+        }
+        return d;
+    }
+    std::int64_t integer(const std::string& key, std::int64_t def, std::int64_t min, std::int64_t max) {
+        const json* v = get(key);
+        if (v == nullptr) {
+            return def;
+        }
+        if (!v->is_number_integer()) {
+            fail(at(key), "must be an integer, got " + type_name(*v));
+        }
+        const auto i = v->get<std::int64_t>();
+        if (i < min || i > max) {
+            fail(at(key), "must be from " + std::to_string(min) + " to " + std::to_string(max) + ", got " + std::to_string(i));
+        }
+        return i;
+    }
+    bool boolean(const std::string& key, bool def) {
+        const json* v = get(key);
+        if (v == nullptr) {
+            return def;
+        }
+        if (!v->is_boolean()) {
+            fail(at(key), "must be true or false, got " + type_name(*v));
+        }
+        return v->get<bool>();
+    }
+    Duration duration(const std::string& key, Duration def) {
+        const json* v = get(key);
+        if (v == nullptr) {
+            return def;
+        }
+        if (!v->is_string()) {
+            fail(at(key), "must be a duration string such as \"250ms\", \"30s\" or \"10m\", got " + type_name(*v));
+        }
+        return parse_duration(v->get<std::string>(), at(key));
+    }
+
+private:
+    const json& j_;
+    std::string path_;
+    std::set<std::string> used_;
+};
+
+LatencyModel parse_latency(const json& j, const std::string& path) {
+    Fields f(j, path);
+    LatencyModel m;
+    const std::string dist = f.string("distribution", "constant");
+    if (dist == "constant") {
+        m.kind = LatencyModel::Kind::constant;
+        m.a = f.duration("value", milliseconds(10));
+    } else if (dist == "uniform") {
+        m.kind = LatencyModel::Kind::uniform;
+        m.a = f.duration("min", milliseconds(5));
+        m.b = f.duration("max", milliseconds(20));
+        if (m.b < m.a) {
+            fail(f.at("max"), "must not be below min");
+        }
+    } else if (dist == "normal") {
+        m.kind = LatencyModel::Kind::normal;
+        m.a = f.duration("mean", milliseconds(10));
+        m.b = f.duration("stddev", milliseconds(2));
+    } else if (dist == "lognormal") {
+        m.kind = LatencyModel::Kind::lognormal;
+        m.a = f.duration("median", milliseconds(10));
+        m.sigma = f.number("sigma", 0.5, 0.0, 5.0);
+    } else {
+        fail(f.at("distribution"), "must be constant, uniform, normal or lognormal, got \"" + dist + "\"");
+    }
+    return m;
+}
+
+LinkOptions parse_link(const json& j, const std::string& path, const LinkOptions& base) {
+    Fields f(j, path);
+    LinkOptions l = base;
+    if (const json* lat = f.get("latency")) {
+        l.latency = parse_latency(*lat, f.at("latency"));
+    }
+    l.jitter = f.duration("jitter", l.jitter);
+    l.bandwidth_bytes_per_s = static_cast<std::uint64_t>(
+        f.integer("bandwidth_bytes_per_s", static_cast<std::int64_t>(l.bandwidth_bytes_per_s), 0, INT64_MAX));
+    l.loss_probability = f.number("loss_probability", l.loss_probability, 0.0, 0.99);
+    l.retransmit_timeout = f.duration("retransmit_timeout", l.retransmit_timeout);
+    l.split_probability = f.number("split_probability", l.split_probability, 0.0, 1.0);
+    l.connect_timeout = f.duration("connect_timeout", l.connect_timeout);
+    return l;
+}
+
+mqtt::QoS parse_qos(Fields& f, const std::string& key) {
+    return static_cast<mqtt::QoS>(f.integer(key, 0, 0, 1));
+}
+
+DeviceSpec parse_device(const json& j, const std::string& path, const LinkOptions& base_link, bool need_name) {
+    Fields f(j, path);
+    DeviceSpec d;
+    d.name = need_name ? f.string("name", "") : f.string("name", "device");
+    if (need_name && d.name.empty()) {
+        fail(f.at("name"), "is required");
+    }
+    d.client.client_id = f.string("client_id", "");
+    const std::string protocol = f.string("protocol", "3.1.1");
+    if (protocol == "3.1.1") {
+        d.client.version = mqtt::Version::v311;
+    } else if (protocol == "5") {
+        d.client.version = mqtt::Version::v5;
+    } else {
+        fail(f.at("protocol"), "must be \"3.1.1\" or \"5\", got \"" + protocol + "\"");
+    }
+    d.client.clean_start = f.boolean("clean_session", true);
+    d.client.keep_alive_s = static_cast<std::uint16_t>(f.integer("keep_alive_s", 60, 0, 65535));
+    d.client.session_expiry_s = static_cast<std::uint32_t>(f.integer("session_expiry_s", 0, 0, 0xFFFFFFFF));
+    d.client.backoff.initial = f.duration("backoff_initial", d.client.backoff.initial);
+    d.client.backoff.max = f.duration("backoff_max", d.client.backoff.max);
+    d.start_at = f.duration("start_at", Duration::zero());
+    if (const json* w = f.get("will")) {
+        Fields wf(*w, f.at("will"));
+        mqtt::Will will;
+        will.topic = wf.string("topic", "");
+        if (will.topic.empty()) {
+            fail(wf.at("topic"), "is required");
+        }
+        will.payload = wf.string("payload", "");
+        will.qos = parse_qos(wf, "qos");
+        will.retain = wf.boolean("retain", false);
+        d.client.will = std::move(will);
+    }
+    if (const json* subs = f.get("subscribe")) {
+        if (!subs->is_array()) {
+            fail(f.at("subscribe"), "must be an array");
+        }
+        for (std::size_t i = 0; i < subs->size(); ++i) {
+            const std::string p = f.at("subscribe") + "[" + std::to_string(i) + "]";
+            Fields sf((*subs)[i], p);
+            mqtt::SubscribeEntry e;
+            e.filter = sf.string("filter", "");
+            if (e.filter.empty()) {
+                fail(sf.at("filter"), "is required");
+            }
+            e.options.qos = parse_qos(sf, "qos");
+            d.subscribe.push_back(std::move(e));
+        }
+    }
+    if (const json* pub = f.get("publish")) {
+        Fields pf(*pub, f.at("publish"));
+        PublishPlan plan;
+        plan.topic = pf.string("topic", "");
+        if (plan.topic.empty()) {
+            fail(pf.at("topic"), "is required");
+        }
+        plan.interval = pf.duration("interval", seconds(1));
+        if (plan.interval <= Duration::zero()) {
+            fail(pf.at("interval"), "must be positive");
+        }
+        plan.qos = parse_qos(pf, "qos");
+        plan.retain = pf.boolean("retain", false);
+        plan.payload = pf.string("payload", plan.payload);
+        plan.count = static_cast<std::uint64_t>(pf.integer("count", 0, 0, INT64_MAX));
+        d.publish = std::move(plan);
+    }
+    if (const json* link = f.get("link")) {
+        d.link = parse_link(*link, f.at("link"), base_link);
+    }
+    return d;
+}
+
+FaultKind parse_fault_kind(const std::string& s, const std::string& path) {
+    static const std::pair<const char*, FaultKind> kinds[] = {
+        {"partition", FaultKind::partition},       {"hold", FaultKind::partition},
+        {"heal", FaultKind::heal},                 {"release", FaultKind::heal},
+        {"device_crash", FaultKind::device_crash}, {"power_loss", FaultKind::power_loss},
+        {"broker_crash", FaultKind::broker_crash}, {"link", FaultKind::link},
+        {"clock_skew", FaultKind::clock_skew},     {"clock_drift", FaultKind::clock_drift},
+    };
+    for (const auto& [name, kind] : kinds) {
+        if (s == name) {
+            return kind;
+        }
+    }
+    fail(path, "unknown fault \"" + s +
+                   "\" (known: partition, hold, heal, release, device_crash, power_loss, broker_crash, link, "
+                   "clock_skew, clock_drift)");
+}
+
+}  // namespace
+
+Duration parse_duration(std::string_view text, std::string_view path) {
+    const std::string p(path);
+    if (text == "0") {
+        return Duration::zero();
+    }
+    std::size_t i = 0;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) {
+        ++i;
+    }
+    if (i == 0) {
+        if (!text.empty() && text[0] == '-') {
+            fail(p, "must not be negative, got \"" + std::string(text) + "\"");
+        }
+        fail(p, "is not a duration: \"" + std::string(text) + "\" (use e.g. 250ms, 30s, 10m, 1h)");
+    }
+    double value = 0;
+    try {
+        value = std::stod(std::string(text.substr(0, i)));
+    } catch (...) {
+        fail(p, "is not a duration: \"" + std::string(text) + "\"");
+    }
+    const std::string_view unit = text.substr(i);
+    double ns = 0;
+    if (unit == "ns") {
+        ns = value;
+    } else if (unit == "us") {
+        ns = value * 1e3;
+    } else if (unit == "ms") {
+        ns = value * 1e6;
+    } else if (unit == "s") {
+        ns = value * 1e9;
+    } else if (unit == "m" || unit == "min") {
+        ns = value * 60e9;
+    } else if (unit == "h") {
+        ns = value * 3600e9;
+    } else if (unit == "d") {
+        ns = value * 86400e9;
+    } else {
+        fail(p, "has an unknown unit in \"" + std::string(text) + "\" (ns, us, ms, s, m, h, d)");
+    }
+    if (ns > 1e18) {
+        fail(p, "is too long: \"" + std::string(text) + "\"");
+    }
+    return Duration(static_cast<std::int64_t>(std::llround(ns)));
+}
+
+Scenario parse_scenario(std::string_view text) {
+    const json doc = json::parse(text, nullptr, false);
+    if (doc.is_discarded()) {
+        throw ScenarioError("scenario: not valid JSON");
+    }
+    Scenario s;
+    Fields f(doc, "");
+    const auto version = f.integer("version", 1, 1, 1);
+    (void)version;
+    s.name = f.string("name", "scenario");
+    s.description = f.string("description", "");
+    s.options.seed = static_cast<std::uint64_t>(f.integer("seed", 1, 0, INT64_MAX));
+    s.duration = f.duration("duration", minutes(1));
+    s.options.keep_trace = false;
+    if (const json* net = f.get("network")) {
+        s.options.link = parse_link(*net, "network", s.options.link);
+    }
+    if (const json* b = f.get("broker")) {
+        Fields bf(*b, "broker");
+        s.options.broker.session_expiry_max_s =
+            static_cast<std::uint32_t>(bf.integer("session_expiry_s", s.options.broker.session_expiry_max_s, 1, 604800));
+        s.options.broker.subscriptions_per_connection_max = static_cast<std::size_t>(
+            bf.integer("subscriptions_per_connection", static_cast<std::int64_t>(s.options.broker.subscriptions_per_connection_max), 1, 100000));
+    }
+    std::set<std::string> names;
+    if (const json* devs = f.get("devices")) {
+        if (!devs->is_array()) {
+            fail("devices", "must be an array");
+        }
+        for (std::size_t i = 0; i < devs->size(); ++i) {
+            const std::string path = "devices[" + std::to_string(i) + "]";
+            DeviceSpec d = parse_device((*devs)[i], path, s.options.link, true);
+            if (!names.insert(d.name).second || d.name == "broker") {
+                fail(path + ".name", "duplicate device name \"" + d.name + "\"");
+            }
+            s.devices.push_back(std::move(d));
+        }
+    }
+    if (const json* fleets = f.get("fleets")) {
+        if (!fleets->is_array()) {
+            fail("fleets", "must be an array");
+        }
+        for (std::size_t i = 0; i < fleets->size(); ++i) {
+            const std::string path = "fleets[" + std::to_string(i) + "]";
+            Fields ff((*fleets)[i], path);
+            FleetSpec fleet;
+            fleet.prefix = ff.string("prefix", "");
+            if (fleet.prefix.empty()) {
+                fail(ff.at("prefix"), "is required");
+            }
+            fleet.count = static_cast<std::size_t>(ff.integer("count", 1, 1, 1'000'000));
+            fleet.device = parse_device(ff.require("device"), ff.at("device"), s.options.link, false);
+            s.fleets.push_back(std::move(fleet));
+        }
+    }
+    if (const json* faults = f.get("faults")) {
+        if (!faults->is_array()) {
+            fail("faults", "must be an array");
+        }
+        for (std::size_t i = 0; i < faults->size(); ++i) {
+            const std::string path = "faults[" + std::to_string(i) + "]";
+            Fields ff((*faults)[i], path);
+            Fault fault;
+            fault.kind = parse_fault_kind(ff.string("type", ""), ff.at("type"));
+            fault.at = Instant{ff.duration("at", Duration::zero())};
+            fault.duration = ff.duration("duration", Duration::zero());
+            if (const json* nodes = ff.get("devices")) {
+                if (!nodes->is_array()) {
+                    fail(ff.at("devices"), "must be an array of device names");
+                }
+                for (std::size_t k = 0; k < nodes->size(); ++k) {
+                    if (!(*nodes)[k].is_string()) {
+                        fail(ff.at("devices") + "[" + std::to_string(k) + "]", "must be a device name");
+                    }
+                    fault.nodes.push_back((*nodes)[k].get<std::string>());
+                }
+            }
+            if (const json* node = ff.get("node")) {
+                if (!node->is_string()) {
+                    fail(ff.at("node"), "must be a device name or \"broker\"");
+                }
+                fault.nodes.push_back(node->get<std::string>());
+            }
+            if (const json* link = ff.get("link")) {
+                fault.link = parse_link(*link, ff.at("link"), s.options.link);
+            } else {
+                fault.link = s.options.link;
+            }
+            fault.skew = Duration(static_cast<std::int64_t>(ff.number("skew_ms", 0, -1e12, 1e12) * 1e6));
+            fault.drift_ppm = ff.integer("drift_ppm", 0, -100000, 100000);
+            if (fault.kind != FaultKind::broker_crash && fault.nodes.empty()) {
+                fail(path, "needs \"devices\" (or \"node\")");
+            }
+            for (std::size_t k = 0; k < fault.nodes.size(); ++k) {
+                const std::string& n = fault.nodes[k];
+                const bool clock = fault.kind == FaultKind::clock_skew || fault.kind == FaultKind::clock_drift;
+                if (!names.contains(n) && !(clock && n == "broker")) {
+                    bool in_fleet = false;
+                    for (const auto& fl : s.fleets) {
+                        in_fleet = in_fleet || (n.starts_with(fl.prefix + "-") && n.size() == fl.prefix.size() + 7);
+                    }
+                    if (!in_fleet) {
+                        fail(path, "names unknown device \"" + n + "\"");
+                    }
+                }
+            }
+            s.faults.push_back(std::move(fault));
+        }
+    }
+    if (const json* swarm = f.get("swarm")) {
+        Fields sf(*swarm, "swarm");
+        SwarmOptions so;
+        so.faults_per_minute = sf.number("faults_per_minute", 1.0, 0.0, 10000.0);
+        so.duration_max = sf.duration("duration_max", so.duration_max);
+        so.from = Instant{sf.duration("from", Duration::zero())};
+        so.until = Instant{sf.duration("until", s.duration)};
+        if (const json* kinds = sf.get("kinds")) {
+            if (!kinds->is_array()) {
+                fail("swarm.kinds", "must be an array of fault names");
+            }
+            so.kinds.clear();
+            for (std::size_t k = 0; k < kinds->size(); ++k) {
+                const std::string p = "swarm.kinds[" + std::to_string(k) + "]";
+                if (!(*kinds)[k].is_string()) {
+                    fail(p, "must be a fault name");
+                }
+                so.kinds.push_back(parse_fault_kind((*kinds)[k].get<std::string>(), p));
+            }
+        }
+        s.swarm = so;
+    }
+    if (const json* checks = f.get("checks")) {
+        Fields cf(*checks, "checks");
+        s.options.check_publisher_order = cf.boolean("publisher_order", true);
+        if (const json* pairs = cf.get("qos1_delivered")) {
+            if (!pairs->is_array()) {
+                fail("checks.qos1_delivered", "must be an array of {publisher, subscriber}");
+            }
+            for (std::size_t k = 0; k < pairs->size(); ++k) {
+                const std::string p = "checks.qos1_delivered[" + std::to_string(k) + "]";
+                Fields pf((*pairs)[k], p);
+                std::string pub = pf.string("publisher", "");
+                std::string sub = pf.string("subscriber", "");
+                if (!names.contains(pub)) {
+                    fail(pf.at("publisher"), "names unknown device \"" + pub + "\"");
+                }
+                if (!names.contains(sub)) {
+                    fail(pf.at("subscriber"), "names unknown device \"" + sub + "\"");
+                }
+                s.options.check_qos1_delivered.emplace_back(std::move(pub), std::move(sub));
+            }
+        }
+    }
+    return s;
+}
+
+Scenario load_scenario(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw ScenarioError(path.string() + ": cannot read the scenario file");
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    try {
+        return parse_scenario(ss.str());
+    } catch (const ScenarioError& e) {
+        throw ScenarioError(path.string() + ": " + e.what());
+    }
+}
+
+std::unique_ptr<Simulation> build_simulation(const Scenario& s) {
+    auto sim = std::make_unique<Simulation>(s.options);
+    for (const auto& d : s.devices) {
+        sim->add_device(d);
+    }
+    for (const auto& fleet : s.fleets) {
+        sim->add_fleet(fleet.prefix, fleet.count, fleet.device);
+    }
+    try {
+        for (const auto& fault : s.faults) {
+            sim->add_fault(fault);
+        }
+    } catch (const std::invalid_argument& e) {
+        throw ScenarioError(std::string("faults: ") + e.what());
+    }
+    if (s.swarm) {
+        sim->enable_swarm(*s.swarm);
+    }
+    return sim;
+}
+
+}  // namespace iotsim::sim

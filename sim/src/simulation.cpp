@@ -1,0 +1,933 @@
+#include "iotsim/sim/simulation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <stdexcept>
+
+#include "iotsim/client/client.hpp"
+#include "iotsim/common/assert.hpp"
+#include "iotsim/sim/event_queue.hpp"
+
+namespace iotsim::sim {
+
+std::string fault_kind_name(FaultKind kind) {
+    switch (kind) {
+        case FaultKind::partition: return "partition";
+        case FaultKind::heal: return "heal";
+        case FaultKind::device_crash: return "device_crash";
+        case FaultKind::power_loss: return "power_loss";
+        case FaultKind::broker_crash: return "broker_crash";
+        case FaultKind::link: return "link";
+        case FaultKind::clock_skew: return "clock_skew";
+        case FaultKind::clock_drift: return "clock_drift";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr std::size_t inbox_max = 10'000;
+
+/// A node's clocks: virtual time seen through its skew (wall only) and drift (both clocks).
+struct Clock {
+    Duration skew = Duration::zero();
+    std::int64_t drift_ppm = 0;
+
+    [[nodiscard]] Instant monotonic(Instant global) const {
+        if (drift_ppm == 0) {
+            return global;
+        }
+        const __int128_t extra = static_cast<__int128_t>(global.since_epoch.count()) * drift_ppm / 1'000'000;
+        return Instant{global.since_epoch + Duration(static_cast<std::int64_t>(extra))};
+    }
+    /// The global time at which this node's monotonic clock reads `local`.
+    [[nodiscard]] Instant global(Instant local) const {
+        if (drift_ppm == 0) {
+            return local;
+        }
+        const __int128_t g = static_cast<__int128_t>(local.since_epoch.count()) * 1'000'000 / (1'000'000 + drift_ppm);
+        return Instant{Duration(static_cast<std::int64_t>(g))};
+    }
+};
+
+struct Segment {
+    Instant at;
+    std::string bytes;
+    bool fin = false;
+};
+
+/// One direction of a connection: an ordered byte stream with one pending delivery event.
+struct Direction {
+    std::deque<Segment> queue;
+    Instant last;             // delivery time of the last queued segment (order is kept)
+    Instant link_free;        // bandwidth: when the link finishes sending what is queued
+    bool scheduled = false;   // a delivery event is pending
+    bool stalled = false;     // delivery found the device partitioned; resumes on heal
+};
+
+struct Conn {
+    std::uint32_t device = 0;
+    std::uint64_t broker_incarnation = 0;
+    bool broker_open = false;   // the broker has accepted it and not closed it
+    bool device_open = false;   // the device's transport is up and not closed
+    bool abandoned = false;     // the device gave up on it (closed or crashed)
+    Direction to_broker;
+    Direction to_device;
+};
+
+/// Where a received payload came from, for the order and delivery checks.
+struct Origin {
+    std::string publisher;
+    std::uint64_t seq = 0;
+};
+
+std::optional<Origin> parse_origin(std::string_view payload) {
+    const std::string_view seq_key = "\"seq\":";
+    const std::string_view dev_key = "\"device\":\"";
+    const std::size_t s = payload.find(seq_key);
+    const std::size_t d = payload.find(dev_key);
+    if (s == std::string_view::npos || d == std::string_view::npos) {
+        return std::nullopt;
+    }
+    Origin o;
+    std::size_t i = s + seq_key.size();
+    bool digits = false;
+    while (i < payload.size() && payload[i] >= '0' && payload[i] <= '9') {
+        o.seq = o.seq * 10 + static_cast<std::uint64_t>(payload[i] - '0');
+        ++i;
+        digits = true;
+    }
+    const std::size_t start = d + dev_key.size();
+    const std::size_t end = payload.find('"', start);
+    if (!digits || end == std::string_view::npos) {
+        return std::nullopt;
+    }
+    o.publisher = std::string(payload.substr(start, end - start));
+    return o;
+}
+
+/// Seen sequence numbers of one publisher at one subscriber.
+struct SeenSeqs {
+    std::vector<bool> seen;
+    std::uint64_t max_first_time = 0;
+};
+
+}  // namespace
+
+struct Simulation::Impl {
+    SimulationOptions options;
+    EventQueue queue;
+    Instant now;
+    std::uint64_t events = 0;
+    std::uint64_t delivered = 0;
+    Trace trace;
+    Rng net_rng;
+    Rng fault_rng;
+    Rng broker_rng;
+
+    // The broker host.
+    broker::AllowAllAuthorizer authorizer;
+    broker::MemoryStore store;  // the broker's "disk": survives a simulated crash
+    std::unique_ptr<broker::Broker> broker;
+    std::uint64_t broker_incarnation = 1;
+    std::uint64_t broker_timer_generation = 0;
+    Clock broker_clock;
+
+    struct Device {
+        DeviceSpec spec;
+        std::optional<client::Client> client;
+        Rng rng{0};
+        Clock clock;
+        LinkOptions link;
+        bool powered = false;
+        bool partitioned = false;
+        bool subscribed = false;
+        std::uint32_t conn = 0;
+        std::uint64_t timer_generation = 0;
+        std::uint64_t boot = 0;
+        std::uint64_t seq = 0;
+        DeviceStats stats;
+        std::deque<std::pair<std::string, std::string>> inbox;
+        std::map<std::uint64_t, std::uint64_t> token_seq;  // QoS 1 publish token -> seq
+        std::vector<bool> acked_seqs;                      // for the delivery check
+        std::map<std::string, SeenSeqs> seen;              // publisher -> seqs received
+    };
+    std::vector<Device> devices;
+    std::vector<std::string> names;  // device names by index, for the trace
+    std::map<std::string, std::uint32_t> by_name;
+    std::vector<Conn> conns{1};  // id 0 unused
+    std::vector<Fault> faults;
+    std::vector<std::string> violation_list;
+
+    explicit Impl(SimulationOptions o)
+        : options(std::move(o)),
+          trace(options.keep_trace),
+          net_rng(Rng::derive(options.seed, "network")),
+          fault_rng(Rng::derive(options.seed, "faults")),
+          broker_rng(Rng::derive(options.seed, "broker")) {
+        trace.set_node_names(&names);
+        start_broker();
+    }
+
+    // ------------------------------------------------------------------ clocks
+
+    Now node_now(const Clock& c) const {
+        const Instant mono = c.monotonic(now);
+        return Now{mono, WallTime{milliseconds(options.wall_epoch_unix_ms) + mono.since_epoch + c.skew}};
+    }
+
+    // ------------------------------------------------------------------ broker host
+
+    void start_broker() {
+        broker = std::make_unique<broker::Broker>(options.broker,
+                                                  broker::BrokerServices{authorizer, store, broker_rng});
+        apply_broker(broker->recover(node_now(broker_clock)));
+    }
+
+    void apply_broker(broker::Effects fx) {
+        for (auto& e : fx) {
+            if (auto* s = std::get_if<broker::Send>(&e)) {
+                const std::uint32_t id = static_cast<std::uint32_t>(s->connection.value);
+                Conn& c = conns[id];
+                if (!c.broker_open) {
+                    continue;
+                }
+                trace.bytes(now, TraceKind::bytes_to_device, Trace::broker_node, id, s->bytes,
+                            devices[c.device].spec.client.version == mqtt::Version::v5 ? 5 : 4);
+                const std::size_t n = s->bytes.size();
+                send(id, c.to_device, std::move(s->bytes), false, devices[c.device]);
+                // The simulated socket buffer accepts everything at once.
+                if (broker) {
+                    apply_broker(broker->drained(s->connection, n, node_now(broker_clock)));
+                }
+            } else if (auto* cl = std::get_if<broker::Close>(&e)) {
+                const std::uint32_t id = static_cast<std::uint32_t>(cl->connection.value);
+                Conn& c = conns[id];
+                if (c.broker_open) {
+                    c.broker_open = false;
+                    trace.note(now, TraceKind::close, Trace::broker_node, id, "broker closed");
+                    send(id, c.to_device, {}, true, devices[c.device]);
+                }
+            } else if (auto* t = std::get_if<broker::ArmTimer>(&e)) {
+                ++broker_timer_generation;
+                queue.push(std::max(now, broker_clock.global(t->deadline)), EventKind::broker_timer, 0,
+                           broker_timer_generation);
+            } else if (auto* ev = std::get_if<broker::Event>(&e)) {
+                if (ev->severity == broker::Severity::error) {
+                    violation("broker reported an internal error: " + ev->kind + " " + ev->detail);
+                }
+                trace.note(now, TraceKind::broker_event, Trace::broker_node, ev->connection.value,
+                           ev->kind + " " + ev->client_id + (ev->detail.empty() ? "" : " (" + ev->detail + ")"));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ network
+
+    Duration one_way(const LinkOptions& link) {
+        Duration d = link.latency.sample(net_rng);
+        if (link.jitter > Duration::zero()) {
+            d += Duration(static_cast<std::int64_t>(net_rng.uniform(static_cast<std::uint64_t>(link.jitter.count()) + 1)));
+        }
+        return d;
+    }
+
+    /// Queues `bytes` (or a FIN) on one direction of a connection with the device's link model.
+    void send(std::uint32_t id, Direction& dir, std::string bytes, bool fin, Device& d) {
+        const LinkOptions& link = d.link;
+        Instant leave = std::max(now, dir.link_free);
+        if (link.bandwidth_bytes_per_s > 0 && !bytes.empty()) {
+            leave = leave + Duration(static_cast<std::int64_t>(bytes.size() * 1'000'000'000ULL / link.bandwidth_bytes_per_s));
+            dir.link_free = leave;
+        }
+        Duration delay = one_way(link);
+        Duration rto = link.retransmit_timeout;
+        for (int tries = 0; tries < 16 && net_rng.chance(link.loss_probability); ++tries) {
+            delay += rto;  // lost, retransmitted after an RTO that doubles (TCP)
+            rto += rto;
+        }
+        Instant at = std::max(leave + delay, dir.last);
+        const bool is_to_broker = &dir == &conns[id].to_broker;
+        auto push = [&](Segment seg) {
+            dir.last = seg.at;
+            dir.queue.push_back(std::move(seg));
+        };
+        if (!fin && bytes.size() > 1 && net_rng.chance(link.split_probability)) {
+            // Split into 2..4 segments at random points, a microsecond apart.
+            const std::size_t parts = 2 + static_cast<std::size_t>(net_rng.uniform(3));
+            std::size_t offset = 0;
+            for (std::size_t p = 0; p < parts && offset < bytes.size(); ++p) {
+                std::size_t len = bytes.size() - offset;
+                if (p + 1 < parts && len > 1) {
+                    len = 1 + static_cast<std::size_t>(net_rng.uniform(len - 1));
+                }
+                push(Segment{at, bytes.substr(offset, len), false});
+                offset += len;
+                at = at + std::chrono::microseconds(1);
+            }
+        } else {
+            push(Segment{at, std::move(bytes), fin});
+        }
+        schedule(id, dir, is_to_broker);
+    }
+
+    void schedule(std::uint32_t id, Direction& dir, bool to_broker) {
+        if (dir.scheduled || dir.stalled || dir.queue.empty()) {
+            return;
+        }
+        dir.scheduled = true;
+        queue.push(std::max(now, dir.queue.front().at),
+                   to_broker ? EventKind::segment_to_broker : EventKind::segment_to_device, id);
+    }
+
+    void deliver_to_broker(std::uint32_t id) {
+        Conn& c = conns[id];
+        Direction& dir = c.to_broker;
+        dir.scheduled = false;
+        if (dir.queue.empty()) {
+            return;
+        }
+        if (devices[c.device].partitioned) {
+            dir.stalled = true;  // TCP keeps retransmitting; the bytes arrive after the heal
+            return;
+        }
+        Segment seg = std::move(dir.queue.front());
+        dir.queue.pop_front();
+        if (c.broker_open && broker && c.broker_incarnation == broker_incarnation) {
+            if (seg.fin) {
+                c.broker_open = false;
+                apply_broker(broker->closed(broker::ConnectionId{id}, node_now(broker_clock)));
+            } else {
+                apply_broker(broker->receive(broker::ConnectionId{id}, seg.bytes, node_now(broker_clock)));
+            }
+        }
+        schedule(id, dir, true);
+    }
+
+    void deliver_to_device(std::uint32_t id) {
+        Conn& c = conns[id];
+        Direction& dir = c.to_device;
+        dir.scheduled = false;
+        if (dir.queue.empty()) {
+            return;
+        }
+        Device& d = devices[c.device];
+        if (d.partitioned) {
+            dir.stalled = true;
+            return;
+        }
+        Segment seg = std::move(dir.queue.front());
+        dir.queue.pop_front();
+        if (c.device_open && d.client && d.conn == id) {
+            if (seg.fin) {
+                c.device_open = false;
+                d.conn = 0;
+                apply_device(c.device, d.client->transport_closed(node_now(d.clock)));
+            } else {
+                apply_device(c.device, d.client->receive(seg.bytes, node_now(d.clock)));
+            }
+        }
+        schedule(id, conns[id].to_device, false);
+    }
+
+    void open_transport(std::uint32_t index) {
+        Device& d = devices[index];
+        conns.emplace_back();
+        const auto id = static_cast<std::uint32_t>(conns.size() - 1);
+        Conn& c = conns[id];
+        c.device = index;
+        d.conn = id;
+        trace.note(now, TraceKind::connect_attempt, index, id, "");
+        if (d.partitioned) {
+            queue.push(now + d.link.connect_timeout, EventKind::connect_result, id, 0);
+        } else if (!broker) {
+            queue.push(now + one_way(d.link) + one_way(d.link), EventKind::connect_result, id, 0);  // RST
+        } else {
+            queue.push(now + one_way(d.link), EventKind::syn_arrives, id);
+        }
+    }
+
+    void syn_arrives(std::uint32_t id) {
+        Conn& c = conns[id];
+        Device& d = devices[c.device];
+        if (d.partitioned) {
+            queue.push(now + d.link.connect_timeout, EventKind::connect_result, id, 0);
+            return;
+        }
+        if (!broker) {
+            queue.push(now + one_way(d.link), EventKind::connect_result, id, 0);
+            return;
+        }
+        // The broker's host accepts even if the device has since given up: then the broker sees a
+        // connection that never sends CONNECT, as a real server would.
+        broker::PeerIdentity peer;
+        peer.transport = broker::Transport::simulated;
+        peer.address = "10." + std::to_string((c.device >> 16) & 0xFF) + "." + std::to_string((c.device >> 8) & 0xFF) +
+                       "." + std::to_string(c.device & 0xFF);
+        peer.port = static_cast<std::uint16_t>(1024 + (id % 60000));
+        peer.principal = d.spec.name;
+        c.broker_open = true;
+        c.broker_incarnation = broker_incarnation;
+        apply_broker(broker->accept(broker::ConnectionId{id}, std::move(peer), node_now(broker_clock)));
+        queue.push(now + one_way(d.link), EventKind::connect_result, id, 1);
+    }
+
+    void connect_result(std::uint32_t id, bool ok) {
+        Conn& c = conns[id];
+        Device& d = devices[c.device];
+        if (c.abandoned || d.conn != id || !d.client) {
+            return;
+        }
+        if (ok) {
+            c.device_open = true;
+            trace.note(now, TraceKind::connection_open, c.device, id, "");
+            apply_device(c.device, d.client->transport_up(node_now(d.clock)));
+        } else {
+            d.conn = 0;
+            c.abandoned = true;
+            trace.note(now, TraceKind::connect_failed, c.device, id, d.partitioned ? "timeout" : "refused");
+            apply_device(c.device, d.client->transport_failed(node_now(d.clock)));
+        }
+    }
+
+    // ------------------------------------------------------------------ devices
+
+    void apply_device(std::uint32_t index, client::ClientEffects fx) {
+        for (auto& e : fx) {
+            Device& d = devices[index];
+            if (std::holds_alternative<client::OpenTransport>(e)) {
+                open_transport(index);
+            } else if (auto* s = std::get_if<client::SendBytes>(&e)) {
+                if (d.conn != 0 && conns[d.conn].device_open) {
+                    trace.bytes(now, TraceKind::bytes_to_broker, index, d.conn, s->bytes,
+                                d.spec.client.version == mqtt::Version::v5 ? 5 : 4);
+                    send(d.conn, conns[d.conn].to_broker, std::move(s->bytes), false, d);
+                }
+            } else if (std::holds_alternative<client::CloseTransport>(e)) {
+                if (d.conn != 0) {
+                    Conn& c = conns[d.conn];
+                    c.abandoned = true;
+                    if (c.device_open) {
+                        c.device_open = false;
+                        trace.note(now, TraceKind::close, index, d.conn, "device closed");
+                        send(d.conn, c.to_broker, {}, true, d);
+                    }
+                    d.conn = 0;
+                }
+            } else if (auto* t = std::get_if<client::ArmTimer>(&e)) {
+                ++d.timer_generation;
+                queue.push(std::max(now, d.clock.global(t->deadline)), EventKind::device_timer, index, d.timer_generation);
+            } else if (auto* m = std::get_if<client::MessageReceived>(&e)) {
+                on_message(index, m->publish);
+            } else if (auto* cn = std::get_if<client::Connected>(&e)) {
+                ++d.stats.connects;
+                d.stats.connected = true;
+                trace.note(now, TraceKind::device_connected, index, d.conn,
+                           cn->session_present ? "session present" : "new session");
+                if (!d.subscribed && !d.spec.subscribe.empty()) {
+                    d.subscribed = true;
+                    client::ClientEffects out;
+                    d.client->subscribe(d.spec.subscribe, node_now(d.clock), out);
+                    apply_device(index, std::move(out));
+                }
+            } else if (auto* dc = std::get_if<client::Disconnected>(&e)) {
+                if (dc->was_connected) {
+                    ++d.stats.disconnects;
+                }
+                d.stats.connected = false;
+                trace.note(now, TraceKind::device_disconnected, index, 0, dc->reason);
+            } else if (auto* pc = std::get_if<client::PublishCompleted>(&e)) {
+                on_publish_completed(index, *pc);
+            }
+        }
+    }
+
+    void on_message(std::uint32_t index, const mqtt::Publish& p) {
+        Device& d = devices[index];
+        ++d.stats.received;
+        ++delivered;
+        if (p.dup) {
+            ++d.stats.duplicates;
+        }
+        if (trace.keeps_records()) {
+            trace.note(now, TraceKind::message_received, index, d.conn, p.topic + " " + p.payload);
+        }
+        d.inbox.emplace_back(p.topic, p.payload);
+        if (d.inbox.size() > inbox_max) {
+            d.inbox.pop_front();
+        }
+        if (!options.check_publisher_order && options.check_qos1_delivered.empty()) {
+            return;
+        }
+        auto origin = parse_origin(p.payload);
+        if (!origin) {
+            return;
+        }
+        SeenSeqs& seen = d.seen[origin->publisher];
+        if (seen.seen.size() <= origin->seq) {
+            seen.seen.resize(origin->seq + 1024, false);
+        }
+        if (seen.seen[origin->seq]) {
+            return;  // a redelivery: allowed at QoS 1
+        }
+        seen.seen[origin->seq] = true;
+        if (options.check_publisher_order && origin->seq < seen.max_first_time) {
+            violation("publisher order: " + d.spec.name + " received " + origin->publisher + " seq " +
+                      std::to_string(origin->seq) + " for the first time after seq " +
+                      std::to_string(seen.max_first_time) + " on " + p.topic);
+        }
+        seen.max_first_time = std::max(seen.max_first_time, origin->seq);
+    }
+
+    void on_publish_completed(std::uint32_t index, const client::PublishCompleted& pc) {
+        Device& d = devices[index];
+        auto it = d.token_seq.find(pc.token);
+        const bool ok = !pc.dropped && static_cast<std::uint8_t>(pc.reason) < 0x80;
+        if (ok) {
+            ++d.stats.acked;
+        } else {
+            ++d.stats.dropped;
+        }
+        if (trace.keeps_records()) {
+            trace.note(now, TraceKind::publish_completed, index, d.conn,
+                       "token " + std::to_string(pc.token) + (ok ? " ok" : " failed rc=" + std::to_string(static_cast<int>(pc.reason))));
+        }
+        if (it == d.token_seq.end()) {
+            return;
+        }
+        if (ok) {
+            if (d.acked_seqs.size() <= it->second) {
+                d.acked_seqs.resize(it->second + 1024, false);
+            }
+            d.acked_seqs[it->second] = true;
+        }
+        d.token_seq.erase(it);
+    }
+
+    void behaviour(std::uint32_t index) {
+        Device& d = devices[index];
+        if (!d.powered || !d.spec.publish || !d.client) {
+            return;
+        }
+        const PublishPlan& plan = *d.spec.publish;
+        if (plan.count != 0 && d.seq >= plan.count) {
+            return;
+        }
+        ++d.seq;
+        const Now n = node_now(d.clock);
+        std::string payload = plan.payload;
+        replace_all(payload, "{seq}", std::to_string(d.seq));
+        replace_all(payload, "{device}", d.spec.name);
+        replace_all(payload, "{time_ms}", std::to_string(n.wall.unix_ms()));
+        client::ClientEffects out;
+        const std::uint64_t token = d.client->publish(plan.topic, std::move(payload), plan.qos, plan.retain, n, out);
+        ++d.stats.published;
+        if (plan.qos == mqtt::QoS::at_least_once && need_delivery_check(d.spec.name)) {
+            d.token_seq[token] = d.seq;
+        }
+        apply_device(index, std::move(out));
+        queue.push(now + plan.interval, EventKind::behaviour, index, d.boot);
+    }
+
+    bool need_delivery_check(const std::string& name) const {
+        for (const auto& [pub, sub] : options.check_qos1_delivered) {
+            if (pub == name) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static void replace_all(std::string& s, std::string_view what, const std::string& with) {
+        for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + with.size())) {
+            s.replace(at, what.size(), with);
+        }
+    }
+
+    void power_on(std::uint32_t index) {
+        Device& d = devices[index];
+        d.powered = true;
+        ++d.boot;
+        client::ClientOptions o = d.spec.client;
+        if (o.client_id.empty()) {
+            o.client_id = d.spec.name;
+        }
+        // A fresh stream per boot: a rebooted device does not replay its previous jitter.
+        d.client.emplace(std::move(o), Rng::derive(options.seed, "device/" + d.spec.name + "/boot/" + std::to_string(d.boot)));
+        d.subscribed = false;
+        trace.note(now, TraceKind::device_start, index, 0, "boot " + std::to_string(d.boot));
+        apply_device(index, d.client->start(node_now(d.clock)));
+        if (d.spec.publish) {
+            const auto interval = static_cast<std::uint64_t>(std::max<std::int64_t>(1, d.spec.publish->interval.count()));
+            queue.push(now + Duration(static_cast<std::int64_t>(d.rng.uniform(interval))), EventKind::behaviour, index, d.boot);
+        }
+    }
+
+    void power_off(std::uint32_t index, bool reset_connection) {
+        Device& d = devices[index];
+        if (!d.powered) {
+            return;
+        }
+        ++d.stats.crashes;
+        d.powered = false;
+        if (d.conn != 0) {
+            Conn& c = conns[d.conn];
+            c.abandoned = true;
+            if (c.device_open) {
+                c.device_open = false;
+                if (reset_connection) {
+                    send(d.conn, c.to_broker, {}, true, d);  // the OS resets the socket
+                }
+            }
+            d.conn = 0;
+        }
+        d.client.reset();  // volatile state is lost
+        d.stats.connected = false;
+        ++d.timer_generation;
+        d.token_seq.clear();
+    }
+
+    // ------------------------------------------------------------------ faults
+
+    std::vector<std::uint32_t> resolve(const std::vector<std::string>& nodes, bool allow_broker) const {
+        std::vector<std::uint32_t> out;
+        for (const auto& n : nodes) {
+            if (n == "broker") {
+                if (!allow_broker) {
+                    throw std::invalid_argument("fault cannot target the broker here: " + n);
+                }
+                out.push_back(Trace::broker_node);
+                continue;
+            }
+            auto it = by_name.find(n);
+            if (it == by_name.end()) {
+                throw std::invalid_argument("unknown device '" + n + "'");
+            }
+            out.push_back(it->second);
+        }
+        return out;
+    }
+
+    void heal(std::uint32_t index) {
+        Device& d = devices[index];
+        if (!d.partitioned) {
+            return;
+        }
+        d.partitioned = false;
+        for (std::uint32_t id = 1; id < conns.size(); ++id) {
+            Conn& c = conns[id];
+            if (c.device != index) {
+                continue;
+            }
+            for (Direction* dir : {&c.to_broker, &c.to_device}) {
+                if (dir->stalled) {
+                    dir->stalled = false;
+                    const Instant resume = now + one_way(d.link);
+                    for (auto& seg : dir->queue) {
+                        seg.at = std::max(seg.at, resume);
+                    }
+                    dir->last = std::max(dir->last, resume);
+                    schedule(id, *dir, dir == &c.to_broker);
+                }
+            }
+        }
+    }
+
+    void apply_fault(std::size_t index) {
+        const Fault f = faults[index];  // copy: the handlers may add faults
+        const bool undo = f.at != Instant{} && false;
+        (void)undo;
+        std::string detail = fault_kind_name(f.kind);
+        for (const auto& n : f.nodes) {
+            detail += " " + n;
+        }
+        trace.note(now, TraceKind::fault, Trace::broker_node, 0, detail);
+        switch (f.kind) {
+            case FaultKind::partition:
+                for (auto i : resolve(f.nodes, false)) {
+                    devices[i].partitioned = true;
+                }
+                if (f.duration > Duration::zero()) {
+                    schedule_fault(Fault{FaultKind::heal, now + f.duration, f.nodes, {}, {}, {}, 0});
+                }
+                break;
+            case FaultKind::heal:
+                for (auto i : resolve(f.nodes, false)) {
+                    heal(i);
+                }
+                break;
+            case FaultKind::device_crash:
+            case FaultKind::power_loss:
+                for (auto i : resolve(f.nodes, false)) {
+                    power_off(i, f.kind == FaultKind::device_crash);
+                    if (f.duration > Duration::zero()) {
+                        queue.push(now + f.duration, EventKind::device_start, i, 1);
+                    }
+                }
+                break;
+            case FaultKind::broker_crash:
+                if (broker) {
+                    broker.reset();  // no shutdown: the process died; the MemoryStore survives
+                    ++broker_timer_generation;
+                    ++broker_incarnation;
+                    for (std::uint32_t id = 1; id < conns.size(); ++id) {
+                        Conn& c = conns[id];
+                        if (c.broker_open) {
+                            c.broker_open = false;
+                            send(id, c.to_device, {}, true, devices[c.device]);  // RST from the OS
+                        }
+                    }
+                    if (f.duration > Duration::zero()) {
+                        queue.push(now + f.duration, EventKind::device_start, Trace::broker_node, 2);
+                    }
+                }
+                break;
+            case FaultKind::link:
+                for (auto i : resolve(f.nodes, false)) {
+                    devices[i].link = f.link;
+                    if (f.duration > Duration::zero()) {
+                        Fault restore{FaultKind::link, now + f.duration, {devices[i].spec.name}, {},
+                                      devices[i].spec.link.value_or(options.link), {}, 0};
+                        schedule_fault(std::move(restore));
+                    }
+                }
+                break;
+            case FaultKind::clock_skew:
+                for (auto i : resolve(f.nodes, true)) {
+                    (i == Trace::broker_node ? broker_clock : devices[i].clock).skew += f.skew;
+                }
+                break;
+            case FaultKind::clock_drift:
+                for (auto i : resolve(f.nodes, true)) {
+                    (i == Trace::broker_node ? broker_clock : devices[i].clock).drift_ppm = f.drift_ppm;
+                }
+                break;
+        }
+    }
+
+    void schedule_fault(Fault f) {
+        const Instant at = std::max(now, f.at);
+        faults.push_back(std::move(f));
+        queue.push(at, EventKind::fault, static_cast<std::uint32_t>(faults.size() - 1));
+    }
+
+    // ------------------------------------------------------------------ checks
+
+    void violation(std::string what) {
+        trace.note(now, TraceKind::check_failed, Trace::broker_node, 0, what);
+        if (violation_list.size() < 100) {
+            violation_list.push_back("at " + std::to_string(now.since_epoch.count() / 1'000'000) + " ms: " + std::move(what));
+        }
+    }
+
+    void finish_checks() {
+        for (const auto& [pub, sub] : options.check_qos1_delivered) {
+            auto pi = by_name.find(pub);
+            auto si = by_name.find(sub);
+            if (pi == by_name.end() || si == by_name.end()) {
+                continue;
+            }
+            const Device& p = devices[pi->second];
+            const Device& s = devices[si->second];
+            auto seen_it = s.seen.find(pub);
+            std::uint64_t missing = 0;
+            std::uint64_t first_missing = 0;
+            for (std::uint64_t seq = 0; seq < p.acked_seqs.size(); ++seq) {
+                if (!p.acked_seqs[seq]) {
+                    continue;
+                }
+                const bool got = seen_it != s.seen.end() && seq < seen_it->second.seen.size() && seen_it->second.seen[seq];
+                if (!got) {
+                    if (missing++ == 0) {
+                        first_missing = seq;
+                    }
+                }
+            }
+            if (missing > 0) {
+                violation("qos1 at-least-once: " + sub + " never received " + std::to_string(missing) +
+                          " message(s) acknowledged to " + pub + " (first: seq " + std::to_string(first_missing) + ")");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ the loop
+
+    void run_until(Instant until) {
+        while (!queue.empty() && queue.top().at <= until) {
+            const Event e = queue.pop();
+            now = e.at;
+            ++events;
+            dispatch(e);
+        }
+        if (now < until) {
+            now = until;
+        }
+    }
+
+    void dispatch(const Event& e) {
+        switch (e.kind) {
+            case EventKind::noop: break;
+            case EventKind::segment_to_broker: deliver_to_broker(e.a); break;
+            case EventKind::segment_to_device: deliver_to_device(e.a); break;
+            case EventKind::syn_arrives: syn_arrives(e.a); break;
+            case EventKind::connect_result: connect_result(e.a, e.b != 0); break;
+            case EventKind::broker_timer:
+                if (broker && e.b == broker_timer_generation) {
+                    apply_broker(broker->timer_fired(node_now(broker_clock)));
+                }
+                break;
+            case EventKind::device_timer: {
+                Device& d = devices[e.a];
+                if (d.client && e.b == d.timer_generation) {
+                    apply_device(e.a, d.client->timer_fired(node_now(d.clock)));
+                }
+                break;
+            }
+            case EventKind::behaviour:
+                if (e.b == devices[e.a].boot) {
+                    behaviour(e.a);
+                }
+                break;
+            case EventKind::fault: apply_fault(e.a); break;
+            case EventKind::device_start:
+                if (e.a == Trace::broker_node) {
+                    trace.note(now, TraceKind::fault, Trace::broker_node, 0, "broker_restart");
+                    start_broker();
+                } else if (!devices[e.a].powered) {
+                    power_on(e.a);
+                }
+                break;
+            case EventKind::python_callback: break;
+        }
+    }
+};
+
+Simulation::Simulation(SimulationOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Simulation::~Simulation() = default;
+
+std::uint32_t Simulation::add_device(DeviceSpec spec) {
+    Impl& s = *impl_;
+    if (spec.name.empty()) {
+        throw std::invalid_argument("a device needs a name");
+    }
+    if (s.by_name.contains(spec.name) || spec.name == "broker") {
+        throw std::invalid_argument("duplicate device name '" + spec.name + "'");
+    }
+    const auto index = static_cast<std::uint32_t>(s.devices.size());
+    Impl::Device d;
+    d.link = spec.link.value_or(s.options.link);
+    d.rng = Rng::derive(s.options.seed, "device/" + spec.name);
+    d.stats.name = spec.name;
+    const Instant start = Instant{spec.start_at};
+    d.spec = std::move(spec);
+    s.by_name.emplace(d.spec.name, index);
+    s.names.push_back(d.spec.name);
+    s.devices.push_back(std::move(d));
+    s.queue.push(std::max(s.now, start), EventKind::device_start, index, 0);
+    return index;
+}
+
+void Simulation::add_fleet(const std::string& prefix, std::size_t count, const DeviceSpec& spec) {
+    for (std::size_t i = 1; i <= count; ++i) {
+        char suffix[16];
+        std::snprintf(suffix, sizeof suffix, "-%06zu", i);
+        DeviceSpec d = spec;
+        d.name = prefix + suffix;
+        if (!d.client.client_id.empty()) {
+            d.client.client_id += suffix;
+        }
+        add_device(std::move(d));
+    }
+}
+
+void Simulation::add_fault(Fault fault) {
+    if (fault.kind != FaultKind::broker_crash) {
+        (void)impl_->resolve(fault.nodes, fault.kind == FaultKind::clock_skew || fault.kind == FaultKind::clock_drift);
+    }
+    if (fault.duration < Duration::zero()) {
+        throw std::invalid_argument("fault duration must not be negative");
+    }
+    impl_->schedule_fault(std::move(fault));
+}
+
+void Simulation::enable_swarm(const SwarmOptions& swarm) {
+    Impl& s = *impl_;
+    if (swarm.kinds.empty() || swarm.faults_per_minute <= 0 || s.devices.empty()) {
+        return;
+    }
+    const double mean_gap_ns = 60e9 / swarm.faults_per_minute;
+    Instant at = swarm.from;
+    while (true) {
+        double u = s.fault_rng.uniform01();
+        if (u <= 0) {
+            u = 0x1.0p-53;
+        }
+        at = at + Duration(static_cast<std::int64_t>(-std::log(u) * mean_gap_ns));
+        if (at > swarm.until) {
+            break;
+        }
+        Fault f;
+        f.kind = swarm.kinds[s.fault_rng.uniform(swarm.kinds.size())];
+        f.at = at;
+        const auto max_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(1'000'000'000, swarm.duration_max.count()));
+        f.duration = Duration(static_cast<std::int64_t>(1'000'000'000 + s.fault_rng.uniform(max_ns - 999'999'999)));
+        if (f.kind != FaultKind::broker_crash) {
+            f.nodes.push_back(s.devices[s.fault_rng.uniform(s.devices.size())].spec.name);
+        }
+        if (f.kind == FaultKind::link) {
+            f.link = s.options.link;
+            f.link.loss_probability = 0.2;
+            f.link.latency.a = milliseconds(300);
+        }
+        if (f.kind == FaultKind::clock_skew) {
+            f.skew = seconds(static_cast<std::int64_t>(s.fault_rng.uniform(600)) - 300);
+        }
+        s.schedule_fault(std::move(f));
+    }
+}
+
+void Simulation::run_until(Instant until) { impl_->run_until(until); }
+Instant Simulation::now() const { return impl_->now; }
+const Trace& Simulation::trace() const { return impl_->trace; }
+
+std::vector<DeviceStats> Simulation::device_stats() const {
+    std::vector<DeviceStats> out;
+    out.reserve(impl_->devices.size());
+    for (const auto& d : impl_->devices) {
+        out.push_back(d.stats);
+    }
+    return out;
+}
+
+std::optional<DeviceStats> Simulation::device(const std::string& name) const {
+    auto it = impl_->by_name.find(name);
+    if (it == impl_->by_name.end()) {
+        return std::nullopt;
+    }
+    return impl_->devices[it->second].stats;
+}
+
+std::vector<std::pair<std::string, std::string>> Simulation::received(const std::string& name) const {
+    auto it = impl_->by_name.find(name);
+    if (it == impl_->by_name.end()) {
+        return {};
+    }
+    const auto& inbox = impl_->devices[it->second].inbox;
+    return {inbox.begin(), inbox.end()};
+}
+
+const broker::Broker* Simulation::broker() const { return impl_->broker.get(); }
+const std::vector<std::string>& Simulation::violations() const { return impl_->violation_list; }
+const std::vector<std::string>& Simulation::finish_checks() {
+    impl_->finish_checks();
+    return impl_->violation_list;
+}
+std::uint64_t Simulation::events_processed() const { return impl_->events; }
+std::uint64_t Simulation::messages_delivered() const { return impl_->delivered; }
+const SimulationOptions& Simulation::options() const { return impl_->options; }
+std::size_t Simulation::device_count() const { return impl_->devices.size(); }
+
+}  // namespace iotsim::sim
