@@ -174,6 +174,13 @@ int run(const std::vector<std::string>& args) {
                   << "  crashes: " << crashes << "\n"
                   << "published: " << published << "  acknowledged: " << acked << "  delivered: " << received << "\n"
                   << "events: " << sim->events_processed() << "  trace records: " << sim->trace().count() << "\n";
+        if (const auto* b = sim->broker()) {
+            const auto& st = b->stats();
+            std::cout << "broker: publishes " << st.publishes_received << "  deliveries " << st.messages_delivered
+                      << "  qos1 dropped (session queue full) " << st.qos1_dropped_queue_full
+                      << "  qos0 dropped (slow consumer) " << st.qos0_dropped_slow_consumer << "  expired "
+                      << st.messages_expired << "\n";
+        }
         if (!trace_path.empty()) {
             std::ofstream out(trace_path);
             if (!out) {

@@ -8,7 +8,9 @@ bash scripts/install-deps.sh
 export PATH="$(getconf PATH):$PATH"   # Debian's python3 first (not a pyenv one)
 cmake --preset fuzz
 cmake --build --preset fuzz
-cmake --preset dev -DIOTSIM_FUZZ_BIN_DIR="$PWD/build/fuzz/fuzz"
+cmake --preset release
+cmake --build --preset release --target iotsim
+cmake --preset dev -DIOTSIM_FUZZ_BIN_DIR="$PWD/build/fuzz/fuzz" -DIOTSIM_OTHER_BIN="$PWD/build/release/iotsim"
 cmake --build --preset dev
 ctest --preset dev --output-on-failure
 if [ "${IOTSIM_SKIP_ASAN:-0}" != 1 ]; then

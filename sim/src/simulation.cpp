@@ -452,9 +452,7 @@ struct Simulation::Impl {
         if (p.dup) {
             ++d.stats.duplicates;
         }
-        if (trace.keeps_records()) {
-            trace.note(now, TraceKind::message_received, index, d.conn, p.topic + " " + p.payload);
-        }
+        trace.pair(now, TraceKind::message_received, index, d.conn, p.topic, p.payload);
         d.inbox.emplace_back(p.topic, p.payload);
         if (d.inbox.size() > inbox_max) {
             d.inbox.pop_front();
@@ -491,10 +489,8 @@ struct Simulation::Impl {
         } else {
             ++d.stats.dropped;
         }
-        if (trace.keeps_records()) {
-            trace.note(now, TraceKind::publish_completed, index, d.conn,
-                       "token " + std::to_string(pc.token) + (ok ? " ok" : " failed rc=" + std::to_string(static_cast<int>(pc.reason))));
-        }
+        trace.pair(now, TraceKind::publish_completed, index, d.conn, std::to_string(pc.token),
+                   ok ? "ok" : "failed rc=" + std::to_string(static_cast<int>(pc.reason)));
         if (it == d.token_seq.end()) {
             return;
         }
@@ -523,7 +519,9 @@ struct Simulation::Impl {
         replace_all(payload, "{device}", d.spec.name);
         replace_all(payload, "{time_ms}", std::to_string(n.wall.unix_ms()));
         client::ClientEffects out;
-        const std::uint64_t token = d.client->publish(plan.topic, std::move(payload), plan.qos, plan.retain, n, out);
+        std::string topic = plan.topic;
+        replace_all(topic, "{device}", d.spec.name);
+        const std::uint64_t token = d.client->publish(std::move(topic), std::move(payload), plan.qos, plan.retain, n, out);
         ++d.stats.published;
         if (plan.qos == mqtt::QoS::at_least_once && need_delivery_check(d.spec.name)) {
             d.token_seq[token] = d.seq;

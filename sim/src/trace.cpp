@@ -71,6 +71,19 @@ void Trace::note(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t c
     }
 }
 
+void Trace::pair(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view a,
+                 std::string_view b) {
+    header(at, kind, node, connection);
+    mix_bytes(a);
+    mix_bytes(b);
+    if (keep_) {
+        std::string detail;
+        detail.reserve(a.size() + b.size() + 1);
+        detail.append(a).append(" ").append(b);
+        records_.push_back({at.since_epoch.count(), kind, node_name(node), connection, std::move(detail)});
+    }
+}
+
 void Trace::bytes(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view data,
                   std::uint8_t version) {
     header(at, kind, node, connection);

@@ -50,6 +50,10 @@ public:
 
     /// An event whose content is `text`.
     void note(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view text);
+    /// An event with two text parts and a number, hashed as they are; the record's detail
+    /// ("a b") is only formatted when records are kept (the hot path: received messages).
+    void pair(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view a,
+              std::string_view b);
     /// Bytes written on a connection; hashed raw, decoded into MQTT packet summaries only when
     /// records are kept. `version` tells the decoder the packets' protocol version (0 unknown).
     void bytes(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view data,
