@@ -117,6 +117,25 @@ struct SeenSeqs {
 
 }  // namespace
 
+namespace {
+class Context final : public DeviceContext {
+public:
+    Context(Simulation::Impl& impl, std::uint32_t index) : impl_(impl), index_(index) {}
+    const std::string& name() const override;
+    std::int64_t wall_ms() const override;
+    std::int64_t monotonic_ns() const override;
+    double random() override;
+    bool connected() const override;
+    void publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
+    void subscribe(const std::string& filter, int qos) override;
+    void unsubscribe(const std::string& filter) override;
+
+private:
+    Simulation::Impl& impl_;
+    std::uint32_t index_;
+};
+}  // namespace
+
 struct Simulation::Impl {
     SimulationOptions options;
     EventQueue queue;
@@ -433,6 +452,10 @@ struct Simulation::Impl {
                     d.client->subscribe(d.spec.subscribe, node_now(d.clock), out);
                     apply_device(index, std::move(out));
                 }
+                if (d.spec.hooks) {
+                    Context ctx(*this, index);
+                    d.spec.hooks->on_connected(ctx, cn->session_present);
+                }
             } else if (auto* dc = std::get_if<client::Disconnected>(&e)) {
                 if (dc->was_connected) {
                     ++d.stats.disconnects;
@@ -456,6 +479,10 @@ struct Simulation::Impl {
         d.inbox.emplace_back(p.topic, p.payload);
         if (d.inbox.size() > inbox_max) {
             d.inbox.pop_front();
+        }
+        if (d.spec.hooks) {
+            Context ctx(*this, index);
+            d.spec.hooks->on_message(ctx, p.topic, p.payload);
         }
         if (!options.check_publisher_order && options.check_qos1_delivered.empty()) {
             return;
@@ -558,6 +585,13 @@ struct Simulation::Impl {
         d.subscribed = false;
         trace.note(now, TraceKind::device_start, index, 0, "boot " + std::to_string(d.boot));
         apply_device(index, d.client->start(node_now(d.clock)));
+        if (d.spec.hooks) {
+            Context ctx(*this, index);
+            d.spec.hooks->on_start(ctx);
+            if (d.spec.tick_interval > Duration::zero()) {
+                queue.push(now + d.spec.tick_interval, EventKind::python_callback, index, d.boot);
+            }
+        }
         if (d.spec.publish) {
             const auto interval = static_cast<std::uint64_t>(std::max<std::int64_t>(1, d.spec.publish->interval.count()));
             queue.push(now + Duration(static_cast<std::int64_t>(d.rng.uniform(interval))), EventKind::behaviour, index, d.boot);
@@ -798,10 +832,63 @@ struct Simulation::Impl {
                     power_on(e.a);
                 }
                 break;
-            case EventKind::python_callback: break;
+            case EventKind::python_callback: {
+                Device& d = devices[e.a];
+                if (d.powered && e.b == d.boot && d.spec.hooks) {
+                    Context ctx(*this, e.a);
+                    d.spec.hooks->on_tick(ctx);
+                    queue.push(now + d.spec.tick_interval, EventKind::python_callback, e.a, d.boot);
+                }
+                break;
+            }
         }
     }
 };
+
+namespace {
+
+const std::string& Context::name() const { return impl_.devices[index_].spec.name; }
+std::int64_t Context::wall_ms() const { return impl_.node_now(impl_.devices[index_].clock).wall.unix_ms(); }
+std::int64_t Context::monotonic_ns() const {
+    return impl_.node_now(impl_.devices[index_].clock).monotonic.since_epoch.count();
+}
+double Context::random() { return impl_.devices[index_].rng.uniform01(); }
+bool Context::connected() const { return impl_.devices[index_].stats.connected; }
+
+void Context::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
+    auto& d = impl_.devices[index_];
+    if (!d.client) {
+        return;
+    }
+    client::ClientEffects out;
+    d.client->publish(topic, payload, qos >= 1 ? mqtt::QoS::at_least_once : mqtt::QoS::at_most_once, retain,
+                      impl_.node_now(d.clock), out);
+    ++d.stats.published;
+    impl_.apply_device(index_, std::move(out));
+}
+
+void Context::subscribe(const std::string& filter, int qos) {
+    auto& d = impl_.devices[index_];
+    if (!d.client) {
+        return;
+    }
+    client::ClientEffects out;
+    d.client->subscribe({{filter, {qos >= 1 ? mqtt::QoS::at_least_once : mqtt::QoS::at_most_once}}},
+                        impl_.node_now(d.clock), out);
+    impl_.apply_device(index_, std::move(out));
+}
+
+void Context::unsubscribe(const std::string& filter) {
+    auto& d = impl_.devices[index_];
+    if (!d.client) {
+        return;
+    }
+    client::ClientEffects out;
+    d.client->unsubscribe({filter}, impl_.node_now(d.clock), out);
+    impl_.apply_device(index_, std::move(out));
+}
+
+}  // namespace
 
 Simulation::Simulation(SimulationOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Simulation::~Simulation() = default;

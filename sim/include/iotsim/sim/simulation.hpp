@@ -26,6 +26,33 @@ struct PublishPlan {
     std::uint64_t count = 0;  // 0: until the simulation ends
 };
 
+/// What a scripted behaviour may do and see: the device's virtual clocks, its own seeded random
+/// stream, and MQTT operations through its client. Nothing else (no real time, no OS randomness).
+class DeviceContext {
+public:
+    virtual ~DeviceContext() = default;
+    [[nodiscard]] virtual const std::string& name() const = 0;
+    /// The device's wall clock (Unix ms) and monotonic clock (ns since the start), virtual.
+    [[nodiscard]] virtual std::int64_t wall_ms() const = 0;
+    [[nodiscard]] virtual std::int64_t monotonic_ns() const = 0;
+    /// Uniform in [0, 1) from the device's own stream (seeded; independent of other devices).
+    [[nodiscard]] virtual double random() = 0;
+    [[nodiscard]] virtual bool connected() const = 0;
+    virtual void publish(const std::string& topic, const std::string& payload, int qos, bool retain) = 0;
+    virtual void subscribe(const std::string& filter, int qos) = 0;
+    virtual void unsubscribe(const std::string& filter) = 0;
+};
+
+/// A behaviour written by the user (for example in Python): called on the device's events.
+class DeviceHooks {
+public:
+    virtual ~DeviceHooks() = default;
+    virtual void on_start(DeviceContext&) {}
+    virtual void on_connected(DeviceContext&, bool /*session_present*/) {}
+    virtual void on_message(DeviceContext&, const std::string& /*topic*/, const std::string& /*payload*/) {}
+    virtual void on_tick(DeviceContext&) {}
+};
+
 /// One virtual device: an MQTT client (core/client, sharing the broker's codec) plus behaviour.
 struct DeviceSpec {
     std::string name;                       // also the client id unless client.client_id is set
@@ -34,6 +61,8 @@ struct DeviceSpec {
     std::optional<PublishPlan> publish;
     std::optional<LinkOptions> link;        // default: SimulationOptions::link
     Duration start_at = Duration::zero();
+    std::shared_ptr<DeviceHooks> hooks;     // scripted behaviour (optional)
+    Duration tick_interval = Duration::zero();  // on_tick period; 0 = no ticks
 };
 
 /// Fault kinds of a fault plan (turmoil's vocabulary: partition/heal, hold/release, crash, bounce).

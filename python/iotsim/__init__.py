@@ -1,0 +1,41 @@
+"""iotsim: AWS IoT Core, offline, free and reproducible.
+
+The deterministic simulator (the real broker, virtual devices, a virtual network, faults) from
+Python. Same arguments and seed, same ``trace_hash``::
+
+    import iotsim
+    sim = iotsim.Simulation(seed=1)
+    sim.add_device("lamp", subscribe=[("home/lamp/cmd", 1)], clean_session=False)
+    sim.add_device("app", publish=dict(topic="home/lamp/cmd", interval_s=5, qos=1))
+    sim.partition(["lamp"], at_s=60, duration_s=90)
+    sim.run_until(300)
+    sim.trace_hash
+"""
+from ._core import DeviceContext, ScenarioError, Simulation
+
+__all__ = ["Simulation", "DeviceContext", "ScenarioError", "trace_frame", "load_scenario"]
+__version__ = "0.1.0"
+
+
+def trace_frame(sim):
+    """The trace as a pandas DataFrame (columns t_s, kind, node, connection, detail)."""
+    import pandas as pd  # optional dependency: only this helper needs it
+
+    return pd.DataFrame(sim.trace_records(), columns=["t_s", "kind", "node", "connection", "detail"])
+
+
+def load_scenario(path, *, seed=None, keep_trace=True):
+    """Builds a scenario file's simulation; returns (simulation, duration_s)."""
+    return Simulation.from_scenario(str(path), seed=seed, keep_trace=keep_trace)
+
+
+def _repr_html_(sim):  # pragma: no cover - notebook display
+    stats = sim.device_stats()
+    rows = "".join(
+        f"<tr><td>{d['name']}</td><td>{d['connected']}</td><td>{d['published']}</td><td>{d['received']}</td></tr>"
+        for d in stats[:20])
+    return (f"<b>iotsim.Simulation</b> seed={sim.seed} now={sim.now_s:.3f}s trace_hash=<code>{sim.trace_hash}</code>"
+            f"<table><tr><th>device</th><th>connected</th><th>published</th><th>received</th></tr>{rows}</table>")
+
+
+Simulation._repr_html_ = _repr_html_

@@ -1,0 +1,405 @@
+// Bindings for sim::Simulation. Units are in keyword names (at_s, latency_ms), as the style guide
+// asks at the Python boundary; misuse raises a Python exception, never crashes the interpreter.
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "iotsim/sim/scenario.hpp"
+#include "iotsim/sim/simulation.hpp"
+
+namespace py = pybind11;
+using namespace iotsim;
+using namespace iotsim::sim;
+
+namespace {
+
+Duration secs(double s, const char* what) {
+    if (!std::isfinite(s) || s < 0) {
+        throw py::value_error(std::string(what) + " must be a non-negative number of seconds");
+    }
+    return Duration(static_cast<std::int64_t>(std::llround(s * 1e9)));
+}
+
+mqtt::QoS qos_of(int q, const char* what) {
+    if (q != 0 && q != 1) {
+        throw py::value_error(std::string(what) + " must be 0 or 1 (AWS IoT Core has no QoS 2)");
+    }
+    return static_cast<mqtt::QoS>(q);
+}
+
+LinkOptions link_of(const py::dict& d, LinkOptions base) {
+    for (auto item : d) {
+        const auto key = item.first.cast<std::string>();
+        const auto& v = item.second;
+        if (key == "latency_ms") {
+            base.latency = {LatencyModel::Kind::constant, Duration(static_cast<std::int64_t>(v.cast<double>() * 1e6)), {}, 0};
+        } else if (key == "latency_median_ms") {
+            base.latency.kind = LatencyModel::Kind::lognormal;
+            base.latency.a = Duration(static_cast<std::int64_t>(v.cast<double>() * 1e6));
+        } else if (key == "latency_sigma") {
+            base.latency.sigma = v.cast<double>();
+        } else if (key == "jitter_ms") {
+            base.jitter = Duration(static_cast<std::int64_t>(v.cast<double>() * 1e6));
+        } else if (key == "loss_probability") {
+            const double p = v.cast<double>();
+            if (p < 0 || p > 0.99) {
+                throw py::value_error("loss_probability must be from 0 to 0.99");
+            }
+            base.loss_probability = p;
+        } else if (key == "bandwidth_bytes_per_s") {
+            base.bandwidth_bytes_per_s = v.cast<std::uint64_t>();
+        } else if (key == "split_probability") {
+            base.split_probability = v.cast<double>();
+        } else {
+            throw py::value_error("unknown link option '" + key +
+                                  "' (latency_ms, latency_median_ms, latency_sigma, jitter_ms, loss_probability, "
+                                  "bandwidth_bytes_per_s, split_probability)");
+        }
+    }
+    return base;
+}
+
+/// A Python behaviour object: any of on_start(ctx), on_connected(ctx, session_present),
+/// on_message(ctx, topic, payload), on_tick(ctx). Exceptions propagate out of run_until().
+class PyHooks final : public DeviceHooks {
+public:
+    explicit PyHooks(py::object obj) : obj_(std::move(obj)) {}
+    void on_start(DeviceContext& c) override { call("on_start", c); }
+    void on_connected(DeviceContext& c, bool sp) override { call("on_connected", c, sp); }
+    void on_message(DeviceContext& c, const std::string& t, const std::string& p) override {
+        call("on_message", c, t, py::bytes(p));
+    }
+    void on_tick(DeviceContext& c) override { call("on_tick", c); }
+
+private:
+    template <class... A>
+    void call(const char* name, DeviceContext& c, A&&... a) {
+        if (py::hasattr(obj_, name)) {
+            obj_.attr(name)(py::cast(&c, py::return_value_policy::reference), std::forward<A>(a)...);
+        }
+    }
+    py::object obj_;
+};
+
+DeviceSpec device_spec(const std::string& name, const std::string& protocol, bool clean_session, int keep_alive_s,
+                       long session_expiry_s, const std::vector<std::pair<std::string, int>>& subscribe,
+                       const py::object& publish, const py::object& will, double start_at_s, const py::object& link,
+                       const py::object& behaviour, double tick_s, const LinkOptions& base_link) {
+    DeviceSpec d;
+    d.name = name;
+    if (protocol == "3.1.1") {
+        d.client.version = mqtt::Version::v311;
+    } else if (protocol == "5") {
+        d.client.version = mqtt::Version::v5;
+    } else {
+        throw py::value_error("protocol must be '3.1.1' or '5', got '" + protocol + "'");
+    }
+    d.client.clean_start = clean_session;
+    if (keep_alive_s < 0 || keep_alive_s > 65535) {
+        throw py::value_error("keep_alive_s must be from 0 to 65535");
+    }
+    d.client.keep_alive_s = static_cast<std::uint16_t>(keep_alive_s);
+    if (session_expiry_s < 0) {
+        throw py::value_error("session_expiry_s must not be negative");
+    }
+    d.client.session_expiry_s = static_cast<std::uint32_t>(session_expiry_s);
+    for (const auto& [filter, q] : subscribe) {
+        d.subscribe.push_back({filter, {qos_of(q, "subscribe qos")}});
+    }
+    if (!publish.is_none()) {
+        auto p = publish.cast<py::dict>();
+        PublishPlan plan;
+        for (auto item : p) {
+            const auto key = item.first.cast<std::string>();
+            if (key == "topic") {
+                plan.topic = item.second.cast<std::string>();
+            } else if (key == "interval_s") {
+                plan.interval = secs(item.second.cast<double>(), "publish interval_s");
+            } else if (key == "qos") {
+                plan.qos = qos_of(item.second.cast<int>(), "publish qos");
+            } else if (key == "retain") {
+                plan.retain = item.second.cast<bool>();
+            } else if (key == "payload") {
+                plan.payload = item.second.cast<std::string>();
+            } else if (key == "count") {
+                plan.count = item.second.cast<std::uint64_t>();
+            } else {
+                throw py::value_error("unknown publish option '" + key + "' (topic, interval_s, qos, retain, payload, count)");
+            }
+        }
+        if (plan.topic.empty()) {
+            throw py::value_error("publish needs a topic");
+        }
+        if (plan.interval <= Duration::zero()) {
+            throw py::value_error("publish interval_s must be positive");
+        }
+        d.publish = plan;
+    }
+    if (!will.is_none()) {
+        auto w = will.cast<py::dict>();
+        mqtt::Will wl;
+        wl.topic = w.contains("topic") ? w["topic"].cast<std::string>() : throw py::value_error("will needs a topic");
+        wl.payload = w.contains("payload") ? w["payload"].cast<std::string>() : std::string{};
+        wl.qos = qos_of(w.contains("qos") ? w["qos"].cast<int>() : 0, "will qos");
+        wl.retain = w.contains("retain") && w["retain"].cast<bool>();
+        d.client.will = wl;
+    }
+    d.start_at = secs(start_at_s, "start_at_s");
+    if (!link.is_none()) {
+        d.link = link_of(link.cast<py::dict>(), base_link);
+    }
+    if (!behaviour.is_none()) {
+        d.hooks = std::make_shared<PyHooks>(behaviour);
+        d.tick_interval = tick_s > 0 ? secs(tick_s, "tick_s") : Duration::zero();
+    }
+    return d;
+}
+
+py::dict stats_dict(const DeviceStats& s) {
+    py::dict d;
+    d["name"] = s.name;
+    d["connected"] = s.connected;
+    d["connects"] = s.connects;
+    d["disconnects"] = s.disconnects;
+    d["published"] = s.published;
+    d["acked"] = s.acked;
+    d["dropped"] = s.dropped;
+    d["received"] = s.received;
+    d["duplicates"] = s.duplicates;
+    d["crashes"] = s.crashes;
+    return d;
+}
+
+void add_fault(Simulation& s, Fault f) {
+    try {
+        s.add_fault(std::move(f));
+    } catch (const std::invalid_argument& e) {
+        throw py::value_error(e.what());
+    }
+}
+
+}  // namespace
+
+void bind_sim(py::module_& m) {
+    py::register_exception<ScenarioError>(m, "ScenarioError", PyExc_ValueError);
+
+    py::class_<DeviceContext>(m, "DeviceContext", R"pbdoc(
+What a Python behaviour sees: virtual clocks, a seeded random stream, and MQTT operations.)pbdoc")
+        .def_property_readonly("name", &DeviceContext::name)
+        .def_property_readonly("wall_ms", &DeviceContext::wall_ms, "The device's virtual wall clock, Unix ms.")
+        .def_property_readonly("now_s", [](const DeviceContext& c) { return static_cast<double>(c.monotonic_ns()) / 1e9; },
+                               "Virtual seconds since the start of the simulation (the device's clock).")
+        .def_property_readonly("connected", &DeviceContext::connected)
+        .def("random", &DeviceContext::random, "Uniform in [0, 1) from the device's own seeded stream.")
+        .def("publish", [](DeviceContext& c, const std::string& topic, py::object payload, int qos, bool retain) {
+                 std::string p = py::isinstance<py::bytes>(payload) ? payload.cast<std::string>() : py::str(payload).cast<std::string>();
+                 c.publish(topic, p, qos_of(qos, "qos") == mqtt::QoS::at_least_once ? 1 : 0, retain);
+             }, py::arg("topic"), py::arg("payload"), py::kw_only(), py::arg("qos") = 0, py::arg("retain") = false)
+        .def("subscribe", [](DeviceContext& c, const std::string& f, int qos) { c.subscribe(f, qos_of(qos, "qos") == mqtt::QoS::at_least_once ? 1 : 0); },
+             py::arg("filter"), py::kw_only(), py::arg("qos") = 0)
+        .def("unsubscribe", &DeviceContext::unsubscribe, py::arg("filter"));
+
+    py::class_<Simulation, std::unique_ptr<Simulation>>(m, "Simulation", R"pbdoc(
+A deterministic simulation of AWS IoT Core: the real broker, virtual devices, a virtual network
+and faults, in virtual time. Same arguments and seed: the same trace_hash, bit for bit.)pbdoc")
+        .def(py::init([](std::uint64_t seed, double latency_ms, double jitter_ms, double loss_probability,
+                         double split_probability, bool keep_trace, long session_expiry_s) {
+                 SimulationOptions o;
+                 o.seed = seed;
+                 if (latency_ms < 0 || jitter_ms < 0) {
+                     throw py::value_error("latency_ms and jitter_ms must not be negative");
+                 }
+                 if (loss_probability < 0 || loss_probability > 0.99) {
+                     throw py::value_error("loss_probability must be from 0 to 0.99");
+                 }
+                 if (session_expiry_s < 1 || session_expiry_s > 604800) {
+                     throw py::value_error("session_expiry_s must be from 1 to 604800");
+                 }
+                 o.link.latency = {LatencyModel::Kind::constant, Duration(static_cast<std::int64_t>(latency_ms * 1e6)), {}, 0};
+                 o.link.jitter = Duration(static_cast<std::int64_t>(jitter_ms * 1e6));
+                 o.link.loss_probability = loss_probability;
+                 o.link.split_probability = split_probability;
+                 o.keep_trace = keep_trace;
+                 o.broker.session_expiry_max_s = static_cast<std::uint32_t>(session_expiry_s);
+                 return std::make_unique<Simulation>(o);
+             }),
+             py::kw_only(), py::arg("seed") = 1, py::arg("latency_ms") = 10.0, py::arg("jitter_ms") = 0.0,
+             py::arg("loss_probability") = 0.0, py::arg("split_probability") = 0.0, py::arg("keep_trace") = true,
+             py::arg("session_expiry_s") = 3600)
+        .def_static("from_scenario", [](const std::string& path, py::object seed, bool keep_trace) {
+                 Scenario sc = load_scenario(path);
+                 if (!seed.is_none()) {
+                     sc.options.seed = seed.cast<std::uint64_t>();
+                 }
+                 sc.options.keep_trace = keep_trace;
+                 auto sim = build_simulation(sc);
+                 return std::make_pair(std::move(sim), static_cast<double>(sc.duration.count()) / 1e9);
+             }, py::arg("path"), py::kw_only(), py::arg("seed") = py::none(), py::arg("keep_trace") = true,
+             "Builds the scenario; returns (simulation, duration_s).")
+        .def("add_device", [](Simulation& s, const std::string& name, const std::string& protocol, bool clean_session,
+                              int keep_alive_s, long session_expiry_s, const std::vector<std::pair<std::string, int>>& subscribe,
+                              py::object publish, py::object will, double start_at_s, py::object link, py::object behaviour,
+                              double tick_s) {
+                 try {
+                     s.add_device(device_spec(name, protocol, clean_session, keep_alive_s, session_expiry_s, subscribe,
+                                              publish, will, start_at_s, link, behaviour, tick_s, s.options().link));
+                 } catch (const std::invalid_argument& e) {
+                     throw py::value_error(e.what());
+                 }
+             },
+             py::arg("name"), py::kw_only(), py::arg("protocol") = "3.1.1", py::arg("clean_session") = true,
+             py::arg("keep_alive_s") = 60, py::arg("session_expiry_s") = 0,
+             py::arg("subscribe") = std::vector<std::pair<std::string, int>>{}, py::arg("publish") = py::none(),
+             py::arg("will") = py::none(), py::arg("start_at_s") = 0.0, py::arg("link") = py::none(),
+             py::arg("behaviour") = py::none(), py::arg("tick_s") = 0.0,
+             R"pbdoc(Adds a virtual device. subscribe: [(filter, qos)]; publish: dict(topic, interval_s, qos,
+retain, payload, count) with {seq}, {device}, {time_ms} in the payload; will: dict(topic, payload,
+qos, retain); link: dict(latency_ms, jitter_ms, loss_probability, ...); behaviour: an object with
+on_start/on_connected/on_message/on_tick(ctx, ...) methods, ticked every tick_s.)pbdoc")
+        .def("add_fleet", [](Simulation& s, const std::string& prefix, std::size_t count, const std::string& protocol,
+                             int keep_alive_s, py::object publish, const std::vector<std::pair<std::string, int>>& subscribe) {
+                 s.add_fleet(prefix, count, device_spec(prefix, protocol, true, keep_alive_s, 0, subscribe, publish,
+                                                        py::none(), 0.0, py::none(), py::none(), 0.0, s.options().link));
+             },
+             py::arg("prefix"), py::arg("count"), py::kw_only(), py::arg("protocol") = "3.1.1", py::arg("keep_alive_s") = 60,
+             py::arg("publish") = py::none(), py::arg("subscribe") = std::vector<std::pair<std::string, int>>{},
+             "Adds count devices named prefix-000001...")
+        .def("partition", [](Simulation& s, std::vector<std::string> devices, double at_s, double duration_s) {
+                 add_fault(s, Fault{FaultKind::partition, Instant{secs(at_s, "at_s")}, std::move(devices), secs(duration_s, "duration_s"), {}, {}, 0});
+             }, py::arg("devices"), py::kw_only(), py::arg("at_s"), py::arg("duration_s") = 0.0,
+             "Cuts devices off the broker at at_s; heals after duration_s (0: until heal()).")
+        .def("heal", [](Simulation& s, std::vector<std::string> devices, double at_s) {
+                 add_fault(s, Fault{FaultKind::heal, Instant{secs(at_s, "at_s")}, std::move(devices), {}, {}, {}, 0});
+             }, py::arg("devices"), py::kw_only(), py::arg("at_s"))
+        .def("crash_device", [](Simulation& s, const std::string& device, double at_s, double reboot_after_s, bool power_loss) {
+                 add_fault(s, Fault{power_loss ? FaultKind::power_loss : FaultKind::device_crash, Instant{secs(at_s, "at_s")},
+                                    {device}, secs(reboot_after_s, "reboot_after_s"), {}, {}, 0});
+             }, py::arg("device"), py::kw_only(), py::arg("at_s"), py::arg("reboot_after_s") = 0.0, py::arg("power_loss") = false)
+        .def("crash_broker", [](Simulation& s, double at_s, double restart_after_s) {
+                 add_fault(s, Fault{FaultKind::broker_crash, Instant{secs(at_s, "at_s")}, {}, secs(restart_after_s, "restart_after_s"), {}, {}, 0});
+             }, py::arg("at_s"), py::kw_only(), py::arg("restart_after_s") = 5.0)
+        .def("degrade_link", [](Simulation& s, std::vector<std::string> devices, double at_s, double duration_s, py::kwargs link) {
+                 add_fault(s, Fault{FaultKind::link, Instant{secs(at_s, "at_s")}, std::move(devices), secs(duration_s, "duration_s"),
+                                    link_of(link, s.options().link), {}, 0});
+             }, py::arg("devices"), py::kw_only(), py::arg("at_s"), py::arg("duration_s") = 0.0)
+        .def("clock_skew", [](Simulation& s, const std::string& node, double at_s, double skew_s) {
+                 add_fault(s, Fault{FaultKind::clock_skew, Instant{secs(at_s, "at_s")}, {node}, {}, {},
+                                    Duration(static_cast<std::int64_t>(skew_s * 1e9)), 0});
+             }, py::arg("node"), py::kw_only(), py::arg("at_s"), py::arg("skew_s"))
+        .def("swarm", [](Simulation& s, double faults_per_minute, std::vector<std::string> kinds, double until_s, double duration_max_s) {
+                 SwarmOptions o;
+                 o.faults_per_minute = faults_per_minute;
+                 o.until = Instant{secs(until_s, "until_s")};
+                 o.duration_max = secs(duration_max_s, "duration_max_s");
+                 o.kinds.clear();
+                 for (const auto& k : kinds) {
+                     if (k == "partition") o.kinds.push_back(FaultKind::partition);
+                     else if (k == "device_crash") o.kinds.push_back(FaultKind::device_crash);
+                     else if (k == "power_loss") o.kinds.push_back(FaultKind::power_loss);
+                     else if (k == "link") o.kinds.push_back(FaultKind::link);
+                     else if (k == "broker_crash") o.kinds.push_back(FaultKind::broker_crash);
+                     else throw py::value_error("unknown swarm fault '" + k + "'");
+                 }
+                 s.enable_swarm(o);
+             }, py::kw_only(), py::arg("faults_per_minute"), py::arg("kinds") = std::vector<std::string>{"partition", "device_crash", "link"},
+             py::arg("until_s"), py::arg("duration_max_s") = 60.0)
+        .def("run_until", [](Simulation& s, double seconds) {
+                 const Instant t{secs(seconds, "seconds")};
+                 if (t < s.now()) {
+                     throw py::value_error("cannot run backwards: the simulation is already at " + std::to_string(static_cast<double>(s.now().since_epoch.count()) / 1e9) + " s");
+                 }
+                 s.run_until(t);
+             }, py::arg("seconds"), "Runs to virtual time `seconds` (from the start).")
+        .def("run_for", [](Simulation& s, double seconds) { s.run_for(secs(seconds, "seconds")); }, py::arg("seconds"))
+        .def_property_readonly("now_s", [](const Simulation& s) { return static_cast<double>(s.now().since_epoch.count()) / 1e9; })
+        .def_property_readonly("trace_hash", [](const Simulation& s) { return s.trace().hash_hex(); })
+        .def_property_readonly("events_processed", &Simulation::events_processed)
+        .def_property_readonly("messages_delivered", &Simulation::messages_delivered)
+        .def_property_readonly("seed", [](const Simulation& s) { return s.options().seed; })
+        .def("trace_records", [](const Simulation& s) {
+                 py::list out;
+                 for (const auto& r : s.trace().records()) {
+                     py::dict d;
+                     d["t_s"] = static_cast<double>(r.time_ns) / 1e9;
+                     d["kind"] = std::string(trace_kind_name(r.kind));
+                     d["node"] = r.node;
+                     d["connection"] = r.connection;
+                     d["detail"] = r.detail;
+                     out.append(d);
+                 }
+                 return out;
+             }, "The trace as a list of dicts (t_s, kind, node, connection, detail).")
+        .def("device_stats", [](const Simulation& s) {
+                 py::list out;
+                 for (const auto& d : s.device_stats()) {
+                     out.append(stats_dict(d));
+                 }
+                 return out;
+             })
+        .def("device", [](const Simulation& s, const std::string& name) {
+                 auto d = s.device(name);
+                 if (!d) {
+                     throw py::key_error("no device named '" + name + "'");
+                 }
+                 return stats_dict(*d);
+             }, py::arg("name"))
+        .def("received", [](const Simulation& s, const std::string& name) {
+                 if (!s.device(name)) {
+                     throw py::key_error("no device named '" + name + "'");
+                 }
+                 py::list out;
+                 for (const auto& [t, p] : s.received(name)) {
+                     out.append(py::make_tuple(t, py::bytes(p)));
+                 }
+                 return out;
+             }, py::arg("name"), "Messages the device received: [(topic, payload bytes)].")
+        .def("broker_stats", [](const Simulation& s) {
+                 py::dict d;
+                 const auto* b = s.broker();
+                 d["running"] = b != nullptr;
+                 if (b != nullptr) {
+                     const auto& st = b->stats();
+                     d["connections"] = b->connection_count();
+                     d["connections_accepted"] = st.connections_accepted;
+                     d["publishes_received"] = st.publishes_received;
+                     d["messages_delivered"] = st.messages_delivered;
+                     d["qos1_dropped_queue_full"] = st.qos1_dropped_queue_full;
+                     d["qos0_dropped_slow_consumer"] = st.qos0_dropped_slow_consumer;
+                     d["protocol_errors"] = st.protocol_errors;
+                 }
+                 return d;
+             })
+        .def("retained_topics", [](const Simulation& s) {
+                 const auto* b = s.broker();
+                 return b != nullptr ? b->retained_topics() : std::vector<std::string>{};
+             })
+        .def("session", [](const Simulation& s, const std::string& client_id) -> py::object {
+                 const auto* b = s.broker();
+                 auto info = b != nullptr ? b->session(client_id) : std::nullopt;
+                 if (!info) {
+                     return py::none();
+                 }
+                 py::dict d;
+                 d["client_id"] = info->client_id;
+                 d["connected"] = info->connected;
+                 d["persistent"] = info->persistent;
+                 py::list subs;
+                 for (const auto& e : info->subscriptions) {
+                     subs.append(py::make_tuple(e.filter, static_cast<int>(e.options.qos)));
+                 }
+                 d["subscriptions"] = subs;
+                 d["queued"] = info->queued;
+                 d["inflight"] = info->inflight;
+                 return d;
+             }, py::arg("client_id"), "The broker's view of a session (None if there is none).")
+        .def("violations", [](Simulation& s) { return s.finish_checks(); },
+             "Invariant violations (per-publisher order, QoS 1 at-least-once); empty when all hold.")
+        .def("__repr__", [](const Simulation& s) {
+                 return "<iotsim.Simulation seed=" + std::to_string(s.options().seed) + " devices=" +
+                        std::to_string(s.device_count()) + " now=" + std::to_string(static_cast<double>(s.now().since_epoch.count()) / 1e9) +
+                        "s trace_hash=" + s.trace().hash_hex() + ">";
+             });
+}
