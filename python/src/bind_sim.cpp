@@ -5,6 +5,8 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <memory>
+#include <sstream>
 #include <stdexcept>
 
 #include "iotsim/sim/scenario.hpp"
@@ -16,9 +18,12 @@ using namespace iotsim::sim;
 
 namespace {
 
+/// Virtual time is int64 nanoseconds: about 292 years. Beyond that is an error, not an overflow.
+constexpr double seconds_max = 9.0e9;
+
 Duration secs(double s, const char* what) {
-    if (!std::isfinite(s) || s < 0) {
-        throw py::value_error(std::string(what) + " must be a non-negative number of seconds");
+    if (!std::isfinite(s) || s < 0 || s > seconds_max) {
+        throw py::value_error(std::string(what) + " must be a non-negative number of seconds, at most 9e9");
     }
     return Duration(static_cast<std::int64_t>(std::llround(s * 1e9)));
 }
@@ -30,29 +35,49 @@ mqtt::QoS qos_of(int q, const char* what) {
     return static_cast<mqtt::QoS>(q);
 }
 
+/// A dict value converted to T, or TypeError naming the key (pybind11 would say RuntimeError).
+template <class T>
+T value_of(const py::handle& v, const std::string& where, const char* expected) {
+    try {
+        return v.cast<T>();
+    } catch (const py::cast_error&) {
+        throw py::type_error(where + " must be " + expected + ", got " + std::string(py::str(py::type::of(v).attr("__name__"))));
+    }
+}
+
+double number_in(const py::handle& v, const std::string& where, double lo, double hi) {
+    const double d = value_of<double>(v, where, "a number");
+    if (!std::isfinite(d) || d < lo || d > hi) {
+        std::ostringstream os;
+        os << where << " must be from " << lo << " to " << hi;
+        throw py::value_error(os.str());
+    }
+    return d;
+}
+
+Duration millis(const py::handle& v, const std::string& where) {
+    return Duration(static_cast<std::int64_t>(number_in(v, where, 0, seconds_max * 1e3) * 1e6));
+}
+
 LinkOptions link_of(const py::dict& d, LinkOptions base) {
     for (auto item : d) {
-        const auto key = item.first.cast<std::string>();
+        const auto key = value_of<std::string>(item.first, "link option name", "a string");
         const auto& v = item.second;
         if (key == "latency_ms") {
-            base.latency = {LatencyModel::Kind::constant, Duration(static_cast<std::int64_t>(v.cast<double>() * 1e6)), {}, 0};
+            base.latency = {LatencyModel::Kind::constant, millis(v, "latency_ms"), {}, 0};
         } else if (key == "latency_median_ms") {
             base.latency.kind = LatencyModel::Kind::lognormal;
-            base.latency.a = Duration(static_cast<std::int64_t>(v.cast<double>() * 1e6));
+            base.latency.a = millis(v, "latency_median_ms");
         } else if (key == "latency_sigma") {
-            base.latency.sigma = v.cast<double>();
+            base.latency.sigma = number_in(v, "latency_sigma", 0, 5);
         } else if (key == "jitter_ms") {
-            base.jitter = Duration(static_cast<std::int64_t>(v.cast<double>() * 1e6));
+            base.jitter = millis(v, "jitter_ms");
         } else if (key == "loss_probability") {
-            const double p = v.cast<double>();
-            if (p < 0 || p > 0.99) {
-                throw py::value_error("loss_probability must be from 0 to 0.99");
-            }
-            base.loss_probability = p;
+            base.loss_probability = number_in(v, "loss_probability", 0, 0.99);
         } else if (key == "bandwidth_bytes_per_s") {
-            base.bandwidth_bytes_per_s = v.cast<std::uint64_t>();
+            base.bandwidth_bytes_per_s = static_cast<std::uint64_t>(number_in(v, "bandwidth_bytes_per_s", 0, 1e15));
         } else if (key == "split_probability") {
-            base.split_probability = v.cast<double>();
+            base.split_probability = number_in(v, "split_probability", 0, 1);
         } else {
             throw py::value_error("unknown link option '" + key +
                                   "' (latency_ms, latency_median_ms, latency_sigma, jitter_ms, loss_probability, "
@@ -61,6 +86,34 @@ LinkOptions link_of(const py::dict& d, LinkOptions base) {
     }
     return base;
 }
+
+/// How deep we are inside Python behaviour hooks: the simulation must not be changed or run
+/// from inside its own event loop (that would nest the loop and invalidate what it holds).
+int hook_depth = 0;
+
+void refuse_inside_hook(const char* what) {
+    if (hook_depth > 0) {
+        throw std::runtime_error(std::string(what) +
+                                 " cannot be called from inside a device behaviour; use the ctx it receives");
+    }
+}
+
+/// The DeviceContext Python sees: valid only during the hook call that received it. A context
+/// kept and used afterwards raises RuntimeError instead of touching freed memory.
+class BehaviourContext {
+public:
+    explicit BehaviourContext(DeviceContext* ctx) : ctx_(ctx) {}
+    void invalidate() { ctx_ = nullptr; }
+    DeviceContext& get() const {
+        if (ctx_ == nullptr) {
+            throw std::runtime_error("this DeviceContext is only valid inside the behaviour call that received it");
+        }
+        return *ctx_;
+    }
+
+private:
+    DeviceContext* ctx_;
+};
 
 /// A Python behaviour object: any of on_start(ctx), on_connected(ctx, session_present),
 /// on_message(ctx, topic, payload), on_tick(ctx). Exceptions propagate out of run_until().
@@ -77,9 +130,19 @@ public:
 private:
     template <class... A>
     void call(const char* name, DeviceContext& c, A&&... a) {
-        if (py::hasattr(obj_, name)) {
-            obj_.attr(name)(py::cast(&c, py::return_value_policy::reference), std::forward<A>(a)...);
+        if (!py::hasattr(obj_, name)) {
+            return;
         }
+        auto handle = std::make_shared<BehaviourContext>(&c);
+        struct Guard {
+            std::shared_ptr<BehaviourContext>& h;
+            ~Guard() {
+                h->invalidate();
+                --hook_depth;
+            }
+        } guard{handle};
+        ++hook_depth;
+        obj_.attr(name)(handle, std::forward<A>(a)...);
     }
     py::object obj_;
 };
@@ -115,17 +178,17 @@ DeviceSpec device_spec(const std::string& name, const std::string& protocol, boo
         for (auto item : p) {
             const auto key = item.first.cast<std::string>();
             if (key == "topic") {
-                plan.topic = item.second.cast<std::string>();
+                plan.topic = value_of<std::string>(item.second, "publish['topic']", "a string");
             } else if (key == "interval_s") {
-                plan.interval = secs(item.second.cast<double>(), "publish interval_s");
+                plan.interval = secs(value_of<double>(item.second, "publish['interval_s']", "a number"), "publish interval_s");
             } else if (key == "qos") {
-                plan.qos = qos_of(item.second.cast<int>(), "publish qos");
+                plan.qos = qos_of(value_of<int>(item.second, "publish['qos']", "0 or 1"), "publish qos");
             } else if (key == "retain") {
-                plan.retain = item.second.cast<bool>();
+                plan.retain = value_of<bool>(item.second, "publish['retain']", "a bool");
             } else if (key == "payload") {
-                plan.payload = item.second.cast<std::string>();
+                plan.payload = value_of<std::string>(item.second, "publish['payload']", "a string");
             } else if (key == "count") {
-                plan.count = item.second.cast<std::uint64_t>();
+                plan.count = static_cast<std::uint64_t>(number_in(item.second, "publish['count']", 0, 1e18));
             } else {
                 throw py::value_error("unknown publish option '" + key + "' (topic, interval_s, qos, retain, payload, count)");
             }
@@ -141,10 +204,13 @@ DeviceSpec device_spec(const std::string& name, const std::string& protocol, boo
     if (!will.is_none()) {
         auto w = will.cast<py::dict>();
         mqtt::Will wl;
-        wl.topic = w.contains("topic") ? w["topic"].cast<std::string>() : throw py::value_error("will needs a topic");
-        wl.payload = w.contains("payload") ? w["payload"].cast<std::string>() : std::string{};
-        wl.qos = qos_of(w.contains("qos") ? w["qos"].cast<int>() : 0, "will qos");
-        wl.retain = w.contains("retain") && w["retain"].cast<bool>();
+        if (!w.contains("topic")) {
+            throw py::value_error("will needs a topic");
+        }
+        wl.topic = value_of<std::string>(w["topic"], "will['topic']", "a string");
+        wl.payload = w.contains("payload") ? value_of<std::string>(w["payload"], "will['payload']", "a string") : std::string{};
+        wl.qos = qos_of(w.contains("qos") ? value_of<int>(w["qos"], "will['qos']", "0 or 1") : 0, "will qos");
+        wl.retain = w.contains("retain") && value_of<bool>(w["retain"], "will['retain']", "a bool");
         d.client.will = wl;
     }
     d.start_at = secs(start_at_s, "start_at_s");
@@ -186,21 +252,25 @@ void add_fault(Simulation& s, Fault f) {
 void bind_sim(py::module_& m) {
     py::register_exception<ScenarioError>(m, "ScenarioError", PyExc_ValueError);
 
-    py::class_<DeviceContext>(m, "DeviceContext", R"pbdoc(
-What a Python behaviour sees: virtual clocks, a seeded random stream, and MQTT operations.)pbdoc")
-        .def_property_readonly("name", &DeviceContext::name)
-        .def_property_readonly("wall_ms", &DeviceContext::wall_ms, "The device's virtual wall clock, Unix ms.")
-        .def_property_readonly("now_s", [](const DeviceContext& c) { return static_cast<double>(c.monotonic_ns()) / 1e9; },
+    py::class_<BehaviourContext, std::shared_ptr<BehaviourContext>>(m, "DeviceContext", R"pbdoc(
+What a Python behaviour sees: virtual clocks, a seeded random stream, and MQTT operations.
+Valid only during the behaviour call that received it.)pbdoc")
+        .def_property_readonly("name", [](const BehaviourContext& c) { return c.get().name(); })
+        .def_property_readonly("wall_ms", [](const BehaviourContext& c) { return c.get().wall_ms(); },
+                               "The device's virtual wall clock, Unix ms.")
+        .def_property_readonly("now_s", [](const BehaviourContext& c) { return static_cast<double>(c.get().monotonic_ns()) / 1e9; },
                                "Virtual seconds since the start of the simulation (the device's clock).")
-        .def_property_readonly("connected", &DeviceContext::connected)
-        .def("random", &DeviceContext::random, "Uniform in [0, 1) from the device's own seeded stream.")
-        .def("publish", [](DeviceContext& c, const std::string& topic, py::object payload, int qos, bool retain) {
+        .def_property_readonly("connected", [](const BehaviourContext& c) { return c.get().connected(); })
+        .def("random", [](BehaviourContext& c) { return c.get().random(); },
+             "Uniform in [0, 1) from the device's own seeded stream.")
+        .def("publish", [](BehaviourContext& c, const std::string& topic, py::object payload, int qos, bool retain) {
                  std::string p = py::isinstance<py::bytes>(payload) ? payload.cast<std::string>() : py::str(payload).cast<std::string>();
-                 c.publish(topic, p, qos_of(qos, "qos") == mqtt::QoS::at_least_once ? 1 : 0, retain);
+                 c.get().publish(topic, p, qos_of(qos, "qos") == mqtt::QoS::at_least_once ? 1 : 0, retain);
              }, py::arg("topic"), py::arg("payload"), py::kw_only(), py::arg("qos") = 0, py::arg("retain") = false)
-        .def("subscribe", [](DeviceContext& c, const std::string& f, int qos) { c.subscribe(f, qos_of(qos, "qos") == mqtt::QoS::at_least_once ? 1 : 0); },
-             py::arg("filter"), py::kw_only(), py::arg("qos") = 0)
-        .def("unsubscribe", &DeviceContext::unsubscribe, py::arg("filter"));
+        .def("subscribe", [](BehaviourContext& c, const std::string& f, int qos) {
+                 c.get().subscribe(f, qos_of(qos, "qos") == mqtt::QoS::at_least_once ? 1 : 0);
+             }, py::arg("filter"), py::kw_only(), py::arg("qos") = 0)
+        .def("unsubscribe", [](BehaviourContext& c, const std::string& f) { c.get().unsubscribe(f); }, py::arg("filter"));
 
     py::class_<Simulation, std::unique_ptr<Simulation>>(m, "Simulation", R"pbdoc(
 A deterministic simulation of AWS IoT Core: the real broker, virtual devices, a virtual network
@@ -243,6 +313,7 @@ and faults, in virtual time. Same arguments and seed: the same trace_hash, bit f
                               int keep_alive_s, long session_expiry_s, const std::vector<std::pair<std::string, int>>& subscribe,
                               py::object publish, py::object will, double start_at_s, py::object link, py::object behaviour,
                               double tick_s) {
+                 refuse_inside_hook("add_device()");
                  try {
                      s.add_device(device_spec(name, protocol, clean_session, keep_alive_s, session_expiry_s, subscribe,
                                               publish, will, start_at_s, link, behaviour, tick_s, s.options().link));
@@ -261,6 +332,7 @@ qos, retain); link: dict(latency_ms, jitter_ms, loss_probability, ...); behaviou
 on_start/on_connected/on_message/on_tick(ctx, ...) methods, ticked every tick_s.)pbdoc")
         .def("add_fleet", [](Simulation& s, const std::string& prefix, std::size_t count, const std::string& protocol,
                              int keep_alive_s, py::object publish, const std::vector<std::pair<std::string, int>>& subscribe) {
+                 refuse_inside_hook("add_fleet()");
                  s.add_fleet(prefix, count, device_spec(prefix, protocol, true, keep_alive_s, 0, subscribe, publish,
                                                         py::none(), 0.0, py::none(), py::none(), 0.0, s.options().link));
              },
@@ -268,28 +340,35 @@ on_start/on_connected/on_message/on_tick(ctx, ...) methods, ticked every tick_s.
              py::arg("publish") = py::none(), py::arg("subscribe") = std::vector<std::pair<std::string, int>>{},
              "Adds count devices named prefix-000001...")
         .def("partition", [](Simulation& s, std::vector<std::string> devices, double at_s, double duration_s) {
+                 refuse_inside_hook("partition()");
                  add_fault(s, Fault{FaultKind::partition, Instant{secs(at_s, "at_s")}, std::move(devices), secs(duration_s, "duration_s"), {}, {}, 0});
              }, py::arg("devices"), py::kw_only(), py::arg("at_s"), py::arg("duration_s") = 0.0,
              "Cuts devices off the broker at at_s; heals after duration_s (0: until heal()).")
         .def("heal", [](Simulation& s, std::vector<std::string> devices, double at_s) {
+                 refuse_inside_hook("heal()");
                  add_fault(s, Fault{FaultKind::heal, Instant{secs(at_s, "at_s")}, std::move(devices), {}, {}, {}, 0});
              }, py::arg("devices"), py::kw_only(), py::arg("at_s"))
         .def("crash_device", [](Simulation& s, const std::string& device, double at_s, double reboot_after_s, bool power_loss) {
+                 refuse_inside_hook("crash_device()");
                  add_fault(s, Fault{power_loss ? FaultKind::power_loss : FaultKind::device_crash, Instant{secs(at_s, "at_s")},
                                     {device}, secs(reboot_after_s, "reboot_after_s"), {}, {}, 0});
              }, py::arg("device"), py::kw_only(), py::arg("at_s"), py::arg("reboot_after_s") = 0.0, py::arg("power_loss") = false)
         .def("crash_broker", [](Simulation& s, double at_s, double restart_after_s) {
+                 refuse_inside_hook("crash_broker()");
                  add_fault(s, Fault{FaultKind::broker_crash, Instant{secs(at_s, "at_s")}, {}, secs(restart_after_s, "restart_after_s"), {}, {}, 0});
              }, py::arg("at_s"), py::kw_only(), py::arg("restart_after_s") = 5.0)
         .def("degrade_link", [](Simulation& s, std::vector<std::string> devices, double at_s, double duration_s, py::kwargs link) {
+                 refuse_inside_hook("degrade_link()");
                  add_fault(s, Fault{FaultKind::link, Instant{secs(at_s, "at_s")}, std::move(devices), secs(duration_s, "duration_s"),
                                     link_of(link, s.options().link), {}, 0});
              }, py::arg("devices"), py::kw_only(), py::arg("at_s"), py::arg("duration_s") = 0.0)
         .def("clock_skew", [](Simulation& s, const std::string& node, double at_s, double skew_s) {
+                 refuse_inside_hook("clock_skew()");
                  add_fault(s, Fault{FaultKind::clock_skew, Instant{secs(at_s, "at_s")}, {node}, {}, {},
                                     Duration(static_cast<std::int64_t>(skew_s * 1e9)), 0});
              }, py::arg("node"), py::kw_only(), py::arg("at_s"), py::arg("skew_s"))
         .def("swarm", [](Simulation& s, double faults_per_minute, std::vector<std::string> kinds, double until_s, double duration_max_s) {
+                 refuse_inside_hook("swarm()");
                  SwarmOptions o;
                  o.faults_per_minute = faults_per_minute;
                  o.until = Instant{secs(until_s, "until_s")};
@@ -307,13 +386,15 @@ on_start/on_connected/on_message/on_tick(ctx, ...) methods, ticked every tick_s.
              }, py::kw_only(), py::arg("faults_per_minute"), py::arg("kinds") = std::vector<std::string>{"partition", "device_crash", "link"},
              py::arg("until_s"), py::arg("duration_max_s") = 60.0)
         .def("run_until", [](Simulation& s, double seconds) {
+                 refuse_inside_hook("run_until()");
                  const Instant t{secs(seconds, "seconds")};
                  if (t < s.now()) {
                      throw py::value_error("cannot run backwards: the simulation is already at " + std::to_string(static_cast<double>(s.now().since_epoch.count()) / 1e9) + " s");
                  }
                  s.run_until(t);
              }, py::arg("seconds"), "Runs to virtual time `seconds` (from the start).")
-        .def("run_for", [](Simulation& s, double seconds) { s.run_for(secs(seconds, "seconds")); }, py::arg("seconds"))
+        .def("run_for", [](Simulation& s, double seconds) {
+                 refuse_inside_hook("run_for()"); s.run_for(secs(seconds, "seconds")); }, py::arg("seconds"))
         .def_property_readonly("now_s", [](const Simulation& s) { return static_cast<double>(s.now().since_epoch.count()) / 1e9; })
         .def_property_readonly("trace_hash", [](const Simulation& s) { return s.trace().hash_hex(); })
         .def_property_readonly("events_processed", &Simulation::events_processed)

@@ -29,8 +29,6 @@ std::string fault_kind_name(FaultKind kind) {
 
 namespace {
 
-constexpr std::size_t inbox_max = 10'000;
-
 /// A node's clocks: virtual time seen through its skew (wall only) and drift (both clocks).
 struct Clock {
     Duration skew = Duration::zero();
@@ -476,9 +474,11 @@ struct Simulation::Impl {
             ++d.stats.duplicates;
         }
         trace.pair(now, TraceKind::message_received, index, d.conn, p.topic, p.payload);
-        d.inbox.emplace_back(p.topic, p.payload);
-        if (d.inbox.size() > inbox_max) {
-            d.inbox.pop_front();
+        if (d.spec.inbox_max > 0) {
+            d.inbox.emplace_back(p.topic, p.payload);
+            if (d.inbox.size() > d.spec.inbox_max) {
+                d.inbox.pop_front();
+            }
         }
         if (d.spec.hooks) {
             Context ctx(*this, index);
@@ -800,26 +800,26 @@ struct Simulation::Impl {
     }
 
     void dispatch(const Event& e) {
-        switch (e.kind) {
+        switch (e.kind()) {
             case EventKind::noop: break;
             case EventKind::segment_to_broker: deliver_to_broker(e.a); break;
             case EventKind::segment_to_device: deliver_to_device(e.a); break;
             case EventKind::syn_arrives: syn_arrives(e.a); break;
             case EventKind::connect_result: connect_result(e.a, e.b != 0); break;
             case EventKind::broker_timer:
-                if (broker && e.b == broker_timer_generation) {
+                if (broker && e.b == static_cast<std::uint32_t>(broker_timer_generation)) {
                     apply_broker(broker->timer_fired(node_now(broker_clock)));
                 }
                 break;
             case EventKind::device_timer: {
                 Device& d = devices[e.a];
-                if (d.client && e.b == d.timer_generation) {
+                if (d.client && e.b == static_cast<std::uint32_t>(d.timer_generation)) {
                     apply_device(e.a, d.client->timer_fired(node_now(d.clock)));
                 }
                 break;
             }
             case EventKind::behaviour:
-                if (e.b == devices[e.a].boot) {
+                if (e.b == static_cast<std::uint32_t>(devices[e.a].boot)) {
                     behaviour(e.a);
                 }
                 break;
@@ -834,7 +834,7 @@ struct Simulation::Impl {
                 break;
             case EventKind::python_callback: {
                 Device& d = devices[e.a];
-                if (d.powered && e.b == d.boot && d.spec.hooks) {
+                if (d.powered && e.b == static_cast<std::uint32_t>(d.boot) && d.spec.hooks) {
                     Context ctx(*this, e.a);
                     d.spec.hooks->on_tick(ctx);
                     queue.push(now + d.spec.tick_interval, EventKind::python_callback, e.a, d.boot);
@@ -921,6 +921,7 @@ void Simulation::add_fleet(const std::string& prefix, std::size_t count, const D
         std::snprintf(suffix, sizeof suffix, "-%06zu", i);
         DeviceSpec d = spec;
         d.name = prefix + suffix;
+        d.inbox_max = 0;  // a fleet's messages are counted, not kept
         if (!d.client.client_id.empty()) {
             d.client.client_id += suffix;
         }

@@ -29,20 +29,39 @@ std::string_view trace_kind_name(TraceKind kind) {
     return "?";
 }
 
-void Trace::mix(std::uint64_t v) {
-    // FNV-1a over the 8 bytes of v, little-endian by construction (not by memory layout).
-    for (int i = 0; i < 8; ++i) {
-        hash_ ^= (v >> (8 * i)) & 0xFF;
-        hash_ *= 1099511628211ULL;
-    }
+namespace {
+
+/// One 64-bit word into the state: a multiply-xorshift mix (stable by construction: no
+/// dependence on endianness or on the standard library).
+inline std::uint64_t mix_word(std::uint64_t h, std::uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 31);
 }
+
+inline std::uint64_t load_le64(const char* p) {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) {
+        v = (v << 8) | static_cast<unsigned char>(p[i]);
+    }
+    return v;
+}
+
+}  // namespace
+
+void Trace::mix(std::uint64_t v) { hash_ = mix_word(hash_, v); }
 
 void Trace::mix_bytes(std::string_view s) {
     mix(s.size());
-    for (const char c : s) {
-        hash_ ^= static_cast<unsigned char>(c);
-        hash_ *= 1099511628211ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        hash_ = mix_word(hash_, load_le64(s.data() + i));
     }
+    std::uint64_t tail = 0;
+    for (std::size_t k = s.size(); k > i; --k) {
+        tail = (tail << 8) | static_cast<unsigned char>(s[k - 1]);
+    }
+    hash_ = mix_word(hash_, tail);
 }
 
 void Trace::header(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -81,7 +82,11 @@ struct Broker::Impl {
     BrokerServices services;
     BrokerStats stats;
 
-    std::map<ConnectionId, std::unique_ptr<Connection>> connections;
+    // Looked up on every input; never iterated into output (shutdown() sorts the ids first).
+    struct ConnectionIdHash {
+        std::size_t operator()(ConnectionId id) const noexcept { return std::hash<std::uint64_t>{}(id.value); }
+    };
+    std::unordered_map<ConnectionId, std::unique_ptr<Connection>, ConnectionIdHash> connections;
     std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions;
     std::map<std::uint64_t, Session*> sessions_by_serial;
     std::uint64_t next_session_serial = 1;
@@ -1338,9 +1343,16 @@ Effects Broker::publish(Message message, Now now) {
 }
 
 Effects Broker::shutdown(Now now) {
-    while (!impl_->connections.empty()) {
-        Connection& c = *impl_->connections.begin()->second;
-        impl_->drop(c, Cause::server_shutdown, ReasonCode::server_shutting_down, "server shutting down", now);
+    std::vector<ConnectionId> ids;
+    ids.reserve(impl_->connections.size());
+    for (const auto& [id, c] : impl_->connections) {
+        ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());  // deterministic order, whatever the hash table's
+    for (const ConnectionId id : ids) {
+        if (auto it = impl_->connections.find(id); it != impl_->connections.end()) {
+            impl_->drop(*it->second, Cause::server_shutdown, ReasonCode::server_shutting_down, "server shutting down", now);
+        }
     }
     return impl_->finish();
 }

@@ -88,21 +88,22 @@ bool is_sendable_topic(std::string_view topic) {
 }
 
 /// The effects of one input. Everything written during the input goes into a single SendBytes,
-/// placed where the first write happened, so the host makes one write per input and every
-/// effect that a written packet justifies (MessageReceived after its PUBACK) comes after it.
+/// so the host makes one write per input, and it goes *before* the input's other effects: they
+/// are justified by what is written (a MessageReceived after its PUBACK, a QoS 0
+/// PublishCompleted) or must not be overtaken by it (a host that reacts to Connected or
+/// PublishCompleted by publishing at once must not get ahead of the resends). Only a
+/// CloseTransport ends the run of bytes; nothing is written after it in the same input.
 class Output {
 public:
-    explicit Output(ClientEffects& effects) : effects_(effects) {
-        // Calls that share one vector (a burst of publish()) share its trailing SendBytes.
-        if (!effects_.empty() && std::holds_alternative<SendBytes>(effects_.back())) {
-            slot_ = effects_.size() - 1;
-        }
-    }
+    /// `slot`: a SendBytes that an earlier call left in `effects` and that may be extended.
+    explicit Output(ClientEffects& effects, std::size_t slot = no_slot)
+        : effects_(effects), start_(effects.size()), slot_(slot) {}
 
     std::string& wire() {
+        IOTSIM_ASSERT(!closed_);
         if (slot_ == no_slot) {
-            slot_ = effects_.size();
-            effects_.emplace_back(SendBytes{});
+            slot_ = start_;
+            effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_), SendBytes{});
         }
         return std::get<SendBytes>(effects_[slot_]).bytes;
     }
@@ -112,15 +113,20 @@ public:
         effects_.emplace_back(std::move(effect));
     }
 
-    /// CloseTransport after every byte written so far; later bytes would need a new transport.
+    /// CloseTransport after every byte written so far.
     void close() {
         effects_.emplace_back(CloseTransport{});
         slot_ = no_slot;
+        closed_ = true;
     }
+
+    [[nodiscard]] std::size_t slot() const { return slot_; }
 
 private:
     ClientEffects& effects_;
+    std::size_t start_ = 0;
     std::size_t slot_ = no_slot;
+    bool closed_ = false;
 };
 
 /// A QoS 1 PUBLISH kept until its PUBACK. Encoded once: a resend patches the DUP bit and the
@@ -185,12 +191,36 @@ struct Client::Impl {
     std::uint16_t next_packet_id = 1;
     bool packet_ids_wrapped = false;
 
+    // Where the last application call left its SendBytes, so that calls sharing one effects
+    // vector (a burst of publish()) share one write. Valid only for the same vector, untouched
+    // since (same size), on the same connection.
+    const ClientEffects* shared_effects = nullptr;
+    std::size_t shared_size = 0;
+    std::size_t shared_slot = no_slot;
+    std::uint64_t shared_epoch = 0;
+
     std::deque<Request> requests;                     // in call order
     std::vector<mqtt::SubscribeEntry> subscriptions;  // granted, for resubscribing
 
     // ------------------------------------------------------------------ plumbing
 
     bool v5() const { return options.version == Version::v5; }
+
+    std::size_t reusable_slot(const ClientEffects& effects) const {
+        if (&effects == shared_effects && effects.size() == shared_size && shared_epoch == epoch &&
+            shared_slot < effects.size() &&
+            std::holds_alternative<SendBytes>(effects[shared_slot])) {
+            return shared_slot;
+        }
+        return no_slot;
+    }
+
+    void remember_slot(const ClientEffects& effects, const Output& out) {
+        shared_effects = &effects;
+        shared_size = effects.size();
+        shared_slot = out.slot();
+        shared_epoch = epoch;
+    }
 
     void write(Output& out, const mqtt::Packet& packet, Now now) {
         mqtt::encode(packet, options.version, out.wire());
@@ -982,25 +1012,28 @@ ClientEffects Client::timer_fired(Now now) {
 
 std::uint64_t Client::publish(std::string topic, std::string payload, mqtt::QoS qos, bool retain,
                               Now now, ClientEffects& out, mqtt::Properties properties) {
-    Output o(out);
+    Output o(out, impl_->reusable_slot(out));
     const std::uint64_t token = impl_->publish(o, std::move(topic), std::move(payload), qos, retain,
                                                std::move(properties), now);
     impl_->finish(o);
+    impl_->remember_slot(out, o);
     return token;
 }
 
 std::uint64_t Client::subscribe(std::vector<mqtt::SubscribeEntry> entries, Now now,
                                 ClientEffects& out) {
-    Output o(out);
+    Output o(out, impl_->reusable_slot(out));
     const std::uint64_t token = impl_->subscribe(o, std::move(entries), now);
     impl_->finish(o);
+    impl_->remember_slot(out, o);
     return token;
 }
 
 std::uint64_t Client::unsubscribe(std::vector<std::string> filters, Now now, ClientEffects& out) {
-    Output o(out);
+    Output o(out, impl_->reusable_slot(out));
     const std::uint64_t token = impl_->unsubscribe(o, std::move(filters), now);
     impl_->finish(o);
+    impl_->remember_slot(out, o);
     return token;
 }
 

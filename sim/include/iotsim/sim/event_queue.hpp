@@ -24,21 +24,28 @@ enum class EventKind : std::uint8_t {
     python_callback,      // a = callback id
 };
 
+/// 24 bytes: the time, then the sequence number and kind packed in one word (sequence in the
+/// high 56 bits, so comparing the word compares sequence numbers), then the two arguments.
 struct Event {
     Instant at;
-    std::uint64_t sequence = 0;  // tie-break: same-time events run in scheduling order
-    EventKind kind = EventKind::noop;
+    std::uint64_t sequence_kind = 0;
     std::uint32_t a = 0;
-    std::uint64_t b = 0;
+    std::uint32_t b = 0;
+
+    [[nodiscard]] std::uint64_t sequence() const { return sequence_kind >> 8; }
+    [[nodiscard]] EventKind kind() const { return static_cast<EventKind>(sequence_kind & 0xFF); }
 };
+static_assert(sizeof(Event) == 24);
 
 /// The simulator's agenda: events ordered by (time, sequence number), so that same-time events
 /// run in the order they were scheduled (FoundationDB's orderedDelay). A 4-ary min-heap of
 /// 32-byte PODs: no allocation per event once warmed up.
 class EventQueue {
 public:
+    /// `b` is 32 bits: generation counters are compared for equality only, so wrapping is harmless.
     void push(Instant at, EventKind kind, std::uint32_t a = 0, std::uint64_t b = 0) {
-        heap_.push_back(Event{at, next_sequence_++, kind, a, b});
+        heap_.push_back(Event{at, (next_sequence_++ << 8) | static_cast<std::uint64_t>(kind), a,
+                              static_cast<std::uint32_t>(b)});
         sift_up(heap_.size() - 1);
     }
 
@@ -64,7 +71,7 @@ public:
 
 private:
     static bool before(const Event& x, const Event& y) {
-        return x.at < y.at || (x.at == y.at && x.sequence < y.sequence);
+        return x.at < y.at || (x.at == y.at && x.sequence_kind < y.sequence_kind);
     }
 
     void sift_up(std::size_t i) {

@@ -62,6 +62,8 @@ struct DeviceSpec {
     std::optional<LinkOptions> link;        // default: SimulationOptions::link
     Duration start_at = Duration::zero();
     std::shared_ptr<DeviceHooks> hooks;     // scripted behaviour (optional)
+    /// Keep the last messages received for Simulation::received() (fleet members: off).
+    std::size_t inbox_max = 10'000;
     Duration tick_interval = Duration::zero();  // on_tick period; 0 = no ticks
 };
 

@@ -29,8 +29,11 @@ enum class ClientState : std::uint8_t {
 struct OpenTransport {};
 
 /// Write `bytes` on the open transport, after every earlier SendBytes. A Client produces at most
-/// one SendBytes per input (its writes are batched), and it precedes the effects that the
-/// written packets justify (a MessageReceived comes after its PUBACK is in the bytes).
+/// one SendBytes per input (its writes are batched), and it comes before the input's other
+/// effects: a MessageReceived after its PUBACK, a QoS 0 PublishCompleted after the PUBLISH, and a
+/// host that reacts to an effect by calling the client again (publishing on Connected) cannot
+/// overtake what the client already wrote. Application calls that share one effects vector
+/// share its SendBytes.
 struct SendBytes {
     std::string bytes;
 };
