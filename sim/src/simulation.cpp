@@ -9,6 +9,7 @@
 
 #include "iotsim/client/client.hpp"
 #include "iotsim/common/assert.hpp"
+#include "iotsim/mqtt/topic.hpp"
 #include "iotsim/sim/event_queue.hpp"
 
 namespace iotsim::sim {
@@ -171,6 +172,11 @@ struct Simulation::Impl {
         std::map<std::uint64_t, std::uint64_t> token_seq;  // QoS 1 publish token -> seq
         std::vector<bool> acked_seqs;                      // for the delivery check
         std::map<std::string, SeenSeqs> seen;              // publisher -> seqs received
+        // Filters unsubscribed (UNSUBACK received) on the current connection: a PUBLISH that
+        // arrives after it on the same connection and matches no remaining subscription is a
+        // delivery after unsubscribe (TCP keeps order, so the broker sent it after the UNSUBACK).
+        std::vector<std::string> unsubscribed;
+        std::map<std::uint64_t, std::vector<std::string>> pending_unsubscribe;  // token -> filters
     };
     std::vector<Device> devices;
     std::vector<std::string> names;  // device names by index, for the trace
@@ -300,6 +306,18 @@ struct Simulation::Impl {
                    to_broker ? EventKind::segment_to_broker : EventKind::segment_to_device, id);
     }
 
+    /// The next segment, coalesced with every later data segment already due: like a TCP read,
+    /// the receiver gets all the bytes that have arrived, whatever writes they came from.
+    Segment take_segment(Direction& dir) {
+        Segment seg = std::move(dir.queue.front());
+        dir.queue.pop_front();
+        while (!seg.fin && !dir.queue.empty() && !dir.queue.front().fin && dir.queue.front().at <= now) {
+            seg.bytes += dir.queue.front().bytes;
+            dir.queue.pop_front();
+        }
+        return seg;
+    }
+
     void deliver_to_broker(std::uint32_t id) {
         Conn& c = conns[id];
         Direction& dir = c.to_broker;
@@ -311,8 +329,7 @@ struct Simulation::Impl {
             dir.stalled = true;  // TCP keeps retransmitting; the bytes arrive after the heal
             return;
         }
-        Segment seg = std::move(dir.queue.front());
-        dir.queue.pop_front();
+        Segment seg = take_segment(dir);
         if (c.broker_open && broker && c.broker_incarnation == broker_incarnation) {
             if (seg.fin) {
                 c.broker_open = false;
@@ -336,8 +353,7 @@ struct Simulation::Impl {
             dir.stalled = true;
             return;
         }
-        Segment seg = std::move(dir.queue.front());
-        dir.queue.pop_front();
+        Segment seg = take_segment(dir);
         if (c.device_open && d.client && d.conn == id) {
             if (seg.fin) {
                 c.device_open = false;
@@ -440,6 +456,7 @@ struct Simulation::Impl {
             } else if (auto* m = std::get_if<client::MessageReceived>(&e)) {
                 on_message(index, m->publish);
             } else if (auto* cn = std::get_if<client::Connected>(&e)) {
+                d.unsubscribed.clear();  // a resumed session may still owe earlier messages
                 ++d.stats.connects;
                 d.stats.connected = true;
                 trace.note(now, TraceKind::device_connected, index, d.conn,
@@ -462,6 +479,12 @@ struct Simulation::Impl {
                 trace.note(now, TraceKind::device_disconnected, index, 0, dc->reason);
             } else if (auto* pc = std::get_if<client::PublishCompleted>(&e)) {
                 on_publish_completed(index, *pc);
+            } else if (auto* uc = std::get_if<client::UnsubscribeCompleted>(&e)) {
+                auto it = d.pending_unsubscribe.find(uc->token);
+                if (it != d.pending_unsubscribe.end()) {
+                    d.unsubscribed.insert(d.unsubscribed.end(), it->second.begin(), it->second.end());
+                    d.pending_unsubscribe.erase(it);
+                }
             }
         }
     }
@@ -479,6 +502,9 @@ struct Simulation::Impl {
             if (d.inbox.size() > d.spec.inbox_max) {
                 d.inbox.pop_front();
             }
+        }
+        if (!d.unsubscribed.empty() && !p.dup) {
+            check_after_unsubscribe(d, p.topic);
         }
         if (d.spec.hooks) {
             Context ctx(*this, index);
@@ -505,6 +531,23 @@ struct Simulation::Impl {
                       std::to_string(seen.max_first_time) + " on " + p.topic);
         }
         seen.max_first_time = std::max(seen.max_first_time, origin->seq);
+    }
+
+    void check_after_unsubscribe(const Device& d, const std::string& topic) {
+        bool was_unsubscribed = false;
+        for (const auto& f : d.unsubscribed) {
+            was_unsubscribed = was_unsubscribed || mqtt::topic_matches(f, topic);
+        }
+        if (!was_unsubscribed || !d.client) {
+            return;
+        }
+        for (const auto& sub : d.client->subscriptions()) {
+            if (mqtt::topic_matches(sub.filter, topic)) {
+                return;  // still subscribed through another filter
+            }
+        }
+        violation("delivery after unsubscribe: " + d.spec.name + " received " + topic +
+                  " after its UNSUBACK on the same connection");
     }
 
     void on_publish_completed(std::uint32_t index, const client::PublishCompleted& pc) {
@@ -884,7 +927,8 @@ void Context::unsubscribe(const std::string& filter) {
         return;
     }
     client::ClientEffects out;
-    d.client->unsubscribe({filter}, impl_.node_now(d.clock), out);
+    const std::uint64_t token = d.client->unsubscribe({filter}, impl_.node_now(d.clock), out);
+    d.pending_unsubscribe[token] = {filter};
     impl_.apply_device(index_, std::move(out));
 }
 

@@ -205,3 +205,99 @@ BOOST_AUTO_TEST_CASE(swarm_of_random_faults_keeps_every_invariant) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// Subscribes to two filters on connect and drops one of them at 10 s.
+class Unsubscriber final : public sim::DeviceHooks {
+public:
+    std::string drop;
+    void on_connected(sim::DeviceContext& ctx, bool session_present) override {
+        if (!session_present && !done_) {
+            ctx.subscribe("room/a/temp", 0);
+            ctx.subscribe("room/+/temp", 0);
+        }
+    }
+    void on_tick(sim::DeviceContext& ctx) override {
+        if (!done_ && ctx.monotonic_ns() >= 10'000'000'000) {
+            ctx.unsubscribe(drop);
+            done_ = true;
+        }
+    }
+
+private:
+    bool done_ = false;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(scenario_unsubscribe)
+
+BOOST_AUTO_TEST_CASE(unsubscribing_one_of_two_overlapping_filters_keeps_delivery_and_the_checker_quiet) {
+    // Goal: the delivery-after-unsubscribe checker flags nothing a remaining filter still covers.
+    // Method: a behaviour subscribed to two overlapping filters drops one of them at 10 s while
+    // the publisher keeps publishing every second; the other filter keeps the messages coming,
+    // which the checker must not flag.
+    const auto seed = test_seed(21);
+    for (const char* dropped : {"room/+/temp", "room/a/temp"}) {
+        sim::SimulationOptions o;
+        o.seed = seed;
+        sim::Simulation s(o);
+        auto hooks = std::make_shared<Unsubscriber>();
+        hooks->drop = dropped;
+        auto listener = device("listener");
+        listener.hooks = hooks;
+        listener.tick_interval = seconds(1);
+        s.add_device(listener);
+        auto pub = device("pub");
+        pub.publish = plan("room/a/temp", seconds(1), mqtt::QoS::at_most_once);
+        s.add_device(pub);
+        s.run_until(Instant{seconds(30)});
+        BOOST_TEST_CONTEXT(repro(seed) << " dropped " << dropped) {
+            // One filter remains, so messages keep coming (one copy each: the broker delivers
+            // once per client even with overlapping filters).
+            BOOST_TEST(s.device("listener")->received >= 27U);
+        }
+        check_no_violations(s, seed);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(scenario_unsubscribe_all)
+
+BOOST_AUTO_TEST_CASE(delivery_stops_after_unsubscribing_the_last_matching_filter) {
+    // Goal: after the UNSUBACK for the only matching filter no message arrives any more.
+    const auto seed = test_seed(22);
+    sim::SimulationOptions o;
+    o.seed = seed;
+    sim::Simulation s(o);
+    class Once final : public sim::DeviceHooks {
+    public:
+        void on_connected(sim::DeviceContext& ctx, bool) override { ctx.subscribe("room/a/temp", 0); }
+        void on_tick(sim::DeviceContext& ctx) override {
+            if (!done && ctx.monotonic_ns() >= 10'000'000'000) {
+                ctx.unsubscribe("room/a/temp");
+                done = true;
+            }
+        }
+        bool done = false;
+    };
+    auto listener = device("listener");
+    listener.hooks = std::make_shared<Once>();
+    listener.tick_interval = seconds(1);
+    s.add_device(listener);
+    auto pub = device("pub");
+    pub.publish = plan("room/a/temp", seconds(1), mqtt::QoS::at_most_once);
+    s.add_device(pub);
+    s.run_until(Instant{seconds(12)});
+    const auto at_unsubscribe = s.device("listener")->received;
+    s.run_until(Instant{seconds(60)});
+    BOOST_TEST_CONTEXT(repro(seed)) {
+        BOOST_TEST(at_unsubscribe >= 8U);
+        BOOST_TEST(s.device("listener")->received == at_unsubscribe);
+    }
+    check_no_violations(s, seed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
