@@ -1,7 +1,7 @@
 """Faults from Python: each one has the effect it promises, visible in the stats, the broker's view
 and the trace."""
 import iotsim
-from support import WALL_EPOCH_MS, lamp_world, publish_times, received_at, records, seqs
+from support import WALL_EPOCH_MS, lamp_world, publish_times, received_at, records, sent_at_s, seqs
 
 
 def broker_disconnect_times(sim, client_id):
@@ -105,7 +105,18 @@ def test_degrade_link_with_loss_costs_retransmissions_but_qos1_still_arrives():
     for sim in (clean, lossy):
         sim.run_until(300)
     assert lossy.trace_hash != clean.trace_hash
-    assert lossy.events_processed > clean.events_processed
+
+    def slowest_delivery_s(sim):
+        # From the publisher's timestamp in the payload to the first arrival of each command.
+        first = {}
+        for t, _, payload in received_at(sim, "lamp"):
+            first.setdefault(payload, t - sent_at_s(payload))
+        return max(first.values())
+
+    # A lost segment waits for a retransmission timeout (200 ms, doubling); without loss a
+    # delivery takes the link's latency only.
+    assert slowest_delivery_s(clean) < 0.2
+    assert slowest_delivery_s(lossy) >= 0.2
     assert set(seqs(lossy, "lamp")) >= set(range(1, 55))
 
 
