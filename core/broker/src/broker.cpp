@@ -222,8 +222,7 @@ struct Broker::Impl {
                 s->inflight.clear();
                 std::sort(back.begin(), back.end(),
                           [](const Owed& a, const Owed& b) { return a.sequence < b.sequence; });
-                s->queue.insert(s->queue.begin(), std::make_move_iterator(back.begin()),
-                                std::make_move_iterator(back.end()));
+                s->queue.prepend(std::move(back));
             }
         }
         if (c.will && publishes_will(cause)) {
@@ -918,10 +917,14 @@ struct Broker::Impl {
         }
 
         c.state = ConnectionState::connected;
+        // The connect timeout has done its job; drop its entry now rather than when it fires.
+        timers.erase(TimerEntry{c.accepted_at + config.connect_timeout, TimerKind::connect_timeout, c.id.value});
         c.session = session;
         c.client_id = connect.client_id;
         c.keep_alive_s = keep_alive;
-        c.will = std::move(connect.will);
+        if (connect.will) {
+            c.will = std::make_unique<mqtt::Will>(std::move(*connect.will));
+        }
         c.lifecycle = c.client_id.find_first_of("+#") == std::string::npos;
         c.version_number = ++lifecycle_versions[c.client_id];
         if (connect.version == Version::v5) {

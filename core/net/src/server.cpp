@@ -34,7 +34,8 @@ namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-constexpr std::size_t read_chunk_bytes = 64 * 1024;
+constexpr std::size_t read_chunk_bytes = 64 * 1024;  // the shared read buffer (plain TCP)
+constexpr std::size_t tls_read_bytes = 16 * 1024;    // one TLS record
 constexpr std::size_t gather_buffers_max = 64;
 constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 constexpr auto close_linger = std::chrono::seconds(5);
@@ -83,6 +84,9 @@ struct Server::Impl {
     asio::steady_timer shutdown_timer{io};
     asio::signal_set signals{io};
     std::map<std::uint64_t, std::shared_ptr<Conn>> conns;
+    // Plain TCP connections wait for readability and then read into this one buffer, so an idle
+    // connection holds no read buffer of its own (memory per idle connection is a target).
+    std::array<char, read_chunk_bytes> shared_rbuf{};
     std::uint64_t next_connection = 1;
     bool stopping = false;
 
@@ -91,24 +95,33 @@ struct Server::Impl {
         broker::ConnectionId id;
         broker::PeerIdentity peer;
         std::optional<tcp::socket> plain;
-        std::optional<ssl::stream<tcp::socket>> tls;
-        std::array<char, read_chunk_bytes> rbuf{};
-        std::deque<std::string> wq;
+        std::unique_ptr<ssl::stream<tcp::socket>> tls;  // heap: most of a plain connection's size otherwise
+        std::unique_ptr<char[]> tls_rbuf;  // TLS only: an async read needs its own buffer
+        std::vector<std::string> wq;      // unwritten Sends, oldest first
         std::size_t pending_bytes = 0;
         bool writing = false;
         bool reading = false;
         bool accepted = false;        // the broker knows this connection
         bool broker_closed = false;   // the broker asked to close (or was told it closed)
         bool socket_closed = false;
-        asio::steady_timer timer;     // TLS handshake deadline, then close linger
+        std::optional<asio::steady_timer> timer_;  // TLS handshake deadline, close linger
 
-        Conn(Impl& s, broker::ConnectionId i, tcp::socket sock, bool use_tls)
-            : srv(s), id(i), timer(s.io) {
+        Conn(Impl& s, broker::ConnectionId i, tcp::socket sock, bool use_tls) : srv(s), id(i) {
             if (use_tls) {
-                tls.emplace(std::move(sock), s.tls);
+                tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(sock), s.tls);
+                tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
             } else {
                 plain.emplace(std::move(sock));
+                error_code ec;
+                plain->non_blocking(true, ec);
             }
+        }
+
+        asio::steady_timer& timer() {
+            if (!timer_) {
+                timer_.emplace(srv.io);
+            }
+            return *timer_;
         }
 
         tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
@@ -126,8 +139,8 @@ struct Server::Impl {
                 return;
             }
             peer.transport = broker::Transport::tls;
-            timer.expires_after(tls_handshake_timeout);
-            timer.async_wait([self = shared_from_this()](error_code e) {
+            timer().expires_after(tls_handshake_timeout);
+            timer().async_wait([self = shared_from_this()](error_code e) {
                 if (!e && !self->accepted) {
                     self->srv.log_line("tls_handshake_timeout conn=" + std::to_string(self->id.value) + " from=" +
                                        self->peer.address);
@@ -135,7 +148,7 @@ struct Server::Impl {
                 }
             });
             tls->async_handshake(ssl::stream_base::server, [self = shared_from_this()](error_code e) {
-                self->timer.cancel();
+                self->timer().cancel();
                 if (e) {
                     self->srv.log_line("tls_handshake_failed conn=" + std::to_string(self->id.value) + " from=" +
                                        self->peer.address + ":" + std::to_string(self->peer.port) + " reason=\"" +
@@ -177,16 +190,34 @@ struct Server::Impl {
                 return;
             }
             reading = true;
-            auto handler = [self = shared_from_this()](error_code e, std::size_t n) { self->on_read(e, n); };
             if (tls) {
-                tls->async_read_some(asio::buffer(rbuf), handler);
+                tls->async_read_some(asio::buffer(tls_rbuf.get(), tls_read_bytes),
+                                     [self = shared_from_this()](error_code e, std::size_t n) {
+                                         self->reading = false;
+                                         self->on_read(e, self->tls_rbuf.get(), n);
+                                     });
             } else {
-                plain->async_read_some(asio::buffer(rbuf), handler);
+                plain->async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code e) {
+                    self->on_readable(e);
+                });
             }
         }
 
-        void on_read(error_code e, std::size_t n) {
+        void on_readable(error_code e) {
             reading = false;
+            if (!e && !socket_closed) {
+                const std::size_t n = plain->read_some(asio::buffer(srv.shared_rbuf), e);
+                if (e == asio::error::would_block || e == asio::error::try_again) {
+                    read();
+                    return;
+                }
+                on_read(e, srv.shared_rbuf.data(), n);
+                return;
+            }
+            on_read(e ? e : asio::error::operation_aborted, nullptr, 0);
+        }
+
+        void on_read(error_code e, const char* data, std::size_t n) {
             if (e) {
                 if (!broker_closed) {
                     broker_closed = true;
@@ -198,7 +229,7 @@ struct Server::Impl {
             if (broker_closed) {
                 return;  // the broker has finished with this connection; ignore late bytes
             }
-            srv.apply(srv.broker->receive(id, std::string_view(rbuf.data(), n), read_clocks()));
+            srv.apply(srv.broker->receive(id, std::string_view(data, n), read_clocks()));
             read();
         }
 
@@ -244,9 +275,7 @@ struct Server::Impl {
                 close_socket();
                 return;
             }
-            for (std::size_t i = 0; i < count; ++i) {
-                wq.pop_front();
-            }
+            wq.erase(wq.begin(), wq.begin() + static_cast<std::ptrdiff_t>(count));
             pending_bytes -= n;
             if (!broker_closed) {
                 srv.apply(srv.broker->drained(id, n, read_clocks()));
@@ -267,8 +296,8 @@ struct Server::Impl {
                 close_socket();
                 return;
             }
-            timer.expires_after(close_linger);
-            timer.async_wait([self = shared_from_this()](error_code e) {
+            timer().expires_after(close_linger);
+            timer().async_wait([self = shared_from_this()](error_code e) {
                 if (!e) {
                     self->close_socket();
                 }
@@ -280,7 +309,9 @@ struct Server::Impl {
                 return;
             }
             socket_closed = true;
-            timer.cancel();
+            if (timer_) {
+                timer_->cancel();
+            }
             error_code ec;
             socket().shutdown(tcp::socket::shutdown_both, ec);
             socket().close(ec);

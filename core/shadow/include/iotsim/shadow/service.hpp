@@ -1,0 +1,169 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "iotsim/common/time.hpp"
+#include "iotsim/shadow/error.hpp"
+#include "iotsim/shadow/key.hpp"
+#include "iotsim/shadow/store.hpp"
+#include "iotsim/shadow/topics.hpp"
+
+namespace iotsim::shadow {
+
+/// AWS's Device Shadow limits (reference §2.8). Every knob has AWS's value as its default.
+struct ShadowLimits {
+    /// Bytes of the compact JSON of desired + reported, without metadata; checked on the request's
+    /// state and on the merged result (413).
+    std::size_t state_bytes_max = 8192;
+    /// Raw request bytes, checked before anything is parsed (413). AWS's MQTT payload limit, so
+    /// that every publish the broker admits is at least looked at.
+    std::size_t payload_bytes_max = 128 * 1024;
+    /// Levels of nesting in desired/reported (AMBIG §7.4: 5, 6 or 8 in AWS's texts). 6: the
+    /// number in the error message AWS sends and in AWS's own Greengrass implementation; the
+    /// message is built from this value, so it never contradicts the limit.
+    std::size_t depth_max = 6;
+    /// Raw `{`/`[` nesting refused before parsing, whatever the nodes (iotsim's bound; nodes
+    /// outside `state` are otherwise ignored, so they may nest beyond depth_max up to this).
+    std::size_t parse_depth_max = 64;
+    /// Bytes of a clientToken.
+    std::size_t client_token_bytes_max = 64;
+    /// Get/update/delete requests per second per thing, all its shadows together (QUOTAS-2019:
+    /// 20); beyond it 429. 0 disables the limit.
+    std::uint32_t requests_per_second_per_thing = 20;
+};
+
+/// Behaviour switches for the points AWS leaves open (AMBIG §7.6), defaults per the reference.
+struct ShadowOptions {
+    ShadowLimits limits;
+    /// Whether an accepted REST UpdateThingShadow/DeleteThingShadow also publishes
+    /// /update/accepted or /delete/accepted (rules commonly listen there). /update/documents and
+    /// /update/delta are published for REST updates regardless, as AWS documents.
+    bool publish_accepted_for_rest = true;
+    /// Whether the first /update/documents of a (re-)created shadow carries
+    /// `"previous": {"state": {}, "metadata": {}, "version": <version before>}`; false omits it.
+    bool documents_previous_for_new_shadow = true;
+    /// How long a deleted shadow's version is remembered (AWS: 48 hours). A shadow re-created
+    /// strictly within it continues from that version; from then on it starts at 1.
+    Duration deleted_version_retention = hours(48);
+};
+
+/// Where a request came from. MQTT requests are answered on the /accepted and /rejected topics;
+/// REST requests get the document as the HTTP body and no /rejected publication (AWS: "no MQTT
+/// error messages are emitted").
+enum class RequestOrigin : std::uint8_t { mqtt, rest };
+
+/// A message the caller must publish, on `shadow_topic(response.key, suffix)`.
+struct ShadowNotification {
+    std::string suffix;   // "update/accepted", "update/documents", "update/delta", ...
+    std::string payload;  // compact JSON
+};
+
+/// The outcome of one get/update/delete.
+struct ShadowResponse {
+    ShadowKey key;
+    ShadowOperation operation = ShadowOperation::get;
+    /// 200 when accepted, else the error code (400, 404, 409, 413, 415, 429, 500).
+    int status = 200;
+    /// The accepted document, or AWS's error document; the REST body.
+    nlohmann::json document;
+    /// What to publish, in this order. MQTT: the /accepted or /rejected reply first, then (update)
+    /// /update/documents, then /update/delta when the shadow has a delta. REST: no reply on
+    /// errors; accepted changes as above with /accepted per publish_accepted_for_rest.
+    std::vector<ShadowNotification> notifications;
+
+    [[nodiscard]] bool accepted() const { return status == 200; }
+};
+
+/// The outcome of ListNamedShadowsForThing (REST only).
+struct ShadowListResponse {
+    int status = 200;
+    /// `{"results": [...], "nextToken": "...", "timestamp": t}` (nextToken only when more remain),
+    /// or an error document.
+    nlohmann::json document;
+
+    [[nodiscard]] bool accepted() const { return status == 200; }
+};
+
+/// AWS IoT Core's Device Shadow service as a Sans-I/O library: documents keyed by (thing name,
+/// shadow name), with AWS's validation, merge, delta, metadata, versioning, limits, error
+/// documents and notifications. It performs no I/O and reads no clock: every call takes `now`
+/// (timestamps are `now` in epoch seconds), and it draws no randomness. Persistence goes through
+/// the injected ShadowStore. Shadows never require a registered thing.
+///
+/// Behaviour: ../shared/reference/aws-iot-core.md §2; AMBIG decisions are documented on the
+/// options above and next to the code in service.cpp.
+///
+/// Thread safety: not synchronised; one thread drives one ShadowService.
+class ShadowService {
+public:
+    explicit ShadowService(ShadowStore& store, ShadowOptions options = {});
+
+    /// Reloads every shadow and tombstone from the store (at start, after a restart), erasing the
+    /// tombstones whose retention has passed. Store exceptions propagate: a failure at start is
+    /// the host's to report.
+    void recover(WallTime now);
+
+    /// Handles an MQTT PUBLISH if its topic is a shadow request topic; nullopt otherwise.
+    [[nodiscard]] std::optional<ShadowResponse> handle_publish(std::string_view topic,
+                                                               std::string_view payload,
+                                                               WallTime now);
+
+    /// GetThingShadow / `.../get`. `payload` is ignored except for a clientToken in a JSON object
+    /// (the SDKs send one and match the reply on it).
+    [[nodiscard]] ShadowResponse get(const ShadowKey& key, std::string_view payload, WallTime now,
+                                     RequestOrigin origin);
+    /// UpdateThingShadow / `.../update`: `payload` is the request state document.
+    [[nodiscard]] ShadowResponse update(const ShadowKey& key, std::string_view payload,
+                                        WallTime now, RequestOrigin origin);
+    /// DeleteThingShadow / `.../delete`. `payload` as for get.
+    [[nodiscard]] ShadowResponse delete_shadow(const ShadowKey& key, std::string_view payload,
+                                               WallTime now, RequestOrigin origin);
+
+    /// ListNamedShadowsForThing: the thing's named shadows in byte order of their names (never
+    /// the classic one), `page_size` (1-100, default 25) at a time; `next_token` "" for the first
+    /// page, else the token of the previous page. An unknown thing has an empty list.
+    [[nodiscard]] ShadowListResponse list_named_shadows(std::string_view thing_name,
+                                                        std::string_view next_token,
+                                                        std::optional<int> page_size, WallTime now);
+
+    /// Forgets tombstones whose retention has passed (they are also forgotten lazily on access).
+    void expire_tombstones(WallTime now);
+
+    // ---- queries (no effects) ----
+    /// The live shadow, or nullptr (never a tombstone).
+    [[nodiscard]] const ShadowRecord* find(const ShadowKey& key) const;
+    /// Number of live shadows.
+    [[nodiscard]] std::size_t size() const;
+    [[nodiscard]] const ShadowOptions& options() const { return options_; }
+
+private:
+    [[nodiscard]] bool throttled(const std::string& thing_name, WallTime now);
+    [[nodiscard]] bool tombstone_expired(const ShadowRecord& record, WallTime now) const;
+    /// The record for `key` (live or tombstone), after erasing it if it is an expired tombstone.
+    ShadowRecord* lookup(const ShadowKey& key, WallTime now);
+
+    ShadowResponse get_impl(ShadowResponse response, std::string_view payload, WallTime now,
+                            RequestOrigin origin);
+    ShadowResponse update_impl(ShadowResponse response, std::string_view payload, WallTime now,
+                               RequestOrigin origin);
+    ShadowResponse delete_impl(ShadowResponse response, std::string_view payload, WallTime now,
+                               RequestOrigin origin);
+
+    ShadowStore& store_;
+    ShadowOptions options_;
+    std::map<ShadowKey, ShadowRecord> shadows_;  // live shadows and tombstones
+    // Requests per thing in the wall-clock second `window_second_`, for the rate limit.
+    std::map<std::string, std::uint32_t, std::less<>> windows_;
+    std::int64_t window_second_ = 0;
+};
+
+}  // namespace iotsim::shadow
