@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: build iotsim, start the local AWS IoT Core endpoint, and run the quick-connect
+# The main job: build iotsim (and its Python module), start the local AWS IoT Core endpoint, and
+# run the quick-connect
 # lab's device (client basicPubSub, mTLS on the MQTTS port, "Hello World! [n]" on sdk/test/python)
 # while a second client subscribed to '#' watches, as the console's MQTT test client does.
 #   IOTSIM_DATA_DIR (default .iotsim)  MQTT_PORT (1883)  MQTTS_PORT (8883)  COUNT (5)
@@ -8,7 +9,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="$(getconf PATH):$PATH"
 cmake --preset release >/dev/null
-cmake --build --preset release --target iotsim
+cmake --build --preset release --target iotsim _core
+# `import iotsim` for Debian's python3 (notebooks, scripts): a .pth file naming build/release/python.
+bash scripts/install-python.sh build/release || echo "iotsim: could not install the Python path (see scripts/install-python.sh --user)" >&2
 data_dir="${IOTSIM_DATA_DIR:-.iotsim}"
 mqtt_port="${MQTT_PORT:-1883}"
 mqtts_port="${MQTTS_PORT:-8883}"
@@ -39,3 +42,5 @@ python3 examples/pubsub.py --endpoint localhost --port "$mqtts_port" --ca_file "
 sleep 0.3
 echo "== server log"
 sed 's/^/   /' "$log"
+echo "== the same device in the simulator (virtual time, reproducible): iotsim run sim/scenarios/quick_connect.json"
+build/release/iotsim run sim/scenarios/quick_connect.json | sed 's/^/   /'
