@@ -88,10 +88,13 @@ struct Broker::Impl {
     };
     std::unordered_map<ConnectionId, std::unique_ptr<Connection>, ConnectionIdHash> connections;
     std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions;
-    std::map<std::uint64_t, Session*> sessions_by_serial;
+    std::unordered_map<std::uint64_t, Session*> sessions_by_serial;  // lookups only
     std::uint64_t next_session_serial = 1;
     std::map<std::string, RetainedMessage, std::less<>> retained;
-    std::map<std::string, std::uint64_t, std::less<>> lifecycle_versions;
+    // Lifecycle versionNumber: AWS promises a number that increases per client id and may skip
+    // values, so one counter for all clients does, without a map that grows with every client id
+    // ever seen.
+    std::uint64_t lifecycle_version = 0;
     SubscriptionTrie trie;
 
     std::set<TimerEntry> timers;
@@ -926,7 +929,7 @@ struct Broker::Impl {
             c.will = std::make_unique<mqtt::Will>(std::move(*connect.will));
         }
         c.lifecycle = c.client_id.find_first_of("+#") == std::string::npos;
-        c.version_number = ++lifecycle_versions[c.client_id];
+        c.version_number = ++lifecycle_version;
         if (connect.version == Version::v5) {
             c.client_receive_maximum = connect.properties.receive_maximum.value_or(65535);
             c.client_packet_bytes_max = connect.properties.maximum_packet_size.value_or(268'435'460);
@@ -988,14 +991,22 @@ struct Broker::Impl {
                     return;
                 }
                 if (p.topic.empty()) {
-                    auto it = c.topic_aliases.find(alias);
-                    if (it == c.topic_aliases.end()) {
+                    const std::string* known = nullptr;
+                    if (c.topic_aliases) {
+                        if (auto it = c.topic_aliases->find(alias); it != c.topic_aliases->end()) {
+                            known = &it->second;
+                        }
+                    }
+                    if (known == nullptr) {
                         protocol_violation(c, ReasonCode::protocol_error, "unknown topic alias", now);
                         return;
                     }
-                    p.topic = it->second;
+                    p.topic = *known;
                 } else {
-                    c.topic_aliases[alias] = p.topic;
+                    if (!c.topic_aliases) {
+                        c.topic_aliases = std::make_unique<std::map<std::uint16_t, std::string>>();
+                    }
+                    (*c.topic_aliases)[alias] = p.topic;
                 }
                 p.properties.topic_alias.reset();
             }

@@ -95,7 +95,7 @@ struct Connection {
     Instant last_activity;
     Instant accepted_at;
     std::unique_ptr<mqtt::Will> will;  // heap: Will is ~600 bytes and most clients have none
-    std::map<std::uint16_t, std::string> topic_aliases;  // inbound, MQTT 5
+    std::unique_ptr<std::map<std::uint16_t, std::string>> topic_aliases;  // inbound, MQTT 5; rare
     std::uint16_t client_receive_maximum = 65535;
     std::uint32_t client_packet_bytes_max = 268'435'460;
     bool problem_information = true;  // MQTT 5 Request Problem Information
