@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-export PATH="$(getconf PATH):$PATH"
+export PATH="/usr/bin:$PATH"   # Debian's python3 first; /usr/bin, not /bin: CMake derives package prefixes from PATH
 cmake --preset release >/dev/null
 cmake --build --preset release --target iotsim _core
 # `import iotsim` for Debian's python3 (notebooks, scripts): a .pth file naming build/release/python.

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-export PATH="$(getconf PATH):$PATH"   # Debian's python3 first (not a pyenv one)
+export PATH="/usr/bin:$PATH"   # Debian's python3 first (not a pyenv one); /usr/bin, not /bin: CMake derives package prefixes from PATH
 cmake --preset fuzz
 cmake --build --preset fuzz
 cmake --preset release
