@@ -59,10 +59,31 @@ public:
     Event pop() {
         IOTSIM_ASSERT(!heap_.empty());
         Event out = heap_.front();
-        heap_.front() = heap_.back();
+        const Event last = heap_.back();
         heap_.pop_back();
         if (!heap_.empty()) {
-            sift_down(0);
+            // Floyd's bottom-up deletion: walk the hole down to a leaf along the smallest
+            // children (no comparison with `last` on the way), then sift `last` up from there.
+            // The last element usually belongs near the bottom, so this saves most comparisons.
+            std::size_t i = 0;
+            const std::size_t n = heap_.size();
+            while (true) {
+                const std::size_t first = kArity * i + 1;
+                if (first >= n) {
+                    break;
+                }
+                std::size_t best = first;
+                const std::size_t end = first + kArity < n ? first + kArity : n;
+                for (std::size_t c = first + 1; c < end; ++c) {
+                    if (before(heap_[c], heap_[best])) {
+                        best = c;
+                    }
+                }
+                heap_[i] = heap_[best];
+                i = best;
+            }
+            heap_[i] = last;
+            sift_up(i);
         }
         return out;
     }
@@ -70,43 +91,26 @@ public:
     [[nodiscard]] std::uint64_t scheduled() const { return next_sequence_; }
 
 private:
+    static constexpr std::size_t kArity = 4;
+
+    static __uint128_t key(const Event& e) {
+        return (static_cast<__uint128_t>(static_cast<std::uint64_t>(e.at.since_epoch.count())) << 64) | e.sequence_kind;
+    }
+
     static bool before(const Event& x, const Event& y) {
-        return x.at < y.at || (x.at == y.at && x.sequence_kind < y.sequence_kind);
+        // One 128-bit comparison (virtual time is never negative): branch-free on x86-64.
+        return key(x) < key(y);
     }
 
     void sift_up(std::size_t i) {
         const Event e = heap_[i];
         while (i > 0) {
-            const std::size_t parent = (i - 1) / 4;
+            const std::size_t parent = (i - 1) / kArity;
             if (!before(e, heap_[parent])) {
                 break;
             }
             heap_[i] = heap_[parent];
             i = parent;
-        }
-        heap_[i] = e;
-    }
-
-    void sift_down(std::size_t i) {
-        const Event e = heap_[i];
-        const std::size_t n = heap_.size();
-        while (true) {
-            const std::size_t first = 4 * i + 1;
-            if (first >= n) {
-                break;
-            }
-            std::size_t best = first;
-            const std::size_t last = first + 4 < n ? first + 4 : n;
-            for (std::size_t c = first + 1; c < last; ++c) {
-                if (before(heap_[c], heap_[best])) {
-                    best = c;
-                }
-            }
-            if (!before(heap_[best], e)) {
-                break;
-            }
-            heap_[i] = heap_[best];
-            i = best;
         }
         heap_[i] = e;
     }
