@@ -101,9 +101,10 @@ options (defaults depend on the mode):
   --publishers N         number of publishing connections
   --subscribers N        number of subscribing connections
   --messages N           messages per publisher (latency: default rate*seconds)
-  --seconds S            fanin/qos1/fanout: instead of --messages, publish for S
-                         seconds, then wait for those messages to be delivered
-                         (so fast and slow brokers get equally long runs)
+  --seconds S            latency: duration (10). fanin/qos1/fanout: instead of
+                         --messages, publish for S seconds, then wait for those
+                         messages to be delivered (equally long runs for fast and
+                         slow brokers)
   --payload BYTES        payload size (64; latency needs >= 16)
   --qos 0|1              QoS of publishes and subscriptions
   --window N             end-to-end flow control: a publisher only sends while fewer
@@ -118,7 +119,6 @@ options (defaults depend on the mode):
   --pub-window N         QoS 1 publisher: max PUBLISHes awaiting PUBACK (100);
                          refilled in chunks of >= 1/4 of it
   --rate R               messages/s per publisher, 0 = as fast as possible
-  --seconds S            latency: duration (10)
   --connections N        idle mode connection count (10000)
   --hold S               idle mode: seconds to hold connections after all CONNACKs (5)
   --ready-file PATH      idle mode: file created once all connections are up
