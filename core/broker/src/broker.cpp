@@ -753,6 +753,11 @@ struct Broker::Impl {
                 if (connect.error().reason == ReasonCode::unsupported_protocol_version) {
                     // [MQTT-3.1.2-2]: answer an unsupported level with return code 0x01.
                     write(c, mqtt::Connack{false, static_cast<std::uint8_t>(mqtt::ConnectReturnCode::unacceptable_protocol_version), {}});
+                } else if (connect.error().reason == ReasonCode::topic_name_invalid && body.size() > 6 &&
+                           body.substr(0, 6) == std::string_view("\x00\x04MQTT", 6) && body[6] == 5) {
+                    // An MQTT 5 CONNECT with an invalid will topic: AWS answers CONNACK 0x90.
+                    c.version = Version::v5;
+                    write(c, mqtt::Connack{false, static_cast<std::uint8_t>(ReasonCode::topic_name_invalid), {}});
                 }
                 drop(c, Cause::client_error, std::nullopt, connect.error().message, now);
                 return;

@@ -243,3 +243,28 @@ BOOST_AUTO_TEST_CASE(will_with_qos_2_is_refused_in_mqtt5) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(broker_connect_will)
+
+BOOST_AUTO_TEST_CASE(mqtt5_will_topic_with_a_wildcard_gets_connack_0x90) {
+    Harness h;
+    const auto c = h.open();
+    h.peers[c.value].version = Version::v5;
+    // CONNECT v5, will flag, will topic "a/#": the codec refuses the topic, the broker answers.
+    Connect connect;
+    connect.version = Version::v5;
+    connect.client_id = "w";
+    connect.will = Will{"a/b", "x", QoS::at_most_once, false, {}};
+    std::string bytes;
+    encode(connect, Version::v5, bytes);
+    const auto at = bytes.find("a/b");
+    BOOST_REQUIRE(at != std::string::npos);
+    bytes[at + 2] = '#';
+    h.send_raw(c, bytes);
+    auto acks = h.take_all<Connack>(c);
+    BOOST_REQUIRE_EQUAL(acks.size(), 1U);
+    BOOST_TEST(acks[0].reason == 0x90);
+    BOOST_TEST(h.closed(c));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
