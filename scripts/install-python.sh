@@ -74,7 +74,13 @@ fi
 
 # Check from a clean environment that the interpreter now finds this very package. addsitedir
 # reads the .pth files of $site as start-up does (a no-op for a directory already on sys.path).
-found="$(env -u PYTHONPATH "$python" -c 'import site, sys
+# With IOTSIM_SITE_PACKAGES (a chosen directory, as in the tests) only that directory is checked:
+# -S keeps the interpreter's own site-packages (and any iotsim.pth there) out of the way.
+check_flags=()
+if [ -n "${IOTSIM_SITE_PACKAGES:-}" ]; then
+    check_flags=(-S)
+fi
+found="$(env -u PYTHONPATH "$python" "${check_flags[@]}" -c 'import site, sys
 site.addsitedir(sys.argv[1])
 import iotsim
 print(iotsim.__file__)' "$site")"

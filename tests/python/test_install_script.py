@@ -21,10 +21,13 @@ def install(site, *args, cwd=ROOT):
 
 
 def import_location(site):
-    """Where a fresh interpreter without PYTHONPATH imports iotsim from, given the .pth files in `site`."""
+    """Where a fresh interpreter without PYTHONPATH imports iotsim from, given the .pth files in `site`
+    (and only those: -S keeps an iotsim.pth in the system site-packages, e.g. from
+    scripts/run-lab.sh, out of the way)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = "import site, sys; site.addsitedir(sys.argv[1]); import iotsim; print(iotsim.__file__)"
-    p = subprocess.run([sys.executable, "-c", code, str(site)], capture_output=True, text=True, env=env, timeout=60)
+    p = subprocess.run([sys.executable, "-S", "-c", code, str(site)], capture_output=True, text=True, env=env,
+                       timeout=60)
     assert p.returncode == 0, p.stderr
     return pathlib.Path(p.stdout.strip()).parent
 
