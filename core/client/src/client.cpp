@@ -957,7 +957,7 @@ ClientEffects Client::transport_failed(Now now) {
     ClientEffects fx;
     Output out(fx);
     switch (impl_->state) {
-        case ClientState::connecting:
+        case ClientState::connecting:  // closed before it was ever up: a failed open
             ++impl_->stats.transport_failures;
             impl_->end_connection(out, now, DisconnectCause::transport_failed, 0,
                                   "transport failed", false);
@@ -982,24 +982,9 @@ ClientEffects Client::receive(std::string_view bytes, Now now) {
 }
 
 ClientEffects Client::transport_closed(Now now) {
-    ClientEffects fx;
-    Output out(fx);
-    switch (impl_->state) {
-        case ClientState::connecting:
-            // Closed before it was ever up: the same as a failed open.
-            ++impl_->stats.transport_failures;
-            impl_->end_connection(out, now, DisconnectCause::transport_failed, 0,
-                                  "transport failed", false);
-            break;
-        case ClientState::awaiting_connack:
-        case ClientState::connected:
-            impl_->end_connection(out, now, DisconnectCause::transport_closed, 0,
-                                  "transport closed", false);
-            break;
-        default: break;
-    }
-    impl_->finish(out);
-    return fx;
+    // The same outcome as a failed open: before transport_up() it is a failed attempt, after it a
+    // lost connection.
+    return transport_failed(now);
 }
 
 ClientEffects Client::timer_fired(Now now) {

@@ -153,11 +153,8 @@ std::optional<ShadowResponse> ShadowService::handle_publish(std::string_view top
 ShadowResponse ShadowService::get(const ShadowKey& key, std::string_view payload, WallTime now,
                                   RequestOrigin origin) {
     ShadowResponse response = start(key, ShadowOperation::get);
-    if (auto error = check_key(key)) {
+    if (auto error = admit(key, now)) {
         return reject(std::move(response), *error, std::nullopt, now, origin);
-    }
-    if (throttled(key.thing_name, now)) {
-        return reject(std::move(response), errors::too_many_requests(), std::nullopt, now, origin);
     }
     return get_impl(std::move(response), payload, now, origin);
 }
@@ -165,11 +162,8 @@ ShadowResponse ShadowService::get(const ShadowKey& key, std::string_view payload
 ShadowResponse ShadowService::update(const ShadowKey& key, std::string_view payload, WallTime now,
                                      RequestOrigin origin) {
     ShadowResponse response = start(key, ShadowOperation::update);
-    if (auto error = check_key(key)) {
+    if (auto error = admit(key, now)) {
         return reject(std::move(response), *error, std::nullopt, now, origin);
-    }
-    if (throttled(key.thing_name, now)) {
-        return reject(std::move(response), errors::too_many_requests(), std::nullopt, now, origin);
     }
     return update_impl(std::move(response), payload, now, origin);
 }
@@ -177,11 +171,8 @@ ShadowResponse ShadowService::update(const ShadowKey& key, std::string_view payl
 ShadowResponse ShadowService::delete_shadow(const ShadowKey& key, std::string_view payload,
                                             WallTime now, RequestOrigin origin) {
     ShadowResponse response = start(key, ShadowOperation::delete_shadow);
-    if (auto error = check_key(key)) {
+    if (auto error = admit(key, now)) {
         return reject(std::move(response), *error, std::nullopt, now, origin);
-    }
-    if (throttled(key.thing_name, now)) {
-        return reject(std::move(response), errors::too_many_requests(), std::nullopt, now, origin);
     }
     return delete_impl(std::move(response), payload, now, origin);
 }
@@ -432,6 +423,16 @@ std::size_t ShadowService::size() const {
         live += record.deleted ? 0 : 1;
     }
     return live;
+}
+
+std::optional<ShadowError> ShadowService::admit(const ShadowKey& key, WallTime now) {
+    if (auto error = check_key(key)) {
+        return error;
+    }
+    if (throttled(key.thing_name, now)) {
+        return errors::too_many_requests();
+    }
+    return std::nullopt;
 }
 
 bool ShadowService::throttled(const std::string& thing_name, WallTime now) {

@@ -147,6 +147,8 @@ public:
 
 private:
     [[nodiscard]] bool throttled(const std::string& thing_name, WallTime now);
+    /// The checks every request passes first: valid names, then the per-thing request rate.
+    [[nodiscard]] std::optional<ShadowError> admit(const ShadowKey& key, WallTime now);
     [[nodiscard]] bool tombstone_expired(const ShadowRecord& record, WallTime now) const;
     /// The record for `key` (live or tombstone), after erasing it if it is an expired tombstone.
     ShadowRecord* lookup(const ShadowKey& key, WallTime now);
