@@ -122,7 +122,11 @@ struct Broker::Impl {
         commit_if_dirty();
         for (Connection* c : dirty) {
             c->dirty = false;
-            flush(*c);
+            if (!c->outbox.empty()) {
+                c->unflushed_bytes += c->outbox.size();
+                fx.push_back(Send{c->id, std::move(c->outbox)});
+                c->outbox.clear();
+            }
         }
         dirty.clear();
         if (!timers.empty()) {
@@ -135,15 +139,6 @@ struct Broker::Impl {
             armed.reset();
         }
         return std::exchange(fx, {});
-    }
-
-    /// The connection's output so far as one Send (the host writes it; drained() gives it back).
-    void flush(Connection& c) {
-        if (!c.outbox.empty()) {
-            c.unflushed_bytes += c.outbox.size();
-            fx.push_back(Send{c.id, std::move(c.outbox)});
-            c.outbox.clear();
-        }
     }
 
     void commit_if_dirty() {
@@ -186,7 +181,11 @@ struct Broker::Impl {
         }
         // Whatever this input produced must be durable before its acknowledgements leave.
         commit_if_dirty();
-        flush(c);
+        if (!c.outbox.empty()) {
+            c.unflushed_bytes += c.outbox.size();
+            fx.push_back(Send{c.id, std::move(c.outbox)});
+            c.outbox.clear();
+        }
         if (c.dirty) {
             dirty.erase(std::find(dirty.begin(), dirty.end(), &c));
             c.dirty = false;
