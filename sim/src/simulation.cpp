@@ -149,7 +149,8 @@ struct Simulation::Impl {
     // The broker host.
     broker::AllowAllAuthorizer authorizer;
     broker::MemoryStore store;  // the broker's "disk": survives a simulated crash
-    std::unique_ptr<broker::Broker> broker;
+    shadow::MemoryShadowStore shadow_store;  // the shadow service's "disk": survives a crash too
+    std::unique_ptr<iotcore::IotCore> broker;  // the broker with its services (shadow, ...)
     std::uint64_t broker_incarnation = 1;
     std::uint64_t broker_timer_generation = 0;
     Clock broker_clock;
@@ -205,8 +206,10 @@ struct Simulation::Impl {
     // ------------------------------------------------------------------ broker host
 
     void start_broker() {
-        broker = std::make_unique<broker::Broker>(options.broker,
-                                                  broker::BrokerServices{authorizer, store, broker_rng});
+        iotcore::IotCoreConfig config;
+        config.broker = options.broker;
+        broker = std::make_unique<iotcore::IotCore>(
+            std::move(config), iotcore::IotCoreServices{authorizer, store, shadow_store, broker_rng});
         apply_broker(broker->recover(node_now(broker_clock)));
     }
 
@@ -1049,7 +1052,11 @@ std::vector<std::pair<std::string, std::string>> Simulation::received(const std:
     return {inbox.begin(), inbox.end()};
 }
 
-const broker::Broker* Simulation::broker() const { return impl_->broker.get(); }
+const broker::Broker* Simulation::broker() const {
+    return impl_->broker ? &impl_->broker->broker() : nullptr;
+}
+
+const iotcore::IotCore* Simulation::core() const { return impl_->broker.get(); }
 const std::vector<std::string>& Simulation::violations() const { return impl_->violation_list; }
 const std::vector<std::string>& Simulation::finish_checks() {
     impl_->finish_checks();

@@ -91,6 +91,7 @@ struct Broker::Impl {
     std::unordered_map<std::uint64_t, Session*> sessions_by_serial;  // lookups only
     std::uint64_t next_session_serial = 1;
     std::map<std::string, RetainedMessage, std::less<>> retained;
+    std::map<std::uint32_t, std::unique_ptr<Session>> listeners;  // Broker::listen pseudo-sessions
     // Lifecycle versionNumber: AWS promises a number that increases per client id and may skip
     // values, so one counter for all clients does, without a map that grows with every client id
     // ever seen.
@@ -434,6 +435,10 @@ struct Broker::Impl {
     void deliver(Session& s, const MessagePtr& m, QoS qos, bool retain_flag, Now now, bool from_route) {
         if (expired(*m, now)) {
             ++stats.messages_expired;
+            return;
+        }
+        if (s.listener.value != 0) {
+            fx.push_back(Dispatch{s.listener, m});
             return;
         }
         Connection* c = s.connection;
@@ -1359,6 +1364,26 @@ Effects Broker::timer_fired(Now now) {
 Effects Broker::publish(Message message, Now now) {
     impl_->accept_message(std::make_shared<Message>(std::move(message)), now);
     return impl_->finish();
+}
+
+void Broker::listen(ListenerId listener, std::string_view filter) {
+    IOTSIM_ASSERT(listener.value != 0);
+    IOTSIM_ASSERT(mqtt::is_valid_topic_filter(filter) && !mqtt::parse_shared_filter(filter));
+    auto& s = impl_->listeners[listener.value];
+    if (!s) {
+        s = std::make_unique<Session>();
+        s->listener = listener;
+        s->client_id = "$listener/" + std::to_string(listener.value);
+    }
+    mqtt::SubscribeOptions o;
+    o.qos = QoS::at_least_once;
+    impl_->trie.insert(filter, s.get(), o);
+}
+
+void Broker::unlisten(ListenerId listener, std::string_view filter) {
+    if (auto it = impl_->listeners.find(listener.value); it != impl_->listeners.end()) {
+        impl_->trie.erase(filter, it->second.get());
+    }
 }
 
 Effects Broker::shutdown(Now now) {

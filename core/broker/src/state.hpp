@@ -71,6 +71,9 @@ struct Session {
     std::uint64_t next_sequence = 1;
     Connection* connection = nullptr;
     std::optional<Instant> expires_at;  // while offline
+    /// Nonzero for a service listener's pseudo-session (Broker::listen): deliveries to it become
+    /// Dispatch effects. Such sessions live outside the session table and never connect.
+    ListenerId listener;
     // Routing scratch: which route() pass last touched this session, and where its entry is.
     std::uint64_t route_stamp = 0;
     std::size_t route_slot = 0;

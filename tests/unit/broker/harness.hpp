@@ -12,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include <type_traits>
+
 #include "iotsim/broker/broker.hpp"
+#include "iotsim/iotcore/iotcore.hpp"
 #include "iotsim/mqtt/codec.hpp"
 
 namespace iotsim::test {
@@ -58,24 +61,36 @@ struct Peer {
     bool closed = false;
 };
 
-class Harness {
+/// Drives a bare Broker (the broker's tests) or an IotCore, the broker with its services (the
+/// composition's tests); both take the same inputs and give the same effects.
+template <class Core>
+class BasicHarness {
 public:
-    explicit Harness(BrokerConfig config = {}) : config_(std::move(config)) { start(); }
+    explicit BasicHarness(BrokerConfig config = {}) : config_(std::move(config)) { start(); }
 
     BrokerConfig config_;
     ScriptedAuthorizer auth;
     MemoryStore store;
+    shadow::MemoryShadowStore shadow_store;  // IotCore only
     Rng rng{0x5eed};
-    std::unique_ptr<Broker> broker;
+    std::unique_ptr<Core> broker;
     Now now{Instant{seconds(1'000)}, WallTime{seconds(1'700'000'000)}};
     std::map<std::uint64_t, Peer> peers;
     std::vector<Event> events;
     std::optional<Instant> timer;
+    std::vector<Dispatch> dispatched;  // listener deliveries (a bare Broker with listeners)
     std::uint64_t next_connection = 1;
     bool auto_drain = true;  // false: the network never writes (a peer that does not read)
 
     void start() {
-        broker = std::make_unique<Broker>(config_, BrokerServices{auth, store, rng});
+        if constexpr (std::is_same_v<Core, Broker>) {
+            broker = std::make_unique<Broker>(config_, BrokerServices{auth, store, rng});
+        } else {
+            iotcore::IotCoreConfig config;
+            config.broker = config_;
+            broker = std::make_unique<Core>(std::move(config),
+                                            iotcore::IotCoreServices{auth, store, shadow_store, rng});
+        }
         apply(broker->recover(now));
     }
 
@@ -106,6 +121,8 @@ public:
             } else if (auto* ev = std::get_if<Event>(&e)) {
                 BOOST_CHECK_MESSAGE(ev->severity != Severity::error, "error event: " + ev->kind + " " + ev->detail);
                 events.push_back(*ev);
+            } else if (auto* d = std::get_if<Dispatch>(&e)) {
+                dispatched.push_back(*d);
             }
         }
     }
@@ -247,5 +264,7 @@ public:
         return pubs;
     }
 };
+
+using Harness = BasicHarness<Broker>;
 
 }  // namespace iotsim::test

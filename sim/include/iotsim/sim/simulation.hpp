@@ -8,6 +8,7 @@
 
 #include "iotsim/broker/broker.hpp"
 #include "iotsim/client/options.hpp"
+#include "iotsim/iotcore/iotcore.hpp"
 #include "iotsim/mqtt/packet.hpp"
 #include "iotsim/sim/network.hpp"
 #include "iotsim/sim/trace.hpp"
@@ -161,6 +162,8 @@ public:
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> received(const std::string& name) const;
     /// The broker currently running (null while it is crashed).
     [[nodiscard]] const broker::Broker* broker() const;
+    /// The broker with its services (shadows, ...), null while crashed.
+    [[nodiscard]] const iotcore::IotCore* core() const;
     /// Invariant violations found so far, each one line (empty: all checks hold).
     [[nodiscard]] const std::vector<std::string>& violations() const;
     /// Finishes end-of-run checks (at-least-once delivery) and returns all violations.

@@ -81,6 +81,15 @@ public:
     /// Publishes a message from inside the service (HTTP publish, shadow service, rules), routed
     /// exactly as a client's PUBLISH. Retain is honoured.
     [[nodiscard]] Effects publish(Message message, Now now);
+    /// Subscribes a service inside the process to `filter` (a valid MQTT filter, not shared):
+    /// every message routed to it comes back as a Dispatch effect, once per message per listener
+    /// however many of its filters match. Listeners see messages as a QoS 1 subscriber would,
+    /// from every source (clients, publish(), lifecycle events), with no authorization check,
+    /// no queue and no retained replay. Basic Ingest topics are never routed to them.
+    void listen(ListenerId listener, std::string_view filter);
+    /// Removes a filter added by listen(); unknown pairs are ignored.
+    void unlisten(ListenerId listener, std::string_view filter);
+
     /// Graceful shutdown: every connection gets DISCONNECT 0x8B (MQTT 5) and is closed.
     [[nodiscard]] Effects shutdown(Now now);
 

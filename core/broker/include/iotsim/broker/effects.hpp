@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "iotsim/broker/ids.hpp"
+#include "iotsim/broker/message.hpp"
 #include "iotsim/common/time.hpp"
 
 namespace iotsim::broker {
@@ -40,7 +41,15 @@ struct Event {
     std::string detail;     // e.g. the disconnect reason "MQTT_KEEP_ALIVE_TIMEOUT"
 };
 
-using Effect = std::variant<Send, Close, ArmTimer, Event>;
+/// A routed message matched a service listener's filter (Broker::listen): the composition that
+/// owns the broker (iotcore::IotCore) hands it to that service (shadow, rules). Hosts that drive
+/// IotCore never see this effect; a host driving a bare Broker with listeners must deliver it.
+struct Dispatch {
+    ListenerId listener;
+    MessagePtr message;
+};
+
+using Effect = std::variant<Send, Close, ArmTimer, Event, Dispatch>;
 using Effects = std::vector<Effect>;
 
 }  // namespace iotsim::broker

@@ -12,4 +12,11 @@ struct ConnectionId {
     friend constexpr auto operator<=>(const ConnectionId&, const ConnectionId&) = default;
 };
 
+/// A service inside the broker's process that subscribes like a client (shadow, rules engine),
+/// numbered by the composition that owns the broker. 0 is never a listener.
+struct ListenerId {
+    std::uint32_t value = 0;
+    friend constexpr auto operator<=>(const ListenerId&, const ListenerId&) = default;
+};
+
 }  // namespace iotsim::broker

@@ -1,0 +1,149 @@
+#include "iotsim/iotcore/iotcore.hpp"
+
+#include <deque>
+#include <utility>
+#include <variant>
+
+namespace iotsim::iotcore {
+
+namespace {
+
+constexpr broker::ListenerId shadow_listener{1};
+
+}  // namespace
+
+IotCore::IotCore(IotCoreConfig config, IotCoreServices services)
+    : config_(std::move(config)),
+      broker_(config_.broker, broker::BrokerServices{services.authorizer, services.store, services.rng}),
+      shadows_(services.shadow_store, config_.shadow) {
+    // The shadow request topics, classic and named. Responses (.../accepted etc.) have more
+    // levels and never match; parse_request_topic() sorts out the rest.
+    broker_.listen(shadow_listener, "$aws/things/+/shadow/+");
+    broker_.listen(shadow_listener, "$aws/things/+/shadow/name/+/+");
+}
+
+broker::Effects IotCore::recover(Now now) {
+    shadows_.recover(now.wall);
+    return settle(broker_.recover(now), now);
+}
+
+broker::Effects IotCore::accept(broker::ConnectionId connection, broker::PeerIdentity peer, Now now) {
+    return settle(broker_.accept(connection, std::move(peer), now), now);
+}
+
+broker::Effects IotCore::receive(broker::ConnectionId connection, std::string_view bytes, Now now) {
+    return settle(broker_.receive(connection, bytes, now), now);
+}
+
+broker::Effects IotCore::drained(broker::ConnectionId connection, std::size_t bytes, Now now) {
+    return settle(broker_.drained(connection, bytes, now), now);
+}
+
+broker::Effects IotCore::closed(broker::ConnectionId connection, Now now) {
+    return settle(broker_.closed(connection, now), now);
+}
+
+broker::Effects IotCore::timer_fired(Now now) { return settle(broker_.timer_fired(now), now); }
+
+broker::Effects IotCore::publish(broker::Message message, Now now) {
+    return settle(broker_.publish(std::move(message), now), now);
+}
+
+broker::Effects IotCore::shutdown(Now now) { return settle(broker_.shutdown(now), now); }
+
+ShadowResult IotCore::shadow_get(const shadow::ShadowKey& key, std::string_view payload, Now now) {
+    ++stats_.shadow_requests;
+    ShadowResult r{shadows_.get(key, payload, now.wall, shadow::RequestOrigin::rest), {}};
+    publish_notifications(r.response, now, r.effects);
+    r.effects = settle(std::move(r.effects), now);
+    return r;
+}
+
+ShadowResult IotCore::shadow_update(const shadow::ShadowKey& key, std::string_view payload, Now now) {
+    ++stats_.shadow_requests;
+    ShadowResult r{shadows_.update(key, payload, now.wall, shadow::RequestOrigin::rest), {}};
+    publish_notifications(r.response, now, r.effects);
+    r.effects = settle(std::move(r.effects), now);
+    return r;
+}
+
+ShadowResult IotCore::shadow_delete(const shadow::ShadowKey& key, std::string_view payload, Now now) {
+    ++stats_.shadow_requests;
+    ShadowResult r{shadows_.delete_shadow(key, payload, now.wall, shadow::RequestOrigin::rest), {}};
+    publish_notifications(r.response, now, r.effects);
+    r.effects = settle(std::move(r.effects), now);
+    return r;
+}
+
+shadow::ShadowListResponse IotCore::list_named_shadows(std::string_view thing_name,
+                                                       std::string_view next_token,
+                                                       std::optional<int> page_size, Now now) {
+    ++stats_.shadow_requests;
+    return shadows_.list_named_shadows(thing_name, next_token, page_size, now.wall);
+}
+
+broker::Effects IotCore::settle(broker::Effects fx, Now now) {
+    bool any = false;
+    for (const auto& e : fx) {
+        any = any || std::holds_alternative<broker::Dispatch>(e);
+    }
+    if (!any) {
+        return fx;  // the common case: no service involved, nothing moved
+    }
+    broker::Effects out;
+    out.reserve(fx.size());
+    std::deque<broker::Dispatch> pending;
+    const auto split = [&](broker::Effects& from) {
+        for (auto& e : from) {
+            if (auto* d = std::get_if<broker::Dispatch>(&e)) {
+                pending.push_back(std::move(*d));
+            } else {
+                out.push_back(std::move(e));
+            }
+        }
+    };
+    split(fx);
+    std::uint32_t handled = 0;
+    while (!pending.empty()) {
+        if (handled++ >= config_.dispatches_per_input_max) {
+            // A service feeding itself: cut the loop rather than spin (AWS stops such loops too,
+            // by its own throttles); the counter makes it visible.
+            stats_.dispatch_loops_cut += pending.size();
+            break;
+        }
+        const broker::Dispatch d = std::move(pending.front());
+        pending.pop_front();
+        broker::Effects more;
+        dispatch(d, now, more);
+        split(more);
+    }
+    return out;
+}
+
+void IotCore::dispatch(const broker::Dispatch& d, Now now, broker::Effects& out) {
+    if (d.listener == shadow_listener) {
+        auto response = shadows_.handle_publish(d.message->topic, d.message->payload, now.wall);
+        if (response) {
+            ++stats_.shadow_requests;
+            publish_notifications(*response, now, out);
+        }
+    }
+}
+
+void IotCore::publish_notifications(const shadow::ShadowResponse& response, Now now, broker::Effects& out) {
+    for (const auto& n : response.notifications) {
+        broker::Message m;
+        m.topic = shadow::shadow_topic(response.key, n.suffix);
+        m.payload = n.payload;
+        // AMBIG (AWS does not state the QoS of the service's publications): QoS 1, so that the
+        // subscriber's granted QoS decides, and a persistent session keeps a delta for a device
+        // that is offline, as devices that subscribe at QoS 1 expect.
+        m.qos = mqtt::QoS::at_least_once;
+        auto fx = broker_.publish(std::move(m), now);
+        for (auto& e : fx) {
+            out.push_back(std::move(e));
+        }
+    }
+}
+
+}  // namespace iotsim::iotcore
