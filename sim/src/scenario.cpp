@@ -1,4 +1,5 @@
 #include "iotsim/sim/scenario.hpp"
+#include "iotsim/sim/shadow_device.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -235,6 +236,23 @@ DeviceSpec parse_device(const json& j, const std::string& path, const LinkOption
     if (const json* link = f.get("link")) {
         d.link = parse_link(*link, f.at("link"), base_link);
     }
+    if (const json* sh = f.get("shadow")) {
+        Fields sf(*sh, f.at("shadow"));
+        ShadowSyncOptions o;
+        o.thing = sf.string("thing", "");
+        o.shadow_name = sf.string("name", "");
+        if (const json* rep = sf.get("reported")) {
+            if (!rep->is_object()) {
+                fail(sf.at("reported"), "must be a JSON object, got " + type_name(*rep));
+            }
+            o.reported = rep->dump();
+        }
+        try {
+            d.hooks = make_shadow_sync(std::move(o));
+        } catch (const std::invalid_argument& e) {
+            fail(f.at("shadow"), e.what());
+        }
+    }
     return d;
 }
 
@@ -438,6 +456,20 @@ Scenario parse_scenario(std::string_view text) {
     if (const json* checks = f.get("checks")) {
         Fields cf(*checks, "checks");
         s.options.check_publisher_order = cf.boolean("publisher_order", true);
+        s.options.check_shadow_versions = cf.boolean("shadow_versions", true);
+        if (const json* shadows = cf.get("shadow_converged")) {
+            if (!shadows->is_array()) {
+                fail("checks.shadow_converged", "must be an array of {thing, name}");
+            }
+            for (std::size_t k = 0; k < shadows->size(); ++k) {
+                Fields sf((*shadows)[k], "checks.shadow_converged[" + std::to_string(k) + "]");
+                std::string thing = sf.string("thing", "");
+                if (thing.empty()) {
+                    fail(sf.at("thing"), "is required");
+                }
+                s.options.check_shadow_converged.emplace_back(std::move(thing), sf.string("name", ""));
+            }
+        }
         if (const json* pairs = cf.get("qos1_delivered")) {
             if (!pairs->is_array()) {
                 fail("checks.qos1_delivered", "must be an array of {publisher, subscriber}");

@@ -10,6 +10,7 @@
 #include "iotsim/client/client.hpp"
 #include "iotsim/common/assert.hpp"
 #include "iotsim/mqtt/topic.hpp"
+#include "iotsim/shadow/document.hpp"
 #include "iotsim/sim/event_queue.hpp"
 
 namespace iotsim::sim {
@@ -149,7 +150,39 @@ struct Simulation::Impl {
     // The broker host.
     broker::AllowAllAuthorizer authorizer;
     broker::MemoryStore store;  // the broker's "disk": survives a simulated crash
-    shadow::MemoryShadowStore shadow_store;  // the shadow service's "disk": survives a crash too
+    /// The shadow service's "disk" (survives a simulated crash too), checking on every write
+    /// that versions follow each other (SimulationOptions::check_shadow_versions).
+    class CheckedShadowStore final : public shadow::ShadowStore {
+    public:
+        explicit CheckedShadowStore(Impl& sim) : sim_(sim) {}
+        void put(const shadow::ShadowRecord& r) override {
+            if (sim_.options.check_shadow_versions) {
+                check(r);
+            }
+            memory_.put(r);
+        }
+        void erase(const shadow::ShadowKey& key) override { memory_.erase(key); }
+        std::vector<shadow::ShadowRecord> load() override { return memory_.load(); }
+        [[nodiscard]] const shadow::ShadowRecord* find(const shadow::ShadowKey& key) const { return memory_.find(key); }
+
+    private:
+        void check(const shadow::ShadowRecord& r) {
+            const shadow::ShadowRecord* prev = memory_.find(r.key);
+            std::int64_t expected = 1;
+            if (prev != nullptr) {
+                expected = r.deleted && !prev->deleted ? prev->version : prev->version + 1;
+            }
+            if (r.version != expected) {
+                sim_.violation("shadow " + r.key.thing_name + (r.key.classic() ? "" : "/" + r.key.shadow_name) +
+                               ": version " + std::to_string(r.version) + " stored after " +
+                               (prev ? std::to_string(prev->version) + (prev->deleted ? " (deleted)" : "") : "none") +
+                               ", expected " + std::to_string(expected));
+            }
+        }
+        Impl& sim_;
+        shadow::MemoryShadowStore memory_;
+    };
+    CheckedShadowStore shadow_store{*this};
     std::unique_ptr<iotcore::IotCore> broker;  // the broker with its services (shadow, ...)
     std::uint64_t broker_incarnation = 1;
     std::uint64_t broker_timer_generation = 0;
@@ -802,6 +835,16 @@ struct Simulation::Impl {
     }
 
     void finish_checks() {
+        for (const auto& [thing, name] : options.check_shadow_converged) {
+            const shadow::ShadowRecord* r = shadow_store.find(shadow::ShadowKey{thing, name});
+            const std::string label = thing + (name.empty() ? "" : "/" + name);
+            if (r == nullptr || r->deleted) {
+                violation("shadow " + label + " does not exist at the end of the run");
+            } else if (auto delta = shadow::compute_delta(r->state)) {
+                violation("shadow " + label + " has not converged: delta " + delta->dump() + " at version " +
+                          std::to_string(r->version));
+            }
+        }
         for (const auto& [pub, sub] : options.check_qos1_delivered) {
             auto pi = by_name.find(pub);
             auto si = by_name.find(sub);
@@ -1057,6 +1100,53 @@ const broker::Broker* Simulation::broker() const {
 }
 
 const iotcore::IotCore* Simulation::core() const { return impl_->broker.get(); }
+
+namespace {
+
+ShadowReply reply_of(const shadow::ShadowResponse& r) { return ShadowReply{r.status, r.document.dump()}; }
+
+ShadowReply broker_down() {
+    // AWS's answer when the service cannot be reached; the simulated broker is crashed.
+    return ShadowReply{503, R"({"code":503,"message":"Service unavailable"})"};
+}
+
+}  // namespace
+
+ShadowReply Simulation::shadow_get(const std::string& thing, const std::string& shadow_name) {
+    if (!impl_->broker) {
+        return broker_down();
+    }
+    auto r = impl_->broker->shadow_get({thing, shadow_name}, "", impl_->node_now(impl_->broker_clock));
+    impl_->apply_broker(std::move(r.effects));
+    return reply_of(r.response);
+}
+
+ShadowReply Simulation::shadow_update(const std::string& thing, const std::string& payload,
+                                      const std::string& shadow_name) {
+    if (!impl_->broker) {
+        return broker_down();
+    }
+    auto r = impl_->broker->shadow_update({thing, shadow_name}, payload, impl_->node_now(impl_->broker_clock));
+    impl_->apply_broker(std::move(r.effects));
+    return reply_of(r.response);
+}
+
+ShadowReply Simulation::shadow_delete(const std::string& thing, const std::string& shadow_name) {
+    if (!impl_->broker) {
+        return broker_down();
+    }
+    auto r = impl_->broker->shadow_delete({thing, shadow_name}, "", impl_->node_now(impl_->broker_clock));
+    impl_->apply_broker(std::move(r.effects));
+    return reply_of(r.response);
+}
+
+ShadowReply Simulation::list_named_shadows(const std::string& thing, const std::string& next_token, int page_size) {
+    if (!impl_->broker) {
+        return broker_down();
+    }
+    auto r = impl_->broker->list_named_shadows(thing, next_token, page_size, impl_->node_now(impl_->broker_clock));
+    return ShadowReply{r.status, r.document.dump()};
+}
 const std::vector<std::string>& Simulation::violations() const { return impl_->violation_list; }
 const std::vector<std::string>& Simulation::finish_checks() {
     impl_->finish_checks();

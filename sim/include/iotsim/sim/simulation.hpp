@@ -112,6 +112,19 @@ struct SimulationOptions {
     /// Invariant checks (see Simulation::violations()).
     bool check_publisher_order = true;
     std::vector<std::pair<std::string, std::string>> check_qos1_delivered;  // (publisher, subscriber)
+    /// Every version the shadow service stores for a shadow follows the last one: +1 per accepted
+    /// update, kept by a delete, continued (or restarted at 1 after the retention) by a re-create.
+    bool check_shadow_versions = true;
+    /// At the end of the run these shadows exist and have no delta (reported caught up with
+    /// desired): (thing, shadow name; "" = classic).
+    std::vector<std::pair<std::string, std::string>> check_shadow_converged;
+};
+
+/// A Device Shadow data-plane answer, as the REST API gives it: the HTTP status (200 or AWS's
+/// error code) and the JSON document (the shadow, or AWS's error document).
+struct ShadowReply {
+    int status = 200;
+    std::string document;
 };
 
 /// Per-device counters, from the device's point of view.
@@ -164,6 +177,15 @@ public:
     [[nodiscard]] const broker::Broker* broker() const;
     /// The broker with its services (shadows, ...), null while crashed.
     [[nodiscard]] const iotcore::IotCore* core() const;
+    /// The Device Shadow data plane at the current virtual time, as the REST API calls it: the
+    /// notifications (/update/accepted, /update/delta, ...) are published through the broker.
+    ShadowReply shadow_get(const std::string& thing, const std::string& shadow_name = "");
+    ShadowReply shadow_update(const std::string& thing, const std::string& payload,
+                              const std::string& shadow_name = "");
+    ShadowReply shadow_delete(const std::string& thing, const std::string& shadow_name = "");
+    /// ListNamedShadowsForThing (one page of up to `page_size`).
+    ShadowReply list_named_shadows(const std::string& thing, const std::string& next_token = "",
+                                   int page_size = 25);
     /// Invariant violations found so far, each one line (empty: all checks hold).
     [[nodiscard]] const std::vector<std::string>& violations() const;
     /// Finishes end-of-run checks (at-least-once delivery) and returns all violations.
