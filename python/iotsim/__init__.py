@@ -10,10 +10,21 @@ Python. Same arguments and seed, same ``trace_hash``::
     sim.partition(["lamp"], at_s=60, duration_s=90)
     sim.run_until(300)
     sim.trace_hash
+
+Device Shadows in the simulator (``shadow=`` devices apply deltas and report back) and against a
+running server (:class:`DataClient`)::
+
+    sim.add_device("bulb", shadow=dict(reported={"on": False}))
+    sim.run_until(5)
+    sim.update_shadow("bulb", {"state": {"desired": {"on": True}}})
+    sim.run_for(1)
+    sim.get_shadow("bulb")["state"]["reported"]   # {'on': True}
 """
 from ._core import DeviceContext, ScenarioError, Simulation
+from .shadow import DataClient, ShadowError, SimulationShadows
 
-__all__ = ["Simulation", "DeviceContext", "ScenarioError", "trace_frame", "load_scenario"]
+__all__ = ["Simulation", "DeviceContext", "ScenarioError", "ShadowError", "DataClient", "trace_frame",
+           "load_scenario"]
 __version__ = "0.1.0"
 
 
@@ -39,3 +50,6 @@ def _repr_html_(sim):  # pragma: no cover - notebook display
 
 
 Simulation._repr_html_ = _repr_html_
+for _name in ("get_shadow", "update_shadow", "delete_shadow", "list_named_shadows"):
+    setattr(Simulation, _name, getattr(SimulationShadows, _name))
+del _name

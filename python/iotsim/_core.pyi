@@ -7,7 +7,7 @@ Units are in the names (``at_s``, ``latency_ms``). Times are virtual seconds sin
 simulation. Same arguments and seed: the same ``trace_hash``, bit for bit.
 """
 from collections.abc import Sequence
-from typing import Literal, Protocol, Required, TypedDict
+from typing import Any, Literal, Protocol, Required, TypedDict
 
 # ----------------------------------------------------------------------------------- dict shapes
 # Private names: these are the shapes of the dicts the bindings take and return, not bound types.
@@ -79,6 +79,11 @@ class _Session(TypedDict):
     queued: int
     inflight: int
 
+class _ShadowSync(TypedDict, total=False):
+    thing: str            # default: the device name
+    name: str             # named shadow; default: the classic shadow
+    reported: dict[str, Any]  # the actual state at power-on
+
 class _Behaviour(Protocol):
     """A Python behaviour: any subset of on_start(ctx), on_connected(ctx, session_present),
     on_message(ctx, topic, payload) and on_tick(ctx); missing hooks are skipped. An exception raised
@@ -128,8 +133,10 @@ class Simulation:
                    keep_alive_s: int = 60, session_expiry_s: int = 0,
                    subscribe: Sequence[tuple[str, Literal[0, 1]]] = (), publish: _PublishPlan | None = None,
                    will: _Will | None = None, start_at_s: float = 0.0, link: _LinkOptions | None = None,
-                   behaviour: _Behaviour | None = None, tick_s: float = 0.0) -> None:
-        """Adds a virtual device (ValueError for a duplicate name or an invalid option)."""
+                   behaviour: _Behaviour | None = None, tick_s: float = 0.0,
+                   shadow: _ShadowSync | None = None) -> None:
+        """Adds a virtual device (ValueError for a duplicate name or an invalid option). shadow:
+        dict(thing, name, reported) makes it a shadow-synced device."""
     def add_fleet(self, prefix: str, count: int, *, protocol: Literal["3.1.1", "5"] = "3.1.1",
                   keep_alive_s: int = 60, publish: _PublishPlan | None = None,
                   subscribe: Sequence[tuple[str, Literal[0, 1]]] = ()) -> None:
@@ -176,6 +183,17 @@ class Simulation:
     def retained_topics(self) -> list[str]: ...
     def session(self, client_id: str) -> _Session | None:
         """The broker's view of a session (None if there is none)."""
+    def check_shadow_converged(self, thing: str, *, name: str = "") -> None:
+        """At the end of the run (violations()), this shadow must exist with no delta."""
+    # Device Shadow data plane at the current virtual time (python/iotsim/shadow.py).
+    def get_shadow(self, thing: str, *, name: str = "") -> dict[str, Any]:
+        """GetThingShadow: the document; ShadowError (status 404) when there is none."""
+    def update_shadow(self, thing: str, document: Any, *, name: str = "") -> dict[str, Any]:
+        """UpdateThingShadow; publishes /update/accepted, /update/documents, /update/delta."""
+    def delete_shadow(self, thing: str, *, name: str = "") -> dict[str, Any]:
+        """DeleteThingShadow: {"version", "timestamp"}."""
+    def list_named_shadows(self, thing: str) -> list[str]:
+        """ListNamedShadowsForThing, all pages."""
     def violations(self) -> list[str]:
         """Invariant violations (per-publisher order, QoS 1 at-least-once); empty when all hold."""
     def __repr__(self) -> str: ...

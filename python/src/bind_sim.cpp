@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "iotsim/sim/scenario.hpp"
+#include "iotsim/sim/shadow_device.hpp"
 #include "iotsim/sim/simulation.hpp"
 
 namespace py = pybind11;
@@ -150,7 +151,8 @@ private:
 DeviceSpec device_spec(const std::string& name, const std::string& protocol, bool clean_session, int keep_alive_s,
                        long session_expiry_s, const std::vector<std::pair<std::string, int>>& subscribe,
                        const py::object& publish, const py::object& will, double start_at_s, const py::object& link,
-                       const py::object& behaviour, double tick_s, const LinkOptions& base_link) {
+                       const py::object& behaviour, double tick_s, const LinkOptions& base_link,
+                       const py::object& shadow = py::none()) {
     DeviceSpec d;
     d.name = name;
     if (protocol == "3.1.1") {
@@ -216,6 +218,30 @@ DeviceSpec device_spec(const std::string& name, const std::string& protocol, boo
     d.start_at = secs(start_at_s, "start_at_s");
     if (!link.is_none()) {
         d.link = link_of(link.cast<py::dict>(), base_link);
+    }
+    if (!shadow.is_none()) {
+        if (!behaviour.is_none()) {
+            throw py::value_error("a device has either a behaviour or shadow=, not both");
+        }
+        auto options = shadow.cast<py::dict>();
+        ShadowSyncOptions o;
+        for (auto item : options) {
+            const auto key = item.first.cast<std::string>();
+            if (key == "thing") {
+                o.thing = item.second.cast<std::string>();
+            } else if (key == "name") {
+                o.shadow_name = item.second.cast<std::string>();
+            } else if (key == "reported") {
+                o.reported = py::module_::import("json").attr("dumps")(item.second).cast<std::string>();
+            } else {
+                throw py::value_error("shadow: unknown key '" + key + "' (known: thing, name, reported)");
+            }
+        }
+        try {
+            d.hooks = make_shadow_sync(std::move(o));
+        } catch (const std::invalid_argument& e) {
+            throw py::value_error(e.what());
+        }
     }
     if (!behaviour.is_none()) {
         d.hooks = std::make_shared<PyHooks>(behaviour);
@@ -312,11 +338,11 @@ and faults, in virtual time. Same arguments and seed: the same trace_hash, bit f
         .def("add_device", [](Simulation& s, const std::string& name, const std::string& protocol, bool clean_session,
                               int keep_alive_s, long session_expiry_s, const std::vector<std::pair<std::string, int>>& subscribe,
                               py::object publish, py::object will, double start_at_s, py::object link, py::object behaviour,
-                              double tick_s) {
+                              double tick_s, py::object shadow) {
                  refuse_inside_hook("add_device()");
                  try {
                      s.add_device(device_spec(name, protocol, clean_session, keep_alive_s, session_expiry_s, subscribe,
-                                              publish, will, start_at_s, link, behaviour, tick_s, s.options().link));
+                                              publish, will, start_at_s, link, behaviour, tick_s, s.options().link, shadow));
                  } catch (const std::invalid_argument& e) {
                      throw py::value_error(e.what());
                  }
@@ -325,11 +351,12 @@ and faults, in virtual time. Same arguments and seed: the same trace_hash, bit f
              py::arg("keep_alive_s") = 60, py::arg("session_expiry_s") = 0,
              py::arg("subscribe") = std::vector<std::pair<std::string, int>>{}, py::arg("publish") = py::none(),
              py::arg("will") = py::none(), py::arg("start_at_s") = 0.0, py::arg("link") = py::none(),
-             py::arg("behaviour") = py::none(), py::arg("tick_s") = 0.0,
+             py::arg("behaviour") = py::none(), py::arg("tick_s") = 0.0, py::arg("shadow") = py::none(),
              R"pbdoc(Adds a virtual device. subscribe: [(filter, qos)]; publish: dict(topic, interval_s, qos,
 retain, payload, count) with {seq}, {device}, {time_ms} in the payload; will: dict(topic, payload,
 qos, retain); link: dict(latency_ms, jitter_ms, loss_probability, ...); behaviour: an object with
-on_start/on_connected/on_message/on_tick(ctx, ...) methods, ticked every tick_s.)pbdoc")
+on_start/on_connected/on_message/on_tick(ctx, ...) methods, ticked every tick_s; shadow:
+dict(thing, name, reported) makes it a shadow-synced device (applies deltas, reports back).)pbdoc")
         .def("add_fleet", [](Simulation& s, const std::string& prefix, std::size_t count, const std::string& protocol,
                              int keep_alive_s, py::object publish, const std::vector<std::pair<std::string, int>>& subscribe) {
                  refuse_inside_hook("add_fleet()");
@@ -476,6 +503,33 @@ on_start/on_connected/on_message/on_tick(ctx, ...) methods, ticked every tick_s.
                  d["inflight"] = info->inflight;
                  return d;
              }, py::arg("client_id"), "The broker's view of a session (None if there is none).")
+        .def("_shadow_call", [](Simulation& s, const std::string& op, const std::string& thing,
+                                const std::string& name, const std::string& payload) {
+                 refuse_inside_hook("shadow calls");
+                 ShadowReply r;
+                 if (op == "get") {
+                     r = s.shadow_get(thing, name);
+                 } else if (op == "update") {
+                     r = s.shadow_update(thing, payload, name);
+                 } else if (op == "delete") {
+                     r = s.shadow_delete(thing, name);
+                 } else {
+                     throw py::value_error("unknown shadow operation " + op);
+                 }
+                 return std::make_pair(r.status, r.document);
+             }, py::arg("op"), py::arg("thing"), py::arg("name"), py::arg("payload"),
+             "Low-level shadow data-plane call: (status, JSON document). Use get_shadow() & co.")
+        .def("_list_named_shadows", [](Simulation& s, const std::string& thing, const std::string& next_token,
+                                       int page_size) {
+                 refuse_inside_hook("shadow calls");
+                 const ShadowReply r = s.list_named_shadows(thing, next_token, page_size);
+                 return std::make_pair(r.status, r.document);
+             }, py::arg("thing"), py::arg("next_token"), py::arg("page_size"),
+             "Low-level ListNamedShadowsForThing: (status, JSON document). Use list_named_shadows().")
+        .def("check_shadow_converged", [](Simulation& s, const std::string& thing, const std::string& name) {
+                 s.check_shadow_converged(thing, name);
+             }, py::arg("thing"), py::kw_only(), py::arg("name") = "",
+             "At the end of the run (violations()), this shadow must exist with no delta.")
         .def("violations", [](Simulation& s) { return s.finish_checks(); },
              "Invariant violations (per-publisher order, QoS 1 at-least-once); empty when all hold.")
         .def("__repr__", [](const Simulation& s) {

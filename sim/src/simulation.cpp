@@ -1112,6 +1112,10 @@ ShadowReply broker_down() {
 
 }  // namespace
 
+void Simulation::check_shadow_converged(const std::string& thing, const std::string& shadow_name) {
+    impl_->options.check_shadow_converged.emplace_back(thing, shadow_name);
+}
+
 ShadowReply Simulation::shadow_get(const std::string& thing, const std::string& shadow_name) {
     if (!impl_->broker) {
         return broker_down();

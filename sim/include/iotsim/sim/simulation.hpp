@@ -186,6 +186,8 @@ public:
     /// ListNamedShadowsForThing (one page of up to `page_size`).
     ShadowReply list_named_shadows(const std::string& thing, const std::string& next_token = "",
                                    int page_size = 25);
+    /// Adds a shadow to SimulationOptions::check_shadow_converged.
+    void check_shadow_converged(const std::string& thing, const std::string& shadow_name = "");
     /// Invariant violations found so far, each one line (empty: all checks hold).
     [[nodiscard]] const std::vector<std::string>& violations() const;
     /// Finishes end-of-run checks (at-least-once delivery) and returns all violations.
