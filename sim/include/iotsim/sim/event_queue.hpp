@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -38,84 +39,105 @@ struct Event {
 static_assert(sizeof(Event) == 24);
 
 /// The simulator's agenda: events ordered by (time, sequence number), so that same-time events
-/// run in the order they were scheduled (FoundationDB's orderedDelay). A 4-ary min-heap of
-/// 32-byte PODs: no allocation per event once warmed up.
+/// run in the order they were scheduled (FoundationDB's orderedDelay).
+///
+/// A radix heap (Ahuja, Mehlhorn, Orlin, Tarjan 1990): virtual time never goes backwards (every
+/// event is scheduled at or after the time of the last one popped), so events can be kept in 65
+/// buckets by the highest bit in which their time differs from that last time. A push is an
+/// append; a pop takes from bucket 0 (events at the last time) or, when it is empty, moves the
+/// lowest non-empty bucket's events down, each event moving at most 64 times in its life. Events
+/// with equal times share a bucket and keep their append order through every move, which is the
+/// order of their sequence numbers: the FIFO tie-break holds without comparing sequences.
+/// No allocation per event once the buckets have grown.
 class EventQueue {
 public:
-    /// `b` is 32 bits: generation counters are compared for equality only, so wrapping is harmless.
+    /// `b` is 32 bits: generation counters are compared for equality only, so wrapping is
+    /// harmless. `at` must not be before the time of the last event popped (the simulator only
+    /// schedules at or after its `now`).
     void push(Instant at, EventKind kind, std::uint32_t a = 0, std::uint64_t b = 0) {
-        heap_.push_back(Event{at, (next_sequence_++ << 8) | static_cast<std::uint64_t>(kind), a,
-                              static_cast<std::uint32_t>(b)});
-        sift_up(heap_.size() - 1);
+        const auto t = time_of(at);
+        IOTSIM_ASSERT(t >= last_);
+        buckets_[bucket_of(t)].push_back(Event{at, (next_sequence_++ << 8) | static_cast<std::uint64_t>(kind), a,
+                                               static_cast<std::uint32_t>(b)});
+        ++size_;
     }
 
-    [[nodiscard]] bool empty() const { return heap_.empty(); }
-    [[nodiscard]] std::size_t size() const { return heap_.size(); }
+    [[nodiscard]] bool empty() const { return size_ == 0; }
+    [[nodiscard]] std::size_t size() const { return size_; }
+
+    /// The next event, without removing it (and without moving anything: the last popped time
+    /// stays where it is, so events may still be scheduled from it).
     [[nodiscard]] const Event& top() const {
-        IOTSIM_ASSERT(!heap_.empty());
-        return heap_.front();
+        IOTSIM_ASSERT(size_ > 0);
+        if (head0_ < buckets_[0].size()) {
+            return buckets_[0][head0_];
+        }
+        const auto& bucket = buckets_[first_nonempty()];
+        const Event* best = &bucket.front();
+        for (const Event& e : bucket) {
+            if (time_of(e.at) < time_of(best->at)) {
+                best = &e;  // strictly earlier only: the first of equal times has the lowest sequence
+            }
+        }
+        return *best;
     }
 
     Event pop() {
-        IOTSIM_ASSERT(!heap_.empty());
-        Event out = heap_.front();
-        const Event last = heap_.back();
-        heap_.pop_back();
-        if (!heap_.empty()) {
-            // Floyd's bottom-up deletion: walk the hole down to a leaf along the smallest
-            // children (no comparison with `last` on the way), then sift `last` up from there.
-            // The last element usually belongs near the bottom, so this saves most comparisons.
-            std::size_t i = 0;
-            const std::size_t n = heap_.size();
-            while (true) {
-                const std::size_t first = kArity * i + 1;
-                if (first >= n) {
-                    break;
-                }
-                std::size_t best = first;
-                const std::size_t end = first + kArity < n ? first + kArity : n;
-                for (std::size_t c = first + 1; c < end; ++c) {
-                    if (before(heap_[c], heap_[best])) {
-                        best = c;
-                    }
-                }
-                heap_[i] = heap_[best];
-                i = best;
-            }
-            heap_[i] = last;
-            sift_up(i);
+        IOTSIM_ASSERT(size_ > 0);
+        if (head0_ == buckets_[0].size()) {
+            refill();
         }
+        const Event out = buckets_[0][head0_++];
+        if (head0_ == buckets_[0].size()) {
+            buckets_[0].clear();
+            head0_ = 0;
+        }
+        --size_;
         return out;
     }
 
     [[nodiscard]] std::uint64_t scheduled() const { return next_sequence_; }
 
 private:
-    static constexpr std::size_t kArity = 4;
+    static constexpr std::size_t kBuckets = 65;
 
-    static __uint128_t key(const Event& e) {
-        return (static_cast<__uint128_t>(static_cast<std::uint64_t>(e.at.since_epoch.count())) << 64) | e.sequence_kind;
+    static std::uint64_t time_of(Instant at) { return static_cast<std::uint64_t>(at.since_epoch.count()); }
+
+    [[nodiscard]] std::size_t bucket_of(std::uint64_t t) const {
+        const std::uint64_t diff = t ^ last_;
+        return diff == 0 ? 0 : static_cast<std::size_t>(64 - __builtin_clzll(diff));
     }
 
-    static bool before(const Event& x, const Event& y) {
-        // One 128-bit comparison (virtual time is never negative): branch-free on x86-64.
-        return key(x) < key(y);
-    }
-
-    void sift_up(std::size_t i) {
-        const Event e = heap_[i];
-        while (i > 0) {
-            const std::size_t parent = (i - 1) / kArity;
-            if (!before(e, heap_[parent])) {
-                break;
-            }
-            heap_[i] = heap_[parent];
-            i = parent;
+    [[nodiscard]] std::size_t first_nonempty() const {
+        std::size_t i = 1;
+        while (buckets_[i].empty()) {
+            ++i;
         }
-        heap_[i] = e;
+        return i;
     }
 
-    std::vector<Event> heap_;
+    /// Bucket 0 is used up: the lowest non-empty bucket's minimum becomes the last time, and its
+    /// events move to lower buckets (in order, so equal times keep their order).
+    void refill() {
+        buckets_[0].clear();
+        head0_ = 0;
+        const std::size_t i = first_nonempty();
+        auto& from = buckets_[i];
+        std::uint64_t least = time_of(from.front().at);
+        for (const Event& e : from) {
+            least = time_of(e.at) < least ? time_of(e.at) : least;
+        }
+        last_ = least;
+        for (const Event& e : from) {
+            buckets_[bucket_of(time_of(e.at))].push_back(e);  // always a bucket below i
+        }
+        from.clear();
+    }
+
+    std::array<std::vector<Event>, kBuckets> buckets_;
+    std::size_t head0_ = 0;  // bucket 0 is consumed from the front
+    std::size_t size_ = 0;
+    std::uint64_t last_ = 0;  // the time of the last event popped (0 before the first)
     std::uint64_t next_sequence_ = 0;
 };
 

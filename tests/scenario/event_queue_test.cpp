@@ -1,0 +1,66 @@
+// The simulator's agenda against a reference ordering: (time, sequence) with FIFO among equal times.
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "iotsim/common/rng.hpp"
+#include "iotsim/sim/event_queue.hpp"
+
+using namespace iotsim;
+using namespace iotsim::sim;
+
+BOOST_AUTO_TEST_SUITE(event_queue)
+
+BOOST_AUTO_TEST_CASE(events_come_out_by_time_and_equal_times_in_scheduling_order) {
+    // Goal: the radix heap gives exactly the (time, sequence) order of a sorted reference.
+    // Method: a random hold model with many ties (times drawn from a small range), interleaving
+    // pushes and pops, with peeks before pops as the simulator's run loop does.
+    Rng rng(42);
+    EventQueue q;
+    std::set<std::tuple<std::int64_t, std::uint64_t, std::uint32_t>> reference;  // (time, seq, tag)
+    std::int64_t now = 0;
+    std::uint32_t tag = 0;
+    std::vector<std::uint32_t> popped;
+    std::vector<std::uint32_t> expected;
+    for (int step = 0; step < 200'000; ++step) {
+        const bool push = q.empty() || rng.uniform(100) < 52;
+        if (push) {
+            const std::int64_t at = now + static_cast<std::int64_t>(rng.uniform(rng.chance(0.3) ? 4 : 1'000'000));
+            q.push(Instant{Duration(at)}, EventKind::noop, tag);
+            reference.emplace(at, q.scheduled() - 1, tag);
+            ++tag;
+        } else {
+            const Event& peek = q.top();
+            const Event e = q.pop();
+            BOOST_REQUIRE_EQUAL(peek.a, e.a);
+            BOOST_REQUIRE_GE(e.at.since_epoch.count(), now);
+            now = e.at.since_epoch.count();
+            popped.push_back(e.a);
+            expected.push_back(std::get<2>(*reference.begin()));
+            reference.erase(reference.begin());
+        }
+        if (step % 50'000 == 0) {
+            BOOST_REQUIRE(popped == expected);
+        }
+    }
+    BOOST_TEST(popped == expected, boost::test_tools::per_element());
+    BOOST_TEST(q.size() == reference.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_peek_does_not_stop_events_being_scheduled_before_the_peeked_one) {
+    EventQueue q;
+    q.push(Instant{seconds(10)}, EventKind::noop, 1);
+    q.push(Instant{seconds(20)}, EventKind::noop, 2);
+    (void)q.pop();                                      // now = 10 s
+    BOOST_TEST(q.top().a == 2U);                        // the run loop peeks at 20 s and stops at 15 s
+    q.push(Instant{seconds(15)}, EventKind::noop, 3);   // the host schedules at its now (15 s)
+    q.push(Instant{seconds(15)}, EventKind::noop, 4);
+    BOOST_TEST(q.pop().a == 3U);
+    BOOST_TEST(q.pop().a == 4U);
+    BOOST_TEST(q.pop().a == 2U);
+    BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
