@@ -156,31 +156,45 @@ struct Simulation::Impl {
     public:
         explicit CheckedShadowStore(Impl& sim) : sim_(sim) {}
         void put(const shadow::ShadowRecord& r) override {
-            if (sim_.options.check_shadow_versions) {
-                check(r);
-            }
+            check(r);
             memory_.put(r);
         }
-        void erase(const shadow::ShadowKey& key) override { memory_.erase(key); }
+        void put_serialized(const shadow::ShadowRecord& r, std::string_view state, std::string_view metadata) override {
+            check(r);
+            memory_.put_serialized(r, state, metadata);
+        }
+        void erase(const shadow::ShadowKey& key) override {
+            versions_.erase(key);
+            memory_.erase(key);
+        }
         std::vector<shadow::ShadowRecord> load() override { return memory_.load(); }
         [[nodiscard]] const shadow::ShadowRecord* find(const shadow::ShadowKey& key) const { return memory_.find(key); }
 
     private:
+        struct Stored {
+            std::int64_t version = 0;
+            bool deleted = false;
+        };
         void check(const shadow::ShadowRecord& r) {
-            const shadow::ShadowRecord* prev = memory_.find(r.key);
-            std::int64_t expected = 1;
-            if (prev != nullptr) {
-                expected = r.deleted && !prev->deleted ? prev->version : prev->version + 1;
+            auto [it, fresh] = versions_.try_emplace(r.key);
+            if (sim_.options.check_shadow_versions) {
+                std::int64_t expected = 1;
+                if (!fresh) {
+                    expected = r.deleted && !it->second.deleted ? it->second.version : it->second.version + 1;
+                }
+                if (r.version != expected) {
+                    sim_.violation("shadow " + r.key.thing_name + (r.key.classic() ? "" : "/" + r.key.shadow_name) +
+                                   ": version " + std::to_string(r.version) + " stored after " +
+                                   (fresh ? std::string("none")
+                                          : std::to_string(it->second.version) + (it->second.deleted ? " (deleted)" : "")) +
+                                   ", expected " + std::to_string(expected));
+                }
             }
-            if (r.version != expected) {
-                sim_.violation("shadow " + r.key.thing_name + (r.key.classic() ? "" : "/" + r.key.shadow_name) +
-                               ": version " + std::to_string(r.version) + " stored after " +
-                               (prev ? std::to_string(prev->version) + (prev->deleted ? " (deleted)" : "") : "none") +
-                               ", expected " + std::to_string(expected));
-            }
+            it->second = Stored{r.version, r.deleted};
         }
         Impl& sim_;
         shadow::MemoryShadowStore memory_;
+        std::map<shadow::ShadowKey, Stored> versions_;  // what was last stored per shadow, cheaply
     };
     CheckedShadowStore shadow_store{*this};
     std::unique_ptr<iotcore::IotCore> broker;  // the broker with its services (shadow, ...)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <utility>
 
 namespace iotsim::shadow {
@@ -11,6 +13,13 @@ using nlohmann::json;
 namespace {
 
 constexpr std::array<std::string_view, 2> sections = {desired_key, reported_key};
+
+template <typename Integer>
+void append_number(std::string& out, Integer number) {
+    std::array<char, 24> buffer{};
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), number);
+    out.append(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
+}
 
 json leaf_metadata(std::int64_t timestamp_s) {
     json metadata = json::object();
@@ -304,8 +313,96 @@ json delta_metadata(const json& delta, const json& desired_metadata) {
     return metadata;
 }
 
+void append_payload(std::string& out, const json& value) {
+    switch (value.type()) {
+        case json::value_t::object: {
+            const auto& object = value.get_ref<const json::object_t&>();
+            out.push_back('{');
+            bool first = true;
+            for (const auto& [key, member] : object) {
+                if (!first) {
+                    out.push_back(',');
+                }
+                first = false;
+                append_string(out, key);
+                out.push_back(':');
+                append_payload(out, member);
+            }
+            out.push_back('}');
+            return;
+        }
+        case json::value_t::array: {
+            const auto& array = value.get_ref<const json::array_t&>();
+            out.push_back('[');
+            bool first = true;
+            for (const json& element : array) {
+                if (!first) {
+                    out.push_back(',');
+                }
+                first = false;
+                append_payload(out, element);
+            }
+            out.push_back(']');
+            return;
+        }
+        case json::value_t::string:
+            append_string(out, value.get_ref<const std::string&>());
+            return;
+        case json::value_t::boolean:
+            out.append(value.get<bool>() ? "true" : "false");
+            return;
+        case json::value_t::null:
+            out.append("null");
+            return;
+        case json::value_t::number_integer:
+            append_number(out, value.get<std::int64_t>());
+            return;
+        case json::value_t::number_unsigned:
+            append_number(out, value.get<std::uint64_t>());
+            return;
+        case json::value_t::number_float: {
+            // nlohmann's own shortest round-trip formatting (Grisu2), so that the bytes are the
+            // ones dump() writes; non-finite numbers (never parsed from JSON) become null as there.
+            const double number = value.get<double>();
+            if (!std::isfinite(number)) {
+                out.append("null");
+                return;
+            }
+            std::array<char, 64> buffer{};
+            const char* end =
+                nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), number);
+            out.append(buffer.data(), static_cast<std::size_t>(end - buffer.data()));
+            return;
+        }
+        case json::value_t::binary:
+        case json::value_t::discarded:
+            break;
+    }
+    // Values no JSON text produces: nlohmann's serializer decides.
+    out.append(value.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void append_string(std::string& out, std::string_view text) {
+    // The common case, printable ASCII without quotes or backslashes, is copied as is; anything
+    // else (escapes, UTF-8, invalid bytes replaced by U+FFFD) is written by nlohmann's serializer,
+    // so that the bytes never differ from dump()'s.
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20U && byte < 0x80U && c != '"' && c != '\\';
+    });
+    if (plain) {
+        out.push_back('"');
+        out.append(text);
+        out.push_back('"');
+        return;
+    }
+    out.append(json(text).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 std::string to_payload(const json& document) {
-    return document.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string out;
+    append_payload(out, document);
+    return out;
 }
 
 }  // namespace iotsim::shadow

@@ -1,8 +1,11 @@
 #include "iotsim/shadow/service.hpp"
 
+#include <array>
+#include <charconv>
 #include <exception>
 #include <utility>
 
+#include "iotsim/common/assert.hpp"
 #include "iotsim/shadow/document.hpp"
 #include "request.hpp"
 
@@ -67,13 +70,108 @@ void reply_accepted(ShadowResponse& response, bool publish) {
     }
 }
 
-// One side of /update/documents: desired, reported and metadata, version, no delta (§2.5).
-json documents_side(const json& state, const json& metadata, std::int64_t version) {
-    json side = json::object();
-    side["state"] = state;
-    side["metadata"] = metadata;
-    side["version"] = version;
-    return side;
+void append_integer(std::string& out, std::int64_t number) {
+    std::array<char, 24> buffer{};
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), number);
+    out.append(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
+}
+
+// One side of /update/documents: desired, reported and metadata, version, no delta (§2.5), from
+// the compact JSON of state and metadata. Written as to_payload writes an object: keys in order.
+void append_documents_side(std::string& out, std::string_view metadata_json,
+                           std::string_view state_json, std::int64_t version) {
+    out.append(R"({"metadata":)");
+    out.append(metadata_json);
+    out.append(R"(,"state":)");
+    out.append(state_json);
+    out.append(R"(,"version":)");
+    append_integer(out, version);
+    out.push_back('}');
+}
+
+constexpr std::string_view empty_object_json = "{}";
+
+using Members = std::map<std::string, std::string, std::less<>>;
+
+// Writes the members of `section` (an object) as to_payload does, separated by commas, taking
+// the text of an unchanged member from `members` and serialising the others (those in `patch`,
+// or all when `all_dirty`); `members` is left holding exactly the section's members.
+void render_members(std::string& out, const json& section, Members& members, const json* patch,
+                    bool all_dirty) {
+    auto m = members.begin();
+    bool first = true;
+    for (const auto& [key, value] : section.get_ref<const json::object_t&>()) {
+        while (m != members.end() && m->first < key) {
+            m = members.erase(m);
+        }
+        const bool fresh = m == members.end() || m->first != key;
+        if (fresh) {
+            m = members.emplace_hint(m, key, std::string{});
+        }
+        if (fresh || all_dirty || (patch != nullptr && patch->contains(key))) {
+            m->second.clear();
+            append_string(m->second, key);
+            m->second.push_back(':');
+            append_payload(m->second, value);
+        }
+        if (!first) {
+            out.push_back(',');
+        }
+        first = false;
+        out.append(m->second);
+        ++m;
+    }
+    members.erase(m, members.end());
+}
+
+// Writes `document` (a shadow's state or metadata) as to_payload does. An update changes only
+// the top-level members of each section that its request names (apply_state_update), so the
+// text of every other member is reused from `members` (two maps: desired, reported). A document
+// of another shape (only a damaged store has one) is serialised whole.
+void render_document(std::string& out, const json& document, Members* members,
+                     const json& request_state, bool all_dirty) {
+    static constexpr std::array<std::string_view, 2> names = {desired_key, reported_key};
+    std::size_t sections_found = 0;
+    for (const std::string_view name : names) {
+        const auto section = document.find(name);
+        if (section != document.end()) {
+            if (!section->is_object()) {
+                sections_found = document.size() + 1;  // not a shape this function knows
+                break;
+            }
+            ++sections_found;
+        }
+    }
+    if (!document.is_object() || sections_found != document.size()) {
+        members[0].clear();
+        members[1].clear();
+        append_payload(out, document);
+        return;
+    }
+    out.push_back('{');
+    bool first = true;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const auto section = document.find(names[i]);
+        if (section == document.end()) {
+            members[i].clear();
+            continue;
+        }
+        if (!first) {
+            out.push_back(',');
+        }
+        first = false;
+        out.push_back('"');
+        out.append(names[i]);
+        out.append("\":{");
+        const json* patch = nullptr;
+        if (request_state.is_object()) {
+            const auto it = request_state.find(names[i]);
+            patch = it == request_state.end() ? nullptr : &*it;
+        }
+        render_members(out, *section, members[i], patch, all_dirty);
+        out.push_back('}');
+    }
+    out.push_back('}');
 }
 
 std::string hex_encode(std::string_view bytes) {
@@ -128,7 +226,11 @@ void ShadowService::recover(WallTime now) {
             continue;
         }
         ShadowKey key = record.key;
-        shadows_.insert_or_assign(std::move(key), std::move(record));
+        Entry entry;
+        entry.record = std::move(record);
+        entry.state_json = to_payload(entry.record.state);
+        entry.metadata_json = to_payload(entry.record.metadata);
+        shadows_.insert_or_assign(std::move(key), std::move(entry));
     }
 }
 
@@ -185,11 +287,12 @@ ShadowResponse ShadowService::get_impl(ShadowResponse response, std::string_view
                       origin);
     }
     const std::optional<std::string>& client_token = token.value();
-    const ShadowRecord* record = lookup(response.key, now);
-    if (record == nullptr || record->deleted) {
+    const Entry* entry = lookup(response.key, now);
+    if (entry == nullptr || entry->record.deleted) {
         return reject(std::move(response), errors::no_such_shadow(response.key.display_name()),
                       client_token, now, origin);
     }
+    const ShadowRecord* record = &entry->record;
     json state = record->state;
     if (auto delta = compute_delta(record->state)) {
         state["delta"] = std::move(*delta);
@@ -214,14 +317,14 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
         return reject(std::move(response), parsed.error().error, parsed.error().client_token, now,
                       origin);
     }
-    const detail::UpdateRequest& request = parsed.value();
+    detail::UpdateRequest& request = parsed.value();
     const std::int64_t timestamp_s = now.unix_s();
 
-    ShadowRecord* current = lookup(response.key, now);
-    const bool existed = current != nullptr && !current->deleted;
+    Entry* current = lookup(response.key, now);
+    const bool existed = current != nullptr && !current->record.deleted;
     // A shadow deleted within the retention continues from its remembered version; a shadow that
     // never existed (or was forgotten) is at version 0, so its first update yields 1.
-    const std::int64_t base_version = current != nullptr ? current->version : 0;
+    const std::int64_t base_version = current != nullptr ? current->record.version : 0;
 
     // Optimistic locking: a version in the request must equal the stored one (§2.3). For a shadow
     // that does not exist the stored version is the base above (iotsim's reading; AWS documents
@@ -231,15 +334,41 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
                       origin);
     }
 
-    ShadowRecord next;
-    if (existed) {
-        next = *current;
-    } else {
-        next.key = response.key;
+    // An existing shadow is merged in place: a copy of the whole document per update would cost
+    // more than all the rest. Should the update fail after the merge (413, the store), the entry
+    // is restored from its compact JSON, which is the document before the update. A shadow that
+    // does not exist (or is a tombstone) starts from an empty document and is only inserted once
+    // stored.
+    Entry fresh;
+    Entry& entry = existed ? *current : fresh;
+    if (!existed) {
+        fresh.record.key = response.key;
+        fresh.state_json = empty_object_json;
+        fresh.metadata_json = empty_object_json;
     }
+    ShadowRecord& next = entry.record;
+    const WallTime previous_updated_at = next.updated_at;
+    const auto restore = [&entry, existed, base_version, previous_updated_at] {
+        if (!existed) {
+            return;  // `fresh` is dropped
+        }
+        entry.record.state = json::parse(entry.state_json, nullptr, /*allow_exceptions=*/false);
+        entry.record.metadata =
+            json::parse(entry.metadata_json, nullptr, /*allow_exceptions=*/false);
+        IOTSIM_ASSERT(entry.record.state.is_object() && entry.record.metadata.is_object());
+        entry.record.version = base_version;
+        entry.record.updated_at = previous_updated_at;
+        entry.members_valid = false;
+    };
+
     apply_state_update(next.state, next.metadata, request.state, timestamp_s);
     // 413 when the resulting document exceeds the limit, not only the request (§2.8).
-    if (state_size_bytes(next.state) > options_.limits.state_bytes_max) {
+    const bool all_dirty = !entry.members_valid;
+    std::string state_json;
+    state_json.reserve(entry.state_json.size() + 256);
+    render_document(state_json, next.state, &entry.members[0], request.state, all_dirty);
+    if (state_json.size() > options_.limits.state_bytes_max) {
+        restore();
         return reject(std::move(response), errors::payload_too_large(), request.client_token, now,
                       origin);
     }
@@ -247,44 +376,59 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
     next.updated_at = now;
     next.deleted = false;
 
+    std::string metadata_json;
+    metadata_json.reserve(entry.metadata_json.size() + 256);
+    render_document(metadata_json, next.metadata, &entry.members[2], request.state, all_dirty);
+
     // The store first: if it fails, nothing has changed and the request is answered 500.
     try {
-        store_.put(next);
+        store_.put_serialized(next, state_json, metadata_json);
     } catch (const std::exception&) {
+        restore();
         return reject(std::move(response), errors::internal_failure(), request.client_token, now,
                       origin);
     }
 
-    // AMBIG §7.6: what `previous` holds for a brand-new shadow is undocumented. Default: an empty
-    // document at the version before this update (0, or the deleted shadow's version).
-    std::optional<json> previous;
-    if (existed) {
-        previous = documents_side(current->state, current->metadata, current->version);
-    } else if (options_.documents_previous_for_new_shadow) {
-        previous = documents_side(json::object(), json::object(), base_version);
+    // /update/documents. AMBIG §7.6: what `previous` holds for a brand-new shadow is
+    // undocumented. Default: an empty document at the version before this update (0, or the
+    // deleted shadow's version). Keys in the order to_payload writes them.
+    std::string documents;
+    documents.reserve(entry.state_json.size() + entry.metadata_json.size() + state_json.size() +
+                      metadata_json.size() + 160);
+    documents.push_back('{');
+    if (request.client_token) {
+        documents.append(R"("clientToken":)");
+        append_string(documents, *request.client_token);
+        documents.push_back(',');
     }
+    documents.append(R"("current":)");
+    append_documents_side(documents, metadata_json, state_json, next.version);
+    if (existed || options_.documents_previous_for_new_shadow) {
+        documents.append(R"(,"previous":)");
+        append_documents_side(documents, entry.metadata_json, entry.state_json, base_version);
+    }
+    documents.append(R"(,"timestamp":)");
+    append_integer(documents, timestamp_s);
+    documents.push_back('}');
+
+    entry.state_json = std::move(state_json);
+    entry.metadata_json = std::move(metadata_json);
+    entry.members_valid = true;
     const ShadowRecord& stored =
-        shadows_.insert_or_assign(response.key, std::move(next)).first->second;
+        existed ? next
+                : shadows_.insert_or_assign(response.key, std::move(fresh)).first->second.record;
 
     // /update/accepted: the request's state as sent, nulls included (AMBIG §7.6: AWS is believed
     // to echo them), with metadata for exactly the fields written, nulls stamped like leaves.
     response.document = json::object();
-    response.document["state"] = request.state;
     response.document["metadata"] = stamp_metadata(request.state, timestamp_s);
+    response.document["state"] = std::move(request.state);
     response.document["version"] = stored.version;
     response.document["timestamp"] = timestamp_s;
     add_client_token(response.document, request.client_token);
     // AMBIG §7.6: whether REST updates publish /update/accepted is undocumented; switchable.
     reply_accepted(response, origin == RequestOrigin::mqtt || options_.publish_accepted_for_rest);
-
-    json documents = json::object();
-    if (previous) {
-        documents["previous"] = std::move(*previous);
-    }
-    documents["current"] = documents_side(stored.state, stored.metadata, stored.version);
-    documents["timestamp"] = timestamp_s;
-    add_client_token(documents, request.client_token);
-    response.notifications.push_back({"update/documents", to_payload(documents)});
+    response.notifications.push_back({"update/documents", std::move(documents)});
 
     // AMBIG §7.6, when /update/delta is published: after every accepted update whose resulting
     // shadow has a non-empty delta, whether or not this update touched desired. AWS's text says
@@ -314,23 +458,27 @@ ShadowResponse ShadowService::delete_impl(ShadowResponse response, std::string_v
                       origin);
     }
     const std::optional<std::string>& client_token = token.value();
-    ShadowRecord* record = lookup(response.key, now);
-    if (record == nullptr || record->deleted) {
+    Entry* entry = lookup(response.key, now);
+    if (entry == nullptr || entry->record.deleted) {
         return reject(std::move(response), errors::no_such_shadow(response.key.display_name()),
                       client_token, now, origin);
     }
     // The tombstone remembers the version for the retention period (§2.7).
     ShadowRecord tombstone;
     tombstone.key = response.key;
-    tombstone.version = record->version;
+    tombstone.version = entry->record.version;
     tombstone.updated_at = now;
     tombstone.deleted = true;
     try {
-        store_.put(tombstone);
+        store_.put_serialized(tombstone, empty_object_json, empty_object_json);
     } catch (const std::exception&) {
         return reject(std::move(response), errors::internal_failure(), client_token, now, origin);
     }
-    *record = std::move(tombstone);
+    entry->record = std::move(tombstone);
+    entry->state_json = empty_object_json;
+    entry->metadata_json = empty_object_json;
+    entry->members_valid = false;
+    const ShadowRecord* record = &entry->record;
 
     // AMBIG §7.6: `version` is the deleted document's version, not one more (AWS-authored
     // Greengrass code returns the current version; AWS's text says "the version of the deleted
@@ -376,7 +524,7 @@ ShadowListResponse ShadowService::list_named_shadows(std::string_view thing_name
     std::string last;
     bool more = false;
     for (; it != shadows_.end() && it->first.thing_name == thing_name; ++it) {
-        const ShadowRecord& record = it->second;
+        const ShadowRecord& record = it->second.record;
         if (record.key.classic() || record.deleted) {
             continue;
         }
@@ -398,7 +546,7 @@ ShadowListResponse ShadowService::list_named_shadows(std::string_view thing_name
 
 void ShadowService::expire_tombstones(WallTime now) {
     for (auto it = shadows_.begin(); it != shadows_.end();) {
-        if (it->second.deleted && tombstone_expired(it->second, now)) {
+        if (it->second.record.deleted && tombstone_expired(it->second.record, now)) {
             try {
                 store_.erase(it->first);
             } catch (const std::exception&) {
@@ -414,13 +562,13 @@ void ShadowService::expire_tombstones(WallTime now) {
 
 const ShadowRecord* ShadowService::find(const ShadowKey& key) const {
     const auto it = shadows_.find(key);
-    return it == shadows_.end() || it->second.deleted ? nullptr : &it->second;
+    return it == shadows_.end() || it->second.record.deleted ? nullptr : &it->second.record;
 }
 
 std::size_t ShadowService::size() const {
     std::size_t live = 0;
-    for (const auto& [key, record] : shadows_) {
-        live += record.deleted ? 0 : 1;
+    for (const auto& [key, entry] : shadows_) {
+        live += entry.record.deleted ? 0 : 1;
     }
     return live;
 }
@@ -461,12 +609,12 @@ bool ShadowService::tombstone_expired(const ShadowRecord& record, WallTime now) 
            options_.deleted_version_retention;
 }
 
-ShadowRecord* ShadowService::lookup(const ShadowKey& key, WallTime now) {
+ShadowService::Entry* ShadowService::lookup(const ShadowKey& key, WallTime now) {
     const auto it = shadows_.find(key);
     if (it == shadows_.end()) {
         return nullptr;
     }
-    if (it->second.deleted && tombstone_expired(it->second, now)) {
+    if (it->second.record.deleted && tombstone_expired(it->second.record, now)) {
         try {
             store_.erase(key);
             shadows_.erase(it);

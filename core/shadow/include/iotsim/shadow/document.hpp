@@ -76,7 +76,14 @@ void apply_state_update(nlohmann::json& state, nlohmann::json& metadata,
 [[nodiscard]] nlohmann::json delta_metadata(const nlohmann::json& delta,
                                             const nlohmann::json& desired_metadata);
 
-/// Compact UTF-8 serialisation for publication (never throws).
+/// Compact UTF-8 serialisation for publication (never throws): the bytes of
+/// `document.dump(-1, ' ', false, error_handler_t::replace)`, written faster.
 [[nodiscard]] std::string to_payload(const nlohmann::json& document);
+
+/// Appends to_payload(value) to `out` (no temporary string per document part).
+void append_payload(std::string& out, const nlohmann::json& value);
+
+/// Appends `text` as a JSON string literal, exactly as to_payload writes a string.
+void append_string(std::string& out, std::string_view text);
 
 }  // namespace iotsim::shadow

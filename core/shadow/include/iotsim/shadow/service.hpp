@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -146,12 +147,28 @@ public:
     [[nodiscard]] const ShadowOptions& options() const { return options_; }
 
 private:
+    /// A shadow or tombstone with the compact JSON of its state and metadata, kept equal to
+    /// to_payload(record.state) and to_payload(record.metadata): the `previous` of the next
+    /// /update/documents, and what an update that fails after merging in place is restored from.
+    ///
+    /// `members` keeps the compact JSON of every top-level member of each section
+    /// (`"key":value`; 0 state.desired, 1 state.reported, 2 metadata.desired, 3
+    /// metadata.reported), so that an update serialises only the members it touched and copies
+    /// the others' text. Valid only while `members_valid`.
+    struct Entry {
+        ShadowRecord record;
+        std::string state_json;
+        std::string metadata_json;
+        std::array<std::map<std::string, std::string, std::less<>>, 4> members;
+        bool members_valid = false;
+    };
+
     [[nodiscard]] bool throttled(const std::string& thing_name, WallTime now);
     /// The checks every request passes first: valid names, then the per-thing request rate.
     [[nodiscard]] std::optional<ShadowError> admit(const ShadowKey& key, WallTime now);
     [[nodiscard]] bool tombstone_expired(const ShadowRecord& record, WallTime now) const;
-    /// The record for `key` (live or tombstone), after erasing it if it is an expired tombstone.
-    ShadowRecord* lookup(const ShadowKey& key, WallTime now);
+    /// The entry for `key` (live or tombstone), after erasing it if it is an expired tombstone.
+    Entry* lookup(const ShadowKey& key, WallTime now);
 
     ShadowResponse get_impl(ShadowResponse response, std::string_view payload, WallTime now,
                             RequestOrigin origin);
@@ -162,7 +179,7 @@ private:
 
     ShadowStore& store_;
     ShadowOptions options_;
-    std::map<ShadowKey, ShadowRecord> shadows_;  // live shadows and tombstones
+    std::map<ShadowKey, Entry> shadows_;  // live shadows and tombstones
     // Requests per thing in the wall-clock second `window_second_`, for the rate limit.
     std::map<std::string, std::uint32_t, std::less<>> windows_;
     std::int64_t window_second_ = 0;

@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -34,7 +36,7 @@ struct ShadowRecord {
 /// leaves, and `erase` when a tombstone expires; `load` at start (ShadowService::recover).
 ///
 /// Implementations: MemoryShadowStore (tests, simulator: it outlives the service, as a disk
-/// would) and, later, the server's SQLite store. A storage failure is an environment failure: the
+/// would) and the server's storage::SqliteShadowStore (core/storage, DATA_DIR/iotsim.db). A storage failure is an environment failure: the
 /// implementation throws (any std::exception); the service then answers 500 "Internal service
 /// failure" and changes nothing.
 ///
@@ -43,26 +45,52 @@ class ShadowStore {
 public:
     virtual ~ShadowStore() = default;
     virtual void put(const ShadowRecord& record) = 0;
+    /// put(record) from a caller that has already serialised the document: `state_json` and
+    /// `metadata_json` are to_payload(record.state) and to_payload(record.metadata). Stores that
+    /// keep text use them instead of serialising again; the default calls put(record).
+    virtual void put_serialized(const ShadowRecord& record, std::string_view state_json,
+                                std::string_view metadata_json) {
+        (void)state_json;
+        (void)metadata_json;
+        put(record);
+    }
     virtual void erase(const ShadowKey& key) = 0;
     /// Every stored record, in key order.
     [[nodiscard]] virtual std::vector<ShadowRecord> load() = 0;
 };
 
-/// In-memory ShadowStore. Its content survives the destruction of the service that used it.
+/// In-memory ShadowStore. Its content survives the destruction of the service that used it. Like
+/// a disk it keeps bytes: state and metadata as compact JSON, parsed again by load() and find(), so
+/// that a put costs a copy of the text rather than of every node of the document.
 class MemoryShadowStore final : public ShadowStore {
 public:
     void put(const ShadowRecord& record) override;
+    void put_serialized(const ShadowRecord& record, std::string_view state_json,
+                        std::string_view metadata_json) override;
     void erase(const ShadowKey& key) override;
     [[nodiscard]] std::vector<ShadowRecord> load() override;
 
-    /// For tests: the stored record, or nullptr.
+    /// For tests: the stored record as of this call, or nullptr. The pointer stays valid until the
+    /// record is erased; a later put shows through the next find().
     [[nodiscard]] const ShadowRecord* find(const ShadowKey& key) const;
     [[nodiscard]] std::size_t size() const { return records_.size(); }
     /// For tests: how many times put/erase were called.
     [[nodiscard]] std::uint64_t writes() const { return writes_; }
 
 private:
-    std::map<ShadowKey, ShadowRecord> records_;
+    struct Stored {
+        std::string state_json;
+        std::string metadata_json;
+        std::int64_t version = 0;
+        WallTime updated_at;
+        bool deleted = false;
+        // The parsed record find() hands out, refreshed when stale.
+        mutable ShadowRecord decoded;
+        mutable bool decoded_fresh = false;
+    };
+    [[nodiscard]] static ShadowRecord decode(const ShadowKey& key, const Stored& stored);
+
+    std::map<ShadowKey, Stored> records_;
     std::uint64_t writes_ = 0;
 };
 

@@ -6,17 +6,11 @@
 #include <string>
 
 #include "iotsim/broker/store.hpp"
+#include "iotsim/storage/store_error.hpp"
 
 struct sqlite3;
 
 namespace iotsim::storage {
-
-/// An environment failure of the store (disk full, unreadable file, corrupt database). The
-/// server reports it as one line and exits; it is never caused by client input.
-class StoreError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 /// The server's persistence: DATA_DIR/iotsim.db, SQLite in WAL mode. A commit() writes the
 /// transaction to the WAL with write(2) before returning, so everything the broker acknowledged

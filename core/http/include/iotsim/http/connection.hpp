@@ -1,0 +1,49 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "iotsim/common/time.hpp"
+#include "iotsim/http/codec.hpp"
+#include "iotsim/http/router.hpp"
+
+namespace iotsim::http {
+
+/// What a host does after one input: write `bytes` (possibly empty), then close the connection
+/// when `close`.
+struct ConnectionOutput {
+    std::string bytes;
+    bool close = false;
+};
+
+/// Options of one HttpConnection.
+struct HttpConnectionOptions {
+    CodecLimits limits;
+    /// Adds a `Date` header with the input's wall time (`now.wall`) to every response.
+    bool date_header = false;
+};
+
+/// One HTTP connection end to end, for hosts: a ServerCodec framing the bytes and a (shared)
+/// Router answering each request, responses encoded in request order (pipelining), `100
+/// Continue` where asked, codec errors answered with AWS's error shape and a request id.
+///
+/// Thread safety: none; one per connection, driven by the Router's thread.
+class HttpConnection {
+public:
+    explicit HttpConnection(Router& router, HttpConnectionOptions options = {});
+
+    /// Bytes arrived (any split). Returns what to write and whether to close afterwards.
+    [[nodiscard]] ConnectionOutput receive(std::string_view bytes, Now now);
+
+    /// True once the connection reads no more input (it is to be closed).
+    [[nodiscard]] bool done() const { return closed_ || codec_.done(); }
+
+private:
+    ServerCodec codec_;
+    Router& router_;
+    bool date_header_;
+    bool closed_ = false;
+};
+
+}  // namespace iotsim::http

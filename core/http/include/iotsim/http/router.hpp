@@ -1,0 +1,98 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "iotsim/common/rng.hpp"
+#include "iotsim/common/time.hpp"
+#include "iotsim/http/data_plane.hpp"
+#include "iotsim/http/error.hpp"
+#include "iotsim/http/message.hpp"
+
+namespace iotsim::http {
+
+/// The iot-data operations the Router serves (botocore's operation names).
+enum class Operation : std::uint8_t {
+    get_thing_shadow,
+    update_thing_shadow,
+    delete_thing_shadow,
+    list_named_shadows_for_thing,
+    publish,
+    list_retained_messages,
+    get_retained_message,
+};
+
+/// botocore's name of an operation, e.g. "GetThingShadow".
+[[nodiscard]] std::string_view operation_name(Operation operation);
+
+/// What the authorization seam sees of a routed request.
+struct AuthorizeRequest {
+    Operation operation = Operation::get_thing_shadow;
+    const Request* request = nullptr;  // the raw request (headers, e.g. Authorization; body)
+    /// The decoded resource: the thing name (shadow operations), the topic (Publish,
+    /// GetRetainedMessage), "" for ListRetainedMessages (AWS: resource `*`).
+    std::string resource;
+    std::string shadow_name;  // "" unless a named shadow
+    bool retain = false;      // Publish with retain=true (AWS also checks iot:RetainPublish)
+};
+
+/// The authentication/authorization seam (SigV4 and policies come with the registry): nullopt
+/// admits the request; an ApiError (401 UnauthorizedException, 403 ForbiddenException) is sent
+/// as is. Called after routing and path decoding, before query validation and the data plane.
+using Authorize = std::function<std::optional<ApiError>(const AuthorizeRequest&)>;
+
+/// AWS's limits the Router enforces itself (reference §1.13, §1.14).
+struct RouterOptions {
+    std::size_t payload_bytes_max = 131'072;  // Publish body; beyond it 413
+    std::size_t topic_bytes_max = 256;        // excluding a Basic Ingest prefix
+    std::size_t topic_slashes_max = 7;        // excluding a Basic Ingest prefix
+    std::uint32_t message_expiry_max_s = 604'800;  // messageExpiry is clamped to 1..this
+    int retained_page_size_default = 50;  // ListRetainedMessages without maxResults (iotsim's)
+};
+
+/// The iot-data REST API (botocore's `iot-data` 2015-05-28 model) on top of a DataPlane:
+///
+///   GET|POST|DELETE /things/{thingName}/shadow[?name=]    Get/Update/DeleteThingShadow
+///   GET /api/things/shadow/ListNamedShadowsForThing/{thingName}[?nextToken=&pageSize=]
+///   POST /topics/{topic}[?qos=&retain=&contentType=&responseTopic=&messageExpiry=]  Publish
+///   GET /retainedMessage[?nextToken=&maxResults=]         ListRetainedMessages
+///   GET /retainedMessage/{topic}                          GetRetainedMessage
+///
+/// `{topic}` is everything after the prefix, decoded, so `%2F` (botocore) and a literal `/`
+/// (curl) both separate levels. Errors follow rest-json: status, `x-amzn-ErrorType`, body
+/// `{"message","traceId"}`; a known path with another method is 405 MethodNotAllowedException,
+/// an unknown path 404 ResourceNotFoundException. Every response carries `x-amzn-RequestId` (a
+/// UUID from the injected Rng; Publish's `traceId` is the same value).
+///
+/// Thread safety: none; one thread drives the Router and its DataPlane.
+class Router {
+public:
+    Router(DataPlane& data_plane, Rng& rng, RouterOptions options = {});
+
+    /// Installs the authorization hook; without one every request is admitted.
+    void set_authorize(Authorize authorize) { authorize_ = std::move(authorize); }
+
+    /// Answers one request. Never throws on input.
+    [[nodiscard]] Response handle(const Request& request, Now now);
+
+    /// A fresh request id (a UUID drawn from the Rng), for responses the codec produced.
+    [[nodiscard]] std::string next_request_id();
+
+    [[nodiscard]] const RouterOptions& options() const { return options_; }
+
+private:
+    Response route(const Request& request, const std::string& request_id, Now now);
+    std::optional<ApiError> authorize(const AuthorizeRequest& request) const;
+
+    DataPlane& data_plane_;
+    Rng& rng_;
+    RouterOptions options_;
+    Authorize authorize_;
+};
+
+}  // namespace iotsim::http
