@@ -66,8 +66,10 @@ int serve(const std::vector<std::string>& args) {
          "plain MQTT port (a local convenience: AWS has no unauthenticated port); 0 = any free port")
         ("mqtts-port", po::value(&mqtts_port)->default_value(8883),
          "MQTT over TLS with client certificates, as AWS IoT Core; 0 = any free port")
-        ("http-port", po::value(&http_port)->default_value(8080), "HTTP API port (reserved: shadow and control plane)")
-        ("https-port", po::value(&https_port)->default_value(8443), "HTTPS API port (reserved)")
+        ("http-port", po::value(&http_port)->default_value(8080),
+         "iot-data REST API over plain HTTP (shadows, Publish, retained messages); 0 = any free port")
+        ("https-port", po::value(&https_port)->default_value(8443),
+         "iot-data REST API over HTTPS (the server certificate from DATA_DIR); 0 = any free port")
         ("endpoint", po::value(&options.endpoint)->default_value(options.endpoint),
          "device data endpoint host name (in the server certificate)")
         ("session-expiry", po::value<unsigned>()->default_value(3600),
@@ -97,11 +99,15 @@ int serve(const std::vector<std::string>& args) {
     options.data_dir = data_dir;
     options.mqtt_port = static_cast<std::uint16_t>(mqtt_port);
     options.mqtts_port = static_cast<std::uint16_t>(mqtts_port);
+    options.http_port = static_cast<std::uint16_t>(http_port);
+    options.https_port = static_cast<std::uint16_t>(https_port);
     options.handle_signals = true;
     try {
         iotsim::net::Server server(options);
         std::cout << "iotsim: listening mqtt=" << options.host << ":" << server.mqtt_port()
-                  << " mqtts=" << options.host << ":" << server.mqtts_port() << " data-dir=" << data_dir << std::endl;
+                  << " mqtts=" << options.host << ":" << server.mqtts_port() << " http=" << options.host << ":"
+                  << server.http_port() << " https=" << options.host << ":" << server.https_port()
+                  << " data-dir=" << data_dir << std::endl;
         server.run();
         std::cout << "iotsim: stopped" << std::endl;
         return 0;

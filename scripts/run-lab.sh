@@ -3,7 +3,10 @@
 # run the quick-connect
 # lab's device (client basicPubSub, mTLS on the MQTTS port, "Hello World! [n]" on sdk/test/python)
 # while a second client subscribed to '#' watches, as the console's MQTT test client does.
-#   IOTSIM_DATA_DIR (default .iotsim)  MQTT_PORT (1883)  MQTTS_PORT (8883)  COUNT (5)
+# Then the Device Shadow: the AWS CLI v2 (iot-data, --endpoint-url) sets the lamp's desired
+# state over REST while mosquitto_sub watches the delta; finally the simulator.
+#   IOTSIM_DATA_DIR (default .iotsim)  MQTT_PORT (1883)  MQTTS_PORT (8883)  HTTP_PORT (8080)
+#   HTTPS_PORT (8443)  COUNT (5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -15,9 +18,12 @@ bash scripts/install-python.sh build/release || echo "iotsim: could not install 
 data_dir="${IOTSIM_DATA_DIR:-.iotsim}"
 mqtt_port="${MQTT_PORT:-1883}"
 mqtts_port="${MQTTS_PORT:-8883}"
+http_port="${HTTP_PORT:-8080}"
+https_port="${HTTPS_PORT:-8443}"
 count="${COUNT:-5}"
 log="$(mktemp)"
-build/release/iotsim serve --data-dir "$data_dir" --mqtt-port "$mqtt_port" --mqtts-port "$mqtts_port" >"$log" 2>&1 &
+build/release/iotsim serve --data-dir "$data_dir" --mqtt-port "$mqtt_port" --mqtts-port "$mqtts_port" \
+  --http-port "$http_port" --https-port "$https_port" >"$log" 2>&1 &
 server=$!
 watcher=""
 cleanup() {
@@ -40,6 +46,19 @@ python3 examples/pubsub.py --endpoint localhost --port "$mqtts_port" --ca_file "
   --cert "$data_dir/device.cert.pem" --key "$data_dir/device.private.key" --client_id basicPubSub \
   --topic sdk/test/python --count "$count"
 sleep 0.3
+echo "== Device Shadow over REST: aws iot-data update-thing-shadow --endpoint-url http://localhost:$http_port"
+mosquitto_sub -h localhost -p "$mqtt_port" -i lamp-delta-watcher -t '$aws/things/lamp/shadow/update/delta' -C 1 -W 10 \
+  > >(sed -u 's/^/   [delta subscriber] /') &
+delta=$!
+sleep 0.3
+aws_v2=$(env -i PATH="$(getconf PATH)" sh -c 'command -v aws' || true)
+export AWS_ACCESS_KEY_ID=AKIAIOTSIMLOCAL AWS_SECRET_ACCESS_KEY=iotsim AWS_DEFAULT_REGION=us-east-1
+"$aws_v2" --endpoint-url "http://localhost:$http_port" iot-data update-thing-shadow --thing-name lamp \
+  --cli-binary-format raw-in-base64-out --payload '{"state":{"desired":{"power":"on"}}}' /dev/stdout | sed 's/^/   [update] /'
+echo
+"$aws_v2" --endpoint-url "http://localhost:$http_port" iot-data get-thing-shadow --thing-name lamp /dev/stdout | sed 's/^/   [get] /'
+echo
+wait "$delta" 2>/dev/null || true
 echo "== server log"
 sed 's/^/   /' "$log"
 echo "== the same device in the simulator (virtual time, reproducible): iotsim run sim/scenarios/quick_connect.json"

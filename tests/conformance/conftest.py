@@ -30,7 +30,8 @@ READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 READY_LINE = re.compile(
     r"^iotsim: listening mqtt=(?P<mhost>[0-9.]+):(?P<mport>\d+) "
-    r"mqtts=(?P<thost>[0-9.]+):(?P<tport>\d+) data-dir=(?P<dir>.+)$")
+    r"mqtts=(?P<thost>[0-9.]+):(?P<tport>\d+) "
+    r"(?:http=[0-9.]+:(?P<hport>\d+) https=[0-9.]+:(?P<sport>\d+) )?data-dir=(?P<dir>.+)$")
 
 
 def iotsim_binary() -> str:
@@ -52,6 +53,8 @@ class Server:
         self.host = "127.0.0.1"
         self.mqtt_port = 0
         self.mqtts_port = 0
+        self.http_port = 0   # 0: the server has no HTTP API (the mosquitto stand-in)
+        self.https_port = 0
         self.ready_line = ""
         self._stdout_lines: list = []
         self._drain: Optional[threading.Thread] = None
@@ -90,7 +93,7 @@ class Server:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-                 "--mqtt-port", "0", "--mqtts-port", "0"],
+                 "--mqtt-port", "0", "--mqtts-port", "0", "--http-port", "0", "--https-port", "0"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                 start_new_session=True)  # own process group: teardown can kill all it spawned
         line = self._read_ready_line()
@@ -103,6 +106,8 @@ class Server:
         self.host = m["mhost"]
         self.mqtt_port = int(m["mport"])
         self.mqtts_port = int(m["tport"])
+        self.http_port = int(m["hport"] or 0)
+        self.https_port = int(m["sport"] or 0)
         self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
         self._drain.start()
         return self
@@ -216,7 +221,15 @@ class Server:
         return "\n".join(parts)
 
     def __repr__(self) -> str:
-        return f"<iotsim mqtt={self.host}:{self.mqtt_port} mqtts={self.host}:{self.mqtts_port} dir={self.data_dir}>"
+        return (f"<iotsim mqtt={self.host}:{self.mqtt_port} mqtts={self.host}:{self.mqtts_port} "
+                f"http={self.host}:{self.http_port} dir={self.data_dir}>")
+
+    @property
+    def http_url(self) -> str:
+        """The iot-data REST endpoint (plain HTTP); skips the test when the server has none."""
+        if not self.http_port:
+            pytest.skip("this server has no HTTP API (mosquitto stand-in)")
+        return f"http://{self.host}:{self.http_port}"
 
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",

@@ -23,7 +23,12 @@
 #include <unistd.h>
 
 #include "iotsim/broker/broker.hpp"
+#include "iotsim/http/connection.hpp"
+#include "iotsim/http/router.hpp"
+#include "iotsim/iotcore/data_plane.hpp"
+#include "iotsim/iotcore/iotcore.hpp"
 #include "iotsim/net/pki.hpp"
+#include "iotsim/storage/sqlite_shadow_store.hpp"
 #include "iotsim/storage/sqlite_store.hpp"
 
 namespace iotsim::net {
@@ -40,6 +45,8 @@ constexpr std::size_t gather_buffers_max = 64;
 constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 constexpr auto close_linger = std::chrono::seconds(5);
 constexpr auto shutdown_grace = std::chrono::seconds(2);
+constexpr auto http_idle_timeout = std::chrono::seconds(120);  // an idle keep-alive HTTP connection
+constexpr std::size_t http_read_bytes = 16 * 1024;
 
 Now read_clocks() {
     return Now{Instant{std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch())},
@@ -70,16 +77,27 @@ std::string_view transport_name(broker::Transport t) {
 
 struct Server::Impl {
     struct Conn;
+    struct HttpConn;
 
     ServerOptions options;
     asio::io_context io{1};
     ssl::context tls{ssl::context::tls_server};
+    ssl::context https_tls{ssl::context::tls_server};  // HTTPS: a client certificate is optional
     std::unique_ptr<storage::SqliteStore> store;
+    std::unique_ptr<storage::SqliteShadowStore> shadow_store;
     broker::AllowAllAuthorizer authorizer;
+    std::uint64_t os_seed;
     Rng rng;
-    std::unique_ptr<broker::Broker> broker;
+    Rng http_rng;
+    std::unique_ptr<iotcore::IotCore> broker;  // the broker with its services
+    std::unique_ptr<iotcore::IotCoreDataPlane> data_plane;
+    std::unique_ptr<http::Router> router;
     tcp::acceptor plain{io};
     tcp::acceptor secure{io};
+    tcp::acceptor http_plain{io};
+    tcp::acceptor http_secure{io};
+    std::map<std::uint64_t, std::shared_ptr<HttpConn>> http_conns;
+    std::uint64_t next_http_connection = 1;
     asio::steady_timer broker_timer{io};
     asio::steady_timer shutdown_timer{io};
     asio::signal_set signals{io};
@@ -320,7 +338,191 @@ struct Server::Impl {
         }
     };
 
-    explicit Impl(ServerOptions o) : options(std::move(o)), rng(Rng::derive(seed_from_os(), "broker")) {
+    /// One connection on an HTTP port: bytes in, http::HttpConnection (codec + iot-data router
+    /// over the IotCore) in the middle, response bytes out. The effects of each request (shadow
+    /// notifications, a Publish) are carried out before its response is written.
+    struct HttpConn : std::enable_shared_from_this<HttpConn> {
+        Impl& srv;
+        std::uint64_t id;
+        std::optional<tcp::socket> plain;
+        std::unique_ptr<ssl::stream<tcp::socket>> tls;
+        http::HttpConnection http;
+        std::array<char, http_read_bytes> rbuf{};
+        std::deque<std::string> wq;
+        bool writing = false;
+        bool close_after_write = false;
+        bool closed = false;
+        asio::steady_timer timer;
+        std::string from;
+
+        HttpConn(Impl& s, std::uint64_t i, tcp::socket sock, bool use_tls)
+            : srv(s), id(i), http(*s.router), timer(s.io) {
+            if (use_tls) {
+                tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(sock), s.https_tls);
+            } else {
+                plain.emplace(std::move(sock));
+            }
+        }
+
+        tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+
+        void start() {
+            error_code ec;
+            socket().set_option(tcp::no_delay(true), ec);
+            const auto remote = socket().remote_endpoint(ec);
+            from = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+            arm_idle();
+            if (!tls) {
+                read();
+                return;
+            }
+            tls->async_handshake(ssl::stream_base::server, [self = shared_from_this()](error_code e) {
+                if (e) {
+                    self->srv.log_line("https_handshake_failed from=" + self->from + " reason=\"" + e.message() + "\"");
+                    self->close();
+                    return;
+                }
+                self->read();
+            });
+        }
+
+        void arm_idle() {
+            timer.expires_after(http_idle_timeout);
+            timer.async_wait([self = shared_from_this()](error_code e) {
+                if (!e) {
+                    self->close();
+                }
+            });
+        }
+
+        void read() {
+            if (closed || close_after_write) {
+                return;
+            }
+            auto handler = [self = shared_from_this()](error_code e, std::size_t n) { self->on_read(e, n); };
+            if (tls) {
+                tls->async_read_some(asio::buffer(rbuf), handler);
+            } else {
+                plain->async_read_some(asio::buffer(rbuf), handler);
+            }
+        }
+
+        void on_read(error_code e, std::size_t n) {
+            if (e || closed) {
+                close();
+                return;
+            }
+            arm_idle();
+            auto out = http.receive(std::string_view(rbuf.data(), n), read_clocks());
+            srv.apply(srv.data_plane->take_effects());
+            if (out.close) {
+                close_after_write = true;
+            }
+            if (!out.bytes.empty()) {
+                wq.push_back(std::move(out.bytes));
+                write();
+            } else if (close_after_write) {
+                linger();
+                return;
+            }
+            read();
+        }
+
+        void write() {
+            if (writing || wq.empty() || closed) {
+                return;
+            }
+            writing = true;
+            auto handler = [self = shared_from_this()](error_code e, std::size_t) {
+                self->writing = false;
+                if (e) {
+                    self->close();
+                    return;
+                }
+                self->wq.pop_front();
+                if (!self->wq.empty()) {
+                    self->write();
+                } else if (self->close_after_write) {
+                    self->linger();
+                }
+            };
+            if (tls) {
+                asio::async_write(*tls, asio::buffer(wq.front()), handler);
+            } else {
+                asio::async_write(*plain, asio::buffer(wq.front()), handler);
+            }
+        }
+
+        /// After an answer that ends the connection (an error, `Connection: close`): stop sending,
+        /// then read and discard what the client still sends for a moment before closing, so that
+        /// a client still writing a refused body sees the response rather than a reset.
+        void linger() {
+            error_code ec;
+            if (tls) {
+                close();  // a TLS close_notify dance is not worth it for an error path
+                return;
+            }
+            plain->shutdown(tcp::socket::shutdown_send, ec);
+            timer.expires_after(std::chrono::seconds(1));
+            timer.async_wait([self = shared_from_this()](error_code e) {
+                if (!e) {
+                    self->close();
+                }
+            });
+            drain();
+        }
+
+        void drain() {
+            if (closed) {
+                return;
+            }
+            plain->async_read_some(asio::buffer(rbuf), [self = shared_from_this()](error_code e, std::size_t) {
+                if (e) {
+                    self->close();
+                    return;
+                }
+                self->drain();
+            });
+        }
+
+        void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            timer.cancel();
+            error_code ec;
+            socket().shutdown(tcp::socket::shutdown_both, ec);
+            socket().close(ec);
+            srv.http_conns.erase(id);
+            srv.maybe_finish_shutdown();
+        }
+    };
+
+    void http_accept_loop(tcp::acceptor& acceptor, bool use_tls) {
+        acceptor.async_accept([this, &acceptor, use_tls](error_code e, tcp::socket sock) {
+            if (e == asio::error::operation_aborted || stopping) {
+                return;
+            }
+            if (e) {
+                log_line("accept_failed reason=\"" + e.message() + "\"");
+                auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+                t->async_wait([this, t, &acceptor, use_tls](error_code) { http_accept_loop(acceptor, use_tls); });
+                return;
+            }
+            const std::uint64_t id = next_http_connection++;
+            auto conn = std::make_shared<HttpConn>(*this, id, std::move(sock), use_tls);
+            http_conns.emplace(id, conn);
+            conn->start();
+            http_accept_loop(acceptor, use_tls);
+        });
+    }
+
+    explicit Impl(ServerOptions o)
+        : options(std::move(o)),
+          os_seed(seed_from_os()),
+          rng(Rng::derive(os_seed, "broker")),
+          http_rng(Rng::derive(os_seed, "http")) {
         if (!options.log) {
             options.log = [](const std::string& line) { std::cerr << line << '\n'; };
         }
@@ -357,6 +559,7 @@ struct Server::Impl {
         }
         try {
             store = std::make_unique<storage::SqliteStore>(options.data_dir / "iotsim.db");
+            shadow_store = std::make_unique<storage::SqliteShadowStore>(options.data_dir / "iotsim.db");
         } catch (const storage::StoreError& e) {
             throw StartupError(e.what());
         }
@@ -368,6 +571,15 @@ struct Server::Impl {
             tls.use_private_key_file(pki.server_key.string(), ssl::context::pem);
             tls.load_verify_file(pki.root_ca_cert.string());
             tls.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+            // HTTPS: AWS authenticates REST calls with SigV4 or a client certificate, so a
+            // certificate is verified when offered but not required.
+            https_tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+            SSL_CTX_set_min_proto_version(https_tls.native_handle(), TLS1_2_VERSION);
+            https_tls.use_certificate_chain_file(pki.server_cert.string());
+            https_tls.use_private_key_file(pki.server_key.string(), ssl::context::pem);
+            https_tls.load_verify_file(pki.root_ca_cert.string());
+            https_tls.set_verify_mode(ssl::verify_peer);
         } catch (const boost::system::system_error& e) {
             throw StartupError("cannot set up TLS from " + options.data_dir.string() + ": " + e.what());
         }
@@ -380,10 +592,23 @@ struct Server::Impl {
                 }
             });
         }
-        broker = std::make_unique<broker::Broker>(options.broker, broker::BrokerServices{authorizer, *store, rng});
+        iotcore::IotCoreConfig config;
+        config.broker = options.broker;
+        config.shadow = options.shadow;
+        broker = std::make_unique<iotcore::IotCore>(
+            std::move(config), iotcore::IotCoreServices{authorizer, *store, *shadow_store, rng});
+        data_plane = std::make_unique<iotcore::IotCoreDataPlane>(*broker);
+        router = std::make_unique<http::Router>(*data_plane, http_rng);
         listen(plain, options.mqtt_port, "mqtt");
         listen(secure, options.mqtts_port, "mqtts");
-        apply(broker->recover(read_clocks()));
+        listen(http_plain, options.http_port, "http");
+        listen(http_secure, options.https_port, "https");
+        try {
+            apply(broker->recover(read_clocks()));
+        } catch (const std::exception& e) {
+            throw StartupError(std::string("cannot recover from ") + (options.data_dir / "iotsim.db").string() + ": " +
+                               e.what());
+        }
     }
 
     void listen(tcp::acceptor& acceptor, std::uint16_t port, std::string_view what) {
@@ -484,7 +709,16 @@ struct Server::Impl {
         error_code ec;
         plain.close(ec);
         secure.close(ec);
+        http_plain.close(ec);
+        http_secure.close(ec);
         signals.cancel(ec);
+        std::vector<std::shared_ptr<HttpConn>> https;
+        for (auto& [id, c] : http_conns) {
+            https.push_back(c);
+        }
+        for (auto& c : https) {
+            c->close();
+        }
         // Connections still in their TLS handshake never reached the broker: just close them.
         std::vector<std::shared_ptr<Conn>> pending;
         for (auto& [id, c] : conns) {
@@ -507,7 +741,7 @@ struct Server::Impl {
     }
 
     void maybe_finish_shutdown() {
-        if (stopping && conns.empty()) {
+        if (stopping && conns.empty() && http_conns.empty()) {
             shutdown_timer.cancel();
             broker_timer.cancel();
             io.stop();
@@ -521,11 +755,15 @@ Server::~Server() = default;
 
 std::uint16_t Server::mqtt_port() const { return impl_->plain.local_endpoint().port(); }
 std::uint16_t Server::mqtts_port() const { return impl_->secure.local_endpoint().port(); }
+std::uint16_t Server::http_port() const { return impl_->http_plain.local_endpoint().port(); }
+std::uint16_t Server::https_port() const { return impl_->http_secure.local_endpoint().port(); }
 
 void Server::run() {
     Impl& s = *impl_;
     s.accept_loop(s.plain, false);
     s.accept_loop(s.secure, true);
+    s.http_accept_loop(s.http_plain, false);
+    s.http_accept_loop(s.http_secure, true);
     s.io.run();
     s.store->commit();
 }

@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--mqtt-port", type=int, default=1883)
     ap.add_argument("--mqtts-port", type=int, default=8883)
+    ap.add_argument("--http-port", type=int, default=8080)   # accepted and ignored: no HTTP API
+    ap.add_argument("--https-port", type=int, default=8443)
     a = ap.parse_args()
 
     d = os.path.abspath(a.data_dir)

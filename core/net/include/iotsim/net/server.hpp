@@ -8,6 +8,7 @@
 #include <string>
 
 #include "iotsim/broker/config.hpp"
+#include "iotsim/shadow/service.hpp"
 
 namespace iotsim::net {
 
@@ -17,11 +18,14 @@ struct ServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t mqtt_port = 1883;    // plain MQTT: a local convenience, AWS has none
     std::uint16_t mqtts_port = 8883;   // MQTT over TLS with client certificates, as AWS
+    std::uint16_t http_port = 8080;    // iot-data REST API, plain HTTP (a local convenience)
+    std::uint16_t https_port = 8443;   // iot-data REST API over TLS (client certificate optional)
     /// The name DescribeEndpoint returns; also in the server certificate.
     std::string endpoint = "iotsim-ats.iot.us-east-1.localhost";
     /// Principal of clients on the plain port (allowed everything).
     std::string plain_principal = "iotsim-local";
     broker::BrokerConfig broker;
+    shadow::ShadowOptions shadow;
     /// Shut down gracefully on SIGINT/SIGTERM (handlers are installed before the constructor
     /// returns, so a signal right after the ready line is never lost).
     bool handle_signals = false;
@@ -37,8 +41,9 @@ public:
 };
 
 /// The network host: the only code that includes Boost.Asio. It owns the sockets, TLS (OpenSSL),
-/// the clocks and a single thread, and drives one broker::Broker with the bytes it reads,
-/// carrying out the broker's effects. Output is bounded per connection: the broker stops
+/// the clocks and a single thread, and drives one iotcore::IotCore (the broker and its services)
+/// with the bytes it reads on the MQTT ports, carrying out its effects; on the HTTP ports it feeds
+/// the bytes to http::HttpConnection (the iot-data REST API) over the same IotCore. Output is bounded per connection: the broker stops
 /// sending QoS 0 (dropped) and QoS 1 (kept in the session queue) to a connection with more than
 /// BrokerConfig::output_bytes_max unwritten bytes, and the host stops reading from a connection
 /// whose own unwritten output exceeds twice that, until the peer reads.
@@ -52,6 +57,8 @@ public:
 
     [[nodiscard]] std::uint16_t mqtt_port() const;
     [[nodiscard]] std::uint16_t mqtts_port() const;
+    [[nodiscard]] std::uint16_t http_port() const;
+    [[nodiscard]] std::uint16_t https_port() const;
 
     /// Runs until stop() or SIGINT/SIGTERM (when ServerOptions::handle_signals), then shuts down
     /// gracefully.
