@@ -8,7 +8,7 @@ packages=(
   python3 python3-dev pybind11-dev python3-pytest python3-paho-mqtt python3-awscrt
   python3-numpy python3-pandas python3-matplotlib python3-tqdm
   python3-nbclient python3-nbformat python3-ipykernel
-  mosquitto mosquitto-clients awscli python3-boto3
+  mosquitto mosquitto-clients awscli python3-boto3 graphviz
   clang-14 libclang-rt-14-dev util-linux procps
 )
 missing=()
