@@ -3,9 +3,13 @@
 // exit code 2; never a stack trace.
 
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <boost/program_options.hpp>
 
@@ -31,6 +35,10 @@ const char* const usage_text =
     "  iotsim serve [options]   run the local AWS IoT Core endpoint (MQTT 3.1.1 and 5)\n"
     "  iotsim run SCENARIO [--seed N] [--until 10m] [--trace out.jsonl]\n"
     "                           run a deterministic simulation; prints a summary, then trace-hash\n"
+    "  iotsim diagram SCENARIO [--kind architecture|sequence] [-o out.svg] ...\n"
+    "                           draw a simulated world or its message sequence (Graphviz)\n"
+    "  iotsim grade --lab LAB SUBMISSION...\n"
+    "                           grade lab submissions (Gradescope results.json and a report)\n"
     "  iotsim --version         print the version\n"
     "  iotsim --help            this text; `iotsim serve --help` lists the serve options\n";
 
@@ -219,6 +227,38 @@ int run(const std::vector<std::string>& args) {
 
 }  // namespace
 
+/// `iotsim diagram` and `iotsim grade` are Python (python/iotsim): run `python3 -m MODULE ARGS`
+/// with Debian's interpreter and the package next to this binary (build/<preset>/python) first on
+/// PYTHONPATH. Returns only on failure.
+int run_python_module(const char* argv0, const std::string& command, const std::string& module,
+                      const std::vector<std::string>& args) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) {
+        self = fs::absolute(argv0);
+    }
+    const fs::path package_dir = self.parent_path() / "python";
+    std::string pythonpath = package_dir.string();
+    if (const char* old = std::getenv("PYTHONPATH"); old != nullptr && *old != '\0') {
+        pythonpath += ":" + std::string(old);
+    }
+    ::setenv("PYTHONPATH", pythonpath.c_str(), 1);
+    const char* python = std::getenv("IOTSIM_PYTHON");
+    const std::string interpreter = python != nullptr ? python : "/usr/bin/python3";
+    std::vector<std::string> full{interpreter, "-m", module};
+    full.insert(full.end(), args.begin() + 1, args.end());
+    std::vector<char*> cargv;
+    for (auto& a : full) {
+        cargv.push_back(a.data());
+    }
+    cargv.push_back(nullptr);
+    ::execv(interpreter.c_str(), cargv.data());
+    std::cerr << "iotsim: " << command << " needs Debian's python3 at " << interpreter
+              << " (set IOTSIM_PYTHON to another interpreter)\n";
+    return exit_usage;
+}
+
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -237,6 +277,12 @@ int main(int argc, char** argv) {
     }
     if (command == "run") {
         return run(std::vector<std::string>(args.begin() + 1, args.end()));
+    }
+    if (command == "diagram") {
+        return run_python_module(argv[0], command, "iotsim.diagram", args);
+    }
+    if (command == "grade") {
+        return run_python_module(argv[0], command, "iotsim.grading", args);
     }
     if (command == "serve") {
         return serve(std::vector<std::string>(args.begin() + 1, args.end()));
