@@ -16,7 +16,7 @@ nbclient = pytest.importorskip("nbclient")
 from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402 (after the importorskip)
 from jupyter_client.manager import KernelManager  # noqa: E402
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))  # instructor versions (notebooks/student/ is generated)
 TIMEOUT_S = 120
 
 
@@ -31,8 +31,22 @@ def qos_under_partition():
     return sim
 
 
+def architecture():
+    """The world of 02_architecture.ipynb (Task 1): broker, shadow, a partitioned lamp."""
+    sim = iotsim.Simulation(seed=2026, latency_ms=25, loss_probability=0.01)
+    sim.add_device("sensor", publish=dict(topic="home/livingroom/temperature", interval_s=5, qos=1,
+                                          payload='{"device":"{device}","seq":{seq},"celsius":21}'))
+    sim.add_device("dashboard", subscribe=[("home/+/temperature", 1)])
+    sim.add_device("lamp", protocol="5", keep_alive_s=30, shadow=dict(reported={"power": "off"}))
+    sim.partition(["lamp"], at_s=30, duration_s=120)
+    sim.run_until(40)
+    sim.update_shadow("lamp", {"state": {"desired": {"power": "on", "brightness": 80}}})
+    sim.run_until(240)
+    return sim
+
+
 #: Each notebook's world, built directly. A new notebook adds its own here.
-WORLDS = {"01_qos_under_partition.ipynb": qos_under_partition}
+WORLDS = {"01_qos_under_partition.ipynb": qos_under_partition, "02_architecture.ipynb": architecture}
 
 
 def test_there_are_notebooks_and_each_has_a_reference_world():
@@ -111,3 +125,38 @@ def test_a_notebook_prints_the_same_seed_and_trace_hash_as_its_world_built_direc
     direct = WORLDS[name]()
     assert int(seed.group(1)) == direct.seed
     assert trace_hash.group(1) == direct.trace_hash
+
+
+def test_the_student_notebooks_are_generated_from_the_instructor_notebooks():
+    """notebooks/student/ = the instructor notebooks with every `solution` cell replaced by an
+    answer placeholder (scripts/make_student_notebooks.py), so the two never drift."""
+    import subprocess
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_student_notebooks.py"), "--check"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    for path in NOTEBOOKS:
+        teacher = nbformat.read(path, as_version=4)
+        student = nbformat.read(ROOT / "notebooks" / "student" / path.name, as_version=4)
+        solutions = [c for c in teacher.cells if "solution" in c.metadata.get("tags", [])]
+        answers = [c for c in student.cells if "answer" in c.metadata.get("tags", [])]
+        assert len(solutions) == len(answers)
+        assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
+        student_text = nbformat.writes(student)
+        assert all(c.source[:60] not in student_text for c in solutions)
+
+
+def test_the_architecture_notebook_answers_both_questions_from_its_evidence(executed):
+    name, nb = executed
+    if name != "02_architecture.ipynb":
+        pytest.skip("Task 1 only")
+    answers = [c.source for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    assert len(answers) == 2 and all(len(a) > 200 for a in answers)
+    svgs = [o for o in outputs(nb) if o.output_type in ("display_data", "execute_result") and "image/svg+xml" in o.data]
+    assert len(svgs) >= 2  # the architecture and the sequence diagrams, inline
+    architecture_svg = svgs[0].data["image/svg+xml"]
+    for component in ("Identity and access", "Device gateway", "Message broker", "Rules engine", "Device Shadow",
+                      "Registry"):
+        assert component in architecture_svg
+    text = stdout(nb)
+    assert "violations: []" in text
+    assert re.search(r"lamp converged at (\d+) s", text)
