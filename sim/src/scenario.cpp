@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "iotsim/ruleset/topic_rule.hpp"
+
 namespace iotsim::sim {
 namespace {
 
@@ -452,6 +454,36 @@ Scenario parse_scenario(std::string_view text) {
             }
         }
         s.swarm = so;
+    }
+    if (const json* rules = f.get("rules")) {
+        // Each element is a TopicRulePayload plus its "name"; validated as CreateTopicRule does.
+        if (!rules->is_array()) {
+            fail("rules", "must be an array of topic rules");
+        }
+        std::set<std::string> rule_names;
+        for (std::size_t k = 0; k < rules->size(); ++k) {
+            const std::string p = "rules[" + std::to_string(k) + "]";
+            const json& r = (*rules)[k];
+            if (!r.is_object()) {
+                fail(p, "must be an object, got " + type_name(r));
+            }
+            auto n = r.find("name");
+            if (n == r.end() || !n->is_string()) {
+                fail(p + ".name", "is required (a string)");
+            }
+            json payload = r;
+            payload.erase("name");
+            const std::string name = n->get<std::string>();
+            if (!rule_names.insert(name).second) {
+                fail(p + ".name", "duplicate rule \"" + name + "\"");
+            }
+            try {
+                (void)ruleset::compile_rule(name, payload.dump(), WallTime{});
+            } catch (const ruleset::RuleError& e) {
+                fail(p, e.error().type + ": " + e.error().message);
+            }
+            s.options.rules.emplace_back(name, payload.dump());
+        }
     }
     if (const json* checks = f.get("checks")) {
         Fields cf(*checks, "checks");

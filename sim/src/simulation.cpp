@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "iotsim/actions/action_runner.hpp"
 #include "iotsim/client/client.hpp"
 #include "iotsim/common/assert.hpp"
 #include "iotsim/mqtt/topic.hpp"
@@ -197,6 +198,8 @@ struct Simulation::Impl {
         std::map<shadow::ShadowKey, Stored> versions_;  // what was last stored per shadow, cheaply
     };
     CheckedShadowStore shadow_store{*this};
+    ruleset::MemoryRuleStore rule_store;        // the broker's rules "on disk": survives a crash
+    actions::MemoryActionRunner action_runner;  // the host's rule actions, in memory
     std::unique_ptr<iotcore::IotCore> broker;  // the broker with its services (shadow, ...)
     std::uint64_t broker_incarnation = 1;
     std::uint64_t broker_timer_generation = 0;
@@ -240,6 +243,13 @@ struct Simulation::Impl {
           fault_rng(Rng::derive(options.seed, "faults")),
           broker_rng(Rng::derive(options.seed, "broker")) {
         trace.set_node_names(&names);
+        const WallTime epoch{milliseconds(options.wall_epoch_unix_ms)};
+        for (const auto& [name, payload] : options.rules) {
+            // Validated here (RuleError for a bad rule), stored, loaded by recover().
+            const auto rule = ruleset::compile_rule(name, payload, epoch);
+            rule_store.put(ruleset::StoredRule{name, rule.payload().dump(), epoch.unix_ms()});
+        }
+        action_runner.keep_records = false;
         start_broker();
     }
 
@@ -255,12 +265,34 @@ struct Simulation::Impl {
     void start_broker() {
         iotcore::IotCoreConfig config;
         config.broker = options.broker;
+        config.rules_seed = options.seed;
         broker = std::make_unique<iotcore::IotCore>(
-            std::move(config), iotcore::IotCoreServices{authorizer, store, shadow_store, broker_rng});
+            std::move(config), iotcore::IotCoreServices{authorizer, store, shadow_store, broker_rng}, rule_store);
         apply_broker(broker->recover(node_now(broker_clock)));
     }
 
+    /// Runs the rule actions the last input produced (the host's side of the rules engine);
+    /// an errorAction's republish goes back into the broker.
+    void run_rule_actions() {
+        if (!broker) {
+            return;
+        }
+        for (const auto& request : broker->take_rule_actions()) {
+            const auto before = action_runner.stats();
+            auto republish = action_runner.run(request);
+            const auto& after = action_runner.stats();
+            trace.note(now, TraceKind::rule_action, Trace::broker_node, 0,
+                       request.rule_name + " actions=" + std::to_string(after.run - before.run) +
+                           " failed=" + std::to_string(after.failed - before.failed) +
+                           " error_actions=" + std::to_string(after.error_actions - before.error_actions));
+            for (auto& m : republish) {
+                apply_broker(broker->publish(std::move(m), node_now(broker_clock)));
+            }
+        }
+    }
+
     void apply_broker(broker::Effects fx) {
+        run_rule_actions();
         for (auto& e : fx) {
             if (auto* s = std::get_if<broker::Send>(&e)) {
                 const std::uint32_t id = static_cast<std::uint32_t>(s->connection.value);

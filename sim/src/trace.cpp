@@ -25,6 +25,7 @@ std::string_view trace_kind_name(TraceKind kind) {
         case TraceKind::fault: return "fault";
         case TraceKind::timer: return "timer";
         case TraceKind::check_failed: return "check_failed";
+        case TraceKind::rule_action: return "rule_action";
     }
     return "?";
 }

@@ -92,6 +92,7 @@ struct Broker::Impl {
     std::uint64_t next_session_serial = 1;
     std::map<std::string, RetainedMessage, std::less<>> retained;
     std::map<std::uint32_t, std::unique_ptr<Session>> listeners;  // Broker::listen pseudo-sessions
+    std::map<std::string, ListenerId, std::less<>> basic_ingest;   // rule name -> its listener
     // Lifecycle versionNumber: AWS promises a number that increases per client id and may skip
     // values, so one counter for all clients does, without a map that grows with every client id
     // ever seen.
@@ -363,7 +364,13 @@ struct Broker::Impl {
             }
         }
         if (m->topic.starts_with(basic_ingest_prefix)) {
-            return;  // Basic Ingest: only the named rule sees it (rules engine: a later module).
+            // Basic Ingest: only the named rule sees it (reference §1.15).
+            std::string_view rule = std::string_view(m->topic).substr(basic_ingest_prefix.size());
+            rule = rule.substr(0, rule.find('/'));
+            if (auto it = basic_ingest.find(rule); it != basic_ingest.end()) {
+                fx.push_back(Dispatch{it->second, std::move(m)});
+            }
+            return;
         }
         route(m, now);
     }
@@ -1383,6 +1390,17 @@ void Broker::listen(ListenerId listener, std::string_view filter) {
 void Broker::unlisten(ListenerId listener, std::string_view filter) {
     if (auto it = impl_->listeners.find(listener.value); it != impl_->listeners.end()) {
         impl_->trie.erase(filter, it->second.get());
+    }
+}
+
+void Broker::listen_basic_ingest(ListenerId listener, std::string_view rule_name) {
+    IOTSIM_ASSERT(listener.value != 0);
+    impl_->basic_ingest.insert_or_assign(std::string(rule_name), listener);
+}
+
+void Broker::unlisten_basic_ingest(std::string_view rule_name) {
+    if (auto it = impl_->basic_ingest.find(rule_name); it != impl_->basic_ingest.end()) {
+        impl_->basic_ingest.erase(it);
     }
 }
 

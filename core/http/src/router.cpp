@@ -281,6 +281,11 @@ std::optional<ApiError> Router::authorize(const AuthorizeRequest& request) const
 }
 
 Response Router::handle(const Request& request, Now now) {
+    if (front_) {
+        if (std::optional<Response> answered = front_(request, now)) {
+            return std::move(*answered);
+        }
+    }
     const std::string request_id = next_request_id();
     Response response = route(request, request_id, now);
     response.headers.push_back({"x-amzn-RequestId", request_id});

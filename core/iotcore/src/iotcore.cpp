@@ -13,17 +13,47 @@ constexpr broker::ListenerId shadow_listener{1};
 }  // namespace
 
 IotCore::IotCore(IotCoreConfig config, IotCoreServices services)
+    : IotCore(std::move(config), services, nullptr) {}
+
+IotCore::IotCore(IotCoreConfig config, IotCoreServices services, ruleset::RuleStore& rule_store)
+    : IotCore(std::move(config), services, &rule_store) {}
+
+IotCore::IotCore(IotCoreConfig config, IotCoreServices services, ruleset::RuleStore* rule_store)
     : config_(std::move(config)),
       broker_(config_.broker, broker::BrokerServices{services.authorizer, services.store, services.rng}),
-      shadows_(services.shadow_store, config_.shadow) {
+      shadows_(services.shadow_store, config_.shadow),
+      owned_rule_store_(rule_store == nullptr ? std::make_unique<ruleset::MemoryRuleStore>() : nullptr),
+      rules_rng_(Rng::derive(config_.rules_seed, "rules")),
+      rules_(rule_store == nullptr ? *owned_rule_store_ : *rule_store, rules_rng_),
+      routes_(broker_) {
+    rules_.set_routes(&routes_);
     // The shadow request topics, classic and named. Responses (.../accepted etc.) have more
     // levels and never match; parse_request_topic() sorts out the rest.
     broker_.listen(shadow_listener, "$aws/things/+/shadow/+");
     broker_.listen(shadow_listener, "$aws/things/+/shadow/name/+/+");
 }
 
+void IotCore::Routes::install(broker::ListenerId listener, const std::string& from_filter,
+                              const std::string& rule_name) {
+    broker_.listen(listener, from_filter);
+    broker_.listen_basic_ingest(listener, rule_name);
+}
+
+void IotCore::Routes::uninstall(broker::ListenerId listener, const std::string& from_filter,
+                                const std::string& rule_name) {
+    broker_.unlisten(listener, from_filter);
+    broker_.unlisten_basic_ingest(rule_name);
+}
+
+std::vector<ruleset::RuleActionRequest> IotCore::take_rule_actions() {
+    std::vector<ruleset::RuleActionRequest> out;
+    out.swap(rule_actions_);
+    return out;
+}
+
 broker::Effects IotCore::recover(Now now) {
     shadows_.recover(now.wall);
+    rules_.recover();
     return settle(broker_.recover(now), now);
 }
 
@@ -126,6 +156,25 @@ void IotCore::dispatch(const broker::Dispatch& d, Now now, broker::Effects& out)
         if (response) {
             ++stats_.shadow_requests;
             publish_notifications(*response, now, out);
+        }
+        return;
+    }
+    if (rules_.owns(d.listener)) {
+        firing_.republishes.clear();
+        firing_.request.reset();
+        rules_.fire(d.listener, *d.message, now.wall, firing_);
+        for (auto& m : firing_.republishes) {
+            auto fx = broker_.publish(std::move(m), now);
+            for (auto& e : fx) {
+                out.push_back(std::move(e));
+            }
+        }
+        if (firing_.request) {
+            if (rule_actions_.size() >= config_.rule_actions_pending_max) {
+                ++stats_.rule_actions_dropped;
+            } else {
+                rule_actions_.push_back(std::move(*firing_.request));
+            }
         }
     }
 }

@@ -1,5 +1,8 @@
 #include "iotsim/net/pki.hpp"
 
+#include "iotsim/net/certificate_issuer.hpp"
+#include "iotsim/registry/error.hpp"
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -27,6 +30,7 @@ struct Free {
     void operator()(X509* p) const { X509_free(p); }
     void operator()(BIO* p) const { BIO_free(p); }
     void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
+    void operator()(X509_REQ* p) const { X509_REQ_free(p); }
 };
 using Key = std::unique_ptr<EVP_PKEY, Free>;
 using Cert = std::unique_ptr<X509, Free>;
@@ -62,10 +66,16 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
     }
 }
 
+/// The subject AWS gives the certificates it issues.
+constexpr const char* aws_certificate_cn = "AWS IoT Certificate";
+/// AWS-issued certificates expire 2049-12-31T23:59:59Z (reference §4.3).
+constexpr const char* aws_certificate_not_after = "20491231235959Z";
+
 /// Certificates are dated by the host's clock at creation (this is the network host, which may
 /// read clocks); validity is checked by OpenSSL at handshake time.
 Cert make_cert(EVP_PKEY* key, const std::string& common_name, X509* issuer, EVP_PKEY* issuer_key, bool is_ca,
-               const std::string& san, long days) {
+               const std::string& san, long days, const X509_NAME* subject = nullptr,
+               const char* not_after = nullptr) {
     Cert cert(X509_new());
     if (!cert) {
         fail("X509_new");
@@ -80,12 +90,23 @@ Cert make_cert(EVP_PKEY* key, const std::string& common_name, X509* issuer, EVP_
     BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert.get()));
     BN_free(serial);
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
+    if (not_after != nullptr) {
+        ASN1_TIME_set_string(X509_getm_notAfter(cert.get()), not_after);
+    } else {
+        X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
+    }
     X509_set_pubkey(cert.get(), key);
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("iotsim"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),
-                               -1, -1, 0);
+    if (subject != nullptr) {
+        X509_set_subject_name(cert.get(), subject);
+    } else {
+        X509_NAME* name = X509_get_subject_name(cert.get());
+        if (common_name != aws_certificate_cn) {
+            X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("iotsim"), -1,
+                                       -1, 0);
+        }
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                   reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+    }
     X509* issuer_cert = issuer != nullptr ? issuer : cert.get();
     X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer_cert));
     if (is_ca) {
@@ -229,6 +250,85 @@ PkiFiles ensure_pki(const fs::path& data_dir, const std::vector<std::string>& se
         write_file(files.device_cert, pem_of(cert.get()), false);
     }
     return files;
+}
+
+namespace {
+
+std::string public_pem_of(EVP_PKEY* key) {
+    Bio bio(BIO_new(BIO_s_mem()));
+    PEM_write_bio_PUBKEY(bio.get(), key);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+[[noreturn]] void invalid_csr(const std::string& why) {
+    throw registry::RegistryError(registry::errors::make(registry::errors::invalid_request, why));
+}
+
+/// AWS accepts RSA keys of 2048 bits or more and EC keys on P-256, P-384 and P-521.
+bool acceptable_key(EVP_PKEY* key) {
+    if (EVP_PKEY_is_a(key, "RSA") == 1) {
+        return EVP_PKEY_get_bits(key) >= 2048;
+    }
+    if (EVP_PKEY_is_a(key, "EC") == 1) {
+        char group[64] = {};
+        size_t len = 0;
+        if (EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof group, &len) != 1) {
+            return false;
+        }
+        const std::string name(group, len);
+        return name == "prime256v1" || name == "P-256" || name == "secp384r1" || name == "P-384" ||
+               name == "secp521r1" || name == "P-521";
+    }
+    return false;
+}
+
+}  // namespace
+
+struct LocalCertificateIssuer::Impl {
+    Cert ca;
+    Key ca_key;
+};
+
+LocalCertificateIssuer::LocalCertificateIssuer(const fs::path& ca_cert, const fs::path& ca_key)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->ca = read_cert(ca_cert);
+    impl_->ca_key = read_key(ca_key);
+}
+
+LocalCertificateIssuer::~LocalCertificateIssuer() = default;
+
+registry::IssuedCertificate LocalCertificateIssuer::create_keys_and_certificate(Now) {
+    Key key = make_rsa_key();
+    Cert cert = make_cert(key.get(), aws_certificate_cn, impl_->ca.get(), impl_->ca_key.get(), false, "", 0, nullptr,
+                          aws_certificate_not_after);
+    return registry::IssuedCertificate{pem_of(cert.get()), public_pem_of(key.get()), pem_of(key.get()), ""};
+}
+
+std::string LocalCertificateIssuer::create_certificate_from_csr(std::string_view csr_pem,
+                                                                std::string& ca_certificate_id, Now) {
+    ca_certificate_id.clear();
+    Bio bio(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
+    std::unique_ptr<X509_REQ, Free> csr(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    ERR_clear_error();
+    if (!csr) {
+        invalid_csr("The certificate signing request is not a valid PEM-encoded PKCS#10 request");
+    }
+    EVP_PKEY* key = X509_REQ_get0_pubkey(csr.get());
+    if (key == nullptr || X509_REQ_verify(csr.get(), key) != 1) {
+        ERR_clear_error();
+        invalid_csr("The certificate signing request's signature does not verify");
+    }
+    if (!acceptable_key(key)) {
+        invalid_csr("The certificate signing request's key must be RSA of at least 2048 bits or EC on P-256, "
+                    "P-384 or P-521");
+    }
+    const X509_NAME* subject = X509_REQ_get_subject_name(csr.get());
+    const bool has_subject = subject != nullptr && X509_NAME_entry_count(subject) > 0;
+    Cert cert = make_cert(key, aws_certificate_cn, impl_->ca.get(), impl_->ca_key.get(), false, "", 0,
+                          has_subject ? subject : nullptr, aws_certificate_not_after);
+    return pem_of(cert.get());
 }
 
 }  // namespace iotsim::net

@@ -9,6 +9,9 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
@@ -16,18 +19,27 @@
 #include <chrono>
 #include <ctime>
 #include <deque>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <system_error>
 #include <unistd.h>
 
+#include "iotsim/auth/policy_authorizer.hpp"
 #include "iotsim/broker/broker.hpp"
 #include "iotsim/http/connection.hpp"
 #include "iotsim/http/router.hpp"
 #include "iotsim/iotcore/data_plane.hpp"
+#include "iotsim/actions/action_runner.hpp"
+#include "iotsim/ruleset/router.hpp"
 #include "iotsim/iotcore/iotcore.hpp"
+#include "iotsim/net/certificate_issuer.hpp"
 #include "iotsim/net/pki.hpp"
+#include "iotsim/registry/control_plane_router.hpp"
+#include "iotsim/registry/registry.hpp"
+#include "iotsim/storage/sqlite_registry_store.hpp"
 #include "iotsim/storage/sqlite_shadow_store.hpp"
 #include "iotsim/storage/sqlite_store.hpp"
 
@@ -85,10 +97,18 @@ struct Server::Impl {
     ssl::context https_tls{ssl::context::tls_server};  // HTTPS: a client certificate is optional
     std::unique_ptr<storage::SqliteStore> store;
     std::unique_ptr<storage::SqliteShadowStore> shadow_store;
-    broker::AllowAllAuthorizer authorizer;
+    std::unique_ptr<storage::SqliteRegistryStore> registry_store;
     std::uint64_t os_seed;
     Rng rng;
     Rng http_rng;
+    Rng registry_rng;
+    Rng control_plane_rng;
+    // The registry (iot control plane) and the authorizer that reads it: X.509 connections are
+    // checked against IoT policies; the plain port stays allow-all (a local convenience).
+    std::unique_ptr<registry::Registry> registry;
+    std::unique_ptr<LocalCertificateIssuer> issuer;
+    std::unique_ptr<registry::ControlPlaneRouter> control_plane;
+    std::unique_ptr<auth::PolicyAuthorizer> authorizer;
     std::unique_ptr<iotcore::IotCore> broker;  // the broker with its services
     std::unique_ptr<iotcore::IotCoreDataPlane> data_plane;
     std::unique_ptr<http::Router> router;
@@ -97,6 +117,69 @@ struct Server::Impl {
     tcp::acceptor http_plain{io};
     tcp::acceptor http_secure{io};
     std::map<std::uint64_t, std::shared_ptr<HttpConn>> http_conns;
+    std::unique_ptr<ruleset::TopicRuleRouter> rules_router;  // CreateTopicRule & co. on the HTTP ports
+    Rng rules_router_rng{0};
+
+    /// Rule actions other than republish run here, off the broker's thread (a lambda may take
+    /// seconds): requests go in from the IO thread; the messages they produce (errorAction
+    /// republishes) are posted back to it.
+    struct ActionWorker {
+        Impl& srv;
+        actions::FileActionRunner runner;
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::deque<ruleset::RuleActionRequest> queue;
+        bool stop = false;
+        std::thread thread;
+
+        ActionWorker(Impl& s, const std::filesystem::path& data_dir) : srv(s), runner(data_dir) {
+            thread = std::thread([this] { loop(); });
+        }
+        ~ActionWorker() {
+            {
+                std::lock_guard lock(mutex);
+                stop = true;
+            }
+            wake.notify_all();
+            thread.join();
+        }
+        void submit(std::vector<ruleset::RuleActionRequest> requests) {
+            if (requests.empty()) {
+                return;
+            }
+            {
+                std::lock_guard lock(mutex);
+                for (auto& r : requests) {
+                    queue.push_back(std::move(r));
+                }
+            }
+            wake.notify_one();
+        }
+        void loop() {
+            while (true) {
+                ruleset::RuleActionRequest request;
+                {
+                    std::unique_lock lock(mutex);
+                    wake.wait(lock, [this] { return stop || !queue.empty(); });
+                    if (stop) {
+                        return;
+                    }
+                    request = std::move(queue.front());
+                    queue.pop_front();
+                }
+                auto messages = runner.run(request);
+                if (!messages.empty()) {
+                    asio::post(srv.io, [this, messages = std::move(messages)]() mutable {
+                        for (auto& m : messages) {
+                            srv.apply(srv.broker->publish(std::move(m), read_clocks()));
+                        }
+                    });
+                }
+            }
+        }
+    };
+    std::unique_ptr<ActionWorker> action_worker;
+    std::vector<std::string> startup_notes;  // logged once the server has started
     std::uint64_t next_http_connection = 1;
     asio::steady_timer broker_timer{io};
     asio::steady_timer shutdown_timer{io};
@@ -522,7 +605,9 @@ struct Server::Impl {
         : options(std::move(o)),
           os_seed(seed_from_os()),
           rng(Rng::derive(os_seed, "broker")),
-          http_rng(Rng::derive(os_seed, "http")) {
+          http_rng(Rng::derive(os_seed, "http")),
+          registry_rng(Rng::derive(os_seed, "registry")),
+          control_plane_rng(Rng::derive(os_seed, "control-plane")) {
         if (!options.log) {
             options.log = [](const std::string& line) { std::cerr << line << '\n'; };
         }
@@ -560,9 +645,11 @@ struct Server::Impl {
         try {
             store = std::make_unique<storage::SqliteStore>(options.data_dir / "iotsim.db");
             shadow_store = std::make_unique<storage::SqliteShadowStore>(options.data_dir / "iotsim.db");
+            registry_store = std::make_unique<storage::SqliteRegistryStore>(options.data_dir / "iotsim.db");
         } catch (const storage::StoreError& e) {
             throw StartupError(e.what());
         }
+        open_registry(pki);
         try {
             tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                             ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
@@ -596,9 +683,26 @@ struct Server::Impl {
         config.broker = options.broker;
         config.shadow = options.shadow;
         broker = std::make_unique<iotcore::IotCore>(
-            std::move(config), iotcore::IotCoreServices{authorizer, *store, *shadow_store, rng});
+            std::move(config), iotcore::IotCoreServices{*authorizer, *store, *shadow_store, rng});
         data_plane = std::make_unique<iotcore::IotCoreDataPlane>(*broker);
         router = std::make_unique<http::Router>(*data_plane, http_rng);
+        rules_router_rng = Rng::derive(os_seed, "rules-router");
+        rules_router = std::make_unique<ruleset::TopicRuleRouter>(broker->rules(), rules_router_rng);
+        action_worker = std::make_unique<ActionWorker>(*this, options.data_dir);
+        // `aws iot` and `aws iot-data` share the HTTP ports: a request the control plane
+        // recognises (botocore's iot paths, e.g. /things/{name}) goes to the registry, anything
+        // else (/things/{name}/shadow, /topics/..., /retainedMessage...) to iot-data.
+        router->set_front([this](const http::Request& request, Now now) -> std::optional<http::Response> {
+            if (ruleset::TopicRuleRouter::owns_path(request.path)) {
+                return rules_router->handle(request, now);  // /rules...: topic rules (in memory for now)
+            }
+            if (registry::ControlPlaneRouter::operation_for(request).empty()) {
+                return std::nullopt;
+            }
+            http::Response response = control_plane->handle(request, now);
+            authorizer->invalidate();  // policies, certificates and things apply from the next check
+            return response;
+        });
         listen(plain, options.mqtt_port, "mqtt");
         listen(secure, options.mqtts_port, "mqtts");
         listen(http_plain, options.http_port, "http");
@@ -609,7 +713,62 @@ struct Server::Impl {
             throw StartupError(std::string("cannot recover from ") + (options.data_dir / "iotsim.db").string() + ": " +
                                e.what());
         }
+        for (const auto& note : startup_notes) {
+            log_line(note);
+        }
     }
+
+    /// The registry from DATA_DIR/iotsim.db, its control plane and the policy authorizer. On an
+    /// empty registry (first start, or a data directory from before the registry existed) the
+    /// demo device certificate (device.cert.pem) is registered ACTIVE with the allow-all policy
+    /// `iotsim-demo-policy` attached, so the demo device and the labs connect as before.
+    void open_registry(const PkiFiles& pki) {
+        registry::RegistryOptions registry_options;
+        registry_options.data_endpoint = options.endpoint;
+        registry = std::make_unique<registry::Registry>(*registry_store, registry_rng, registry_options);
+        try {
+            registry->recover();
+        } catch (const std::exception& e) {
+            throw StartupError(std::string("cannot recover the registry from ") +
+                               (options.data_dir / "iotsim.db").string() + ": " + e.what());
+        }
+        try {
+            issuer = std::make_unique<LocalCertificateIssuer>(pki.root_ca_cert, pki.root_ca_key);
+        } catch (const PkiError& e) {
+            throw StartupError(e.what());
+        }
+        control_plane = std::make_unique<registry::ControlPlaneRouter>(*registry, control_plane_rng);
+        control_plane->set_certificate_issuer(issuer.get());
+        authorizer = std::make_unique<auth::PolicyAuthorizer>(*registry);
+        seed_demo_identity(pki);
+    }
+
+    void seed_demo_identity(const PkiFiles& pki) {
+        registry::ListCertificatesInput none;
+        none.page.size = 1;
+        if (!registry->list_certificates(none).items.empty() || !registry->list_policies(none).items.empty()) {
+            return;
+        }
+        std::ifstream in(pki.device_cert, std::ios::binary);
+        const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const Now now = read_clocks();
+        try {
+            const registry::CertificateRecord& cert =
+                registry->add_issued_certificate(pem, registry::CertificateStatus::active, now);
+            const std::string cert_arn = registry->certificate_arn(cert.id);
+            registry->create_policy(demo_policy_name, demo_policy_document, {}, now);
+            registry->attach_policy(demo_policy_name, cert_arn, now);
+            // Logged once startup has succeeded: a failed start prints its one error line only.
+            startup_notes.push_back("registered demo device certificate " + cert.id + " with policy " +
+                                    demo_policy_name);
+        } catch (const std::exception& e) {
+            throw StartupError(std::string("cannot register the demo device certificate: ") + e.what());
+        }
+    }
+
+    static constexpr const char* demo_policy_name = "iotsim-demo-policy";
+    static constexpr const char* demo_policy_document =
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]})";
 
     void listen(tcp::acceptor& acceptor, std::uint16_t port, std::string_view what) {
         error_code ec;
@@ -669,6 +828,9 @@ struct Server::Impl {
             } else if (auto* ev = std::get_if<broker::Event>(&effect)) {
                 log_event(*ev);
             }
+        }
+        if (action_worker) {
+            action_worker->submit(broker->take_rule_actions());
         }
     }
 

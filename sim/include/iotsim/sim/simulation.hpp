@@ -118,6 +118,10 @@ struct SimulationOptions {
     /// At the end of the run these shadows exist and have no delta (reported caught up with
     /// desired): (thing, shadow name; "" = classic).
     std::vector<std::pair<std::string, std::string>> check_shadow_converged;
+    /// Topic rules installed before the broker starts: (rule name, TopicRulePayload JSON). They
+    /// live in the broker's rule store, so a broker crash keeps them. Non-republish actions run
+    /// in an in-memory ActionRunner; each outcome is a `rule_action` trace record.
+    std::vector<std::pair<std::string, std::string>> rules;
 };
 
 /// A Device Shadow data-plane answer, as the REST API gives it: the HTTP status (200 or AWS's

@@ -26,6 +26,7 @@ enum class TraceKind : std::uint8_t {
     fault,
     timer,
     check_failed,
+    rule_action,        // a rule action the host ran (ActionRunner), with its outcome
 };
 
 [[nodiscard]] std::string_view trace_kind_name(TraceKind kind);

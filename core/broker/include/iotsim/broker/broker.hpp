@@ -85,10 +85,18 @@ public:
     /// every message routed to it comes back as a Dispatch effect, once per message per listener
     /// however many of its filters match. Listeners see messages as a QoS 1 subscriber would,
     /// from every source (clients, publish(), lifecycle events), with no authorization check,
-    /// no queue and no retained replay. Basic Ingest topics are never routed to them.
+    /// no queue and no retained replay. Basic Ingest topics are never routed to them (see
+    /// listen_basic_ingest).
     void listen(ListenerId listener, std::string_view filter);
     /// Removes a filter added by listen(); unknown pairs are ignored.
     void unlisten(ListenerId listener, std::string_view filter);
+    /// Basic Ingest (reference §1.15): a message published to `$aws/rules/<rule_name>` or
+    /// `$aws/rules/<rule_name>/...` comes back as a Dispatch to `listener` only (no subscriber,
+    /// no other listener sees it). One listener per rule name; a second call replaces it.
+    void listen_basic_ingest(ListenerId listener, std::string_view rule_name);
+    /// Removes the Basic Ingest registration of `rule_name`; Basic Ingest messages to it are
+    /// then dropped (AWS: RuleNotFound).
+    void unlisten_basic_ingest(std::string_view rule_name);
 
     /// Graceful shutdown: every connection gets DISCONNECT 0x8B (MQTT 5) and is closed.
     [[nodiscard]] Effects shutdown(Now now);

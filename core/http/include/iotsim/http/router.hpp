@@ -46,6 +46,12 @@ struct AuthorizeRequest {
 /// as is. Called after routing and path decoding, before query validation and the data plane.
 using Authorize = std::function<std::optional<ApiError>(const AuthorizeRequest&)>;
 
+/// Another API served on the same port, consulted before the iot-data routes: it answers a
+/// request it recognises (the response is sent as is, with its own request id) and returns
+/// nullopt for the others, which the Router then serves. The network host puts the iot control
+/// plane (registry::ControlPlaneRouter) here, as `aws iot` and `aws iot-data` share its ports.
+using Front = std::function<std::optional<Response>(const Request&, Now)>;
+
 /// AWS's limits the Router enforces itself (reference §1.13, §1.14).
 struct RouterOptions {
     std::size_t payload_bytes_max = 131'072;  // Publish body; beyond it 413
@@ -76,6 +82,8 @@ public:
 
     /// Installs the authorization hook; without one every request is admitted.
     void set_authorize(Authorize authorize) { authorize_ = std::move(authorize); }
+    /// Installs the API served in front of this one; without one the Router serves alone.
+    void set_front(Front front) { front_ = std::move(front); }
 
     /// Answers one request. Never throws on input.
     [[nodiscard]] Response handle(const Request& request, Now now);
@@ -93,6 +101,7 @@ private:
     Rng& rng_;
     RouterOptions options_;
     Authorize authorize_;
+    Front front_;
 };
 
 }  // namespace iotsim::http

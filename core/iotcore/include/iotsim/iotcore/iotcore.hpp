@@ -1,11 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "iotsim/broker/broker.hpp"
+#include "iotsim/ruleset/engine.hpp"
+#include "iotsim/ruleset/store.hpp"
 #include "iotsim/shadow/service.hpp"
 
 namespace iotsim::iotcore {
@@ -25,11 +29,18 @@ struct IotCoreConfig {
     /// Dispatches (service publications that trigger further services) handled per input at
     /// most; a loop beyond it is cut and counted (a republish rule feeding itself, for example).
     std::uint32_t dispatches_per_input_max = 1024;
+    /// Seed of the rules engine's own Rng stream (newuuid(), rand(), trace ids), derived as
+    /// Rng::derive(rules_seed, "rules") so that rules never shift the broker's draws.
+    std::uint64_t rules_seed = 0x72756c6573;
+    /// Rule action requests kept for the host (take_rule_actions) at most; beyond, new ones
+    /// are dropped and counted (a host that never takes them must not grow memory).
+    std::size_t rule_actions_pending_max = 65536;
 };
 
 struct IotCoreStats {
     std::uint64_t shadow_requests = 0;
     std::uint64_t dispatch_loops_cut = 0;
+    std::uint64_t rule_actions_dropped = 0;  // requests beyond rule_actions_pending_max
 };
 
 /// A data-plane shadow call's answer plus the effects its publications caused.
@@ -52,11 +63,15 @@ struct ShadowResult {
 /// Thread safety: not synchronised; one host thread drives one IotCore.
 class IotCore {
 public:
+    /// Rules are kept in an owned MemoryRuleStore.
     IotCore(IotCoreConfig config, IotCoreServices services);
+    /// Rules are kept in `rule_store` (not owned; must outlive the IotCore).
+    IotCore(IotCoreConfig config, IotCoreServices services, ruleset::RuleStore& rule_store);
     IotCore(const IotCore&) = delete;
     IotCore& operator=(const IotCore&) = delete;
 
-    /// Reloads the broker's retained messages and sessions and every shadow from the stores.
+    /// Reloads the broker's retained messages and sessions, every shadow and every topic rule
+    /// from the stores.
     [[nodiscard]] broker::Effects recover(Now now);
 
     [[nodiscard]] broker::Effects accept(broker::ConnectionId connection, broker::PeerIdentity peer, Now now);
@@ -80,7 +95,32 @@ public:
     [[nodiscard]] const shadow::ShadowService& shadows() const { return shadows_; }
     [[nodiscard]] const IotCoreStats& stats() const { return stats_; }
 
+    // ---- Rules engine ----
+    /// The topic rules (control plane: ruleset::TopicRuleRouter takes this). A rule created,
+    /// replaced, enabled, disabled or deleted takes effect for the next message.
+    [[nodiscard]] ruleset::RulesEngine& rules() { return rules_; }
+    [[nodiscard]] const ruleset::RulesEngine& rules() const { return rules_; }
+    /// The rule actions the host must run (everything but republish, which runs in core), in
+    /// the order the rules fired, since the last call. Hosts call it after each input; a
+    /// host's errorAction republish goes back in through publish().
+    [[nodiscard]] std::vector<ruleset::RuleActionRequest> take_rule_actions();
+
 private:
+    IotCore(IotCoreConfig config, IotCoreServices services, ruleset::RuleStore* rule_store);
+
+    /// Installs rule listeners in the broker: the FROM filter and the Basic Ingest name.
+    class Routes final : public ruleset::RuleRoutes {
+    public:
+        explicit Routes(broker::Broker& broker) : broker_(broker) {}
+        void install(broker::ListenerId listener, const std::string& from_filter,
+                     const std::string& rule_name) override;
+        void uninstall(broker::ListenerId listener, const std::string& from_filter,
+                       const std::string& rule_name) override;
+
+    private:
+        broker::Broker& broker_;
+    };
+
     /// Hands every Dispatch in `fx` to its service until none is left; returns the rest in order.
     broker::Effects settle(broker::Effects fx, Now now);
     void dispatch(const broker::Dispatch& d, Now now, broker::Effects& out);
@@ -91,6 +131,12 @@ private:
     broker::Broker broker_;
     shadow::ShadowService shadows_;
     IotCoreStats stats_;
+    std::unique_ptr<ruleset::MemoryRuleStore> owned_rule_store_;
+    Rng rules_rng_;
+    ruleset::RulesEngine rules_;
+    Routes routes_;
+    std::vector<ruleset::RuleActionRequest> rule_actions_;
+    ruleset::Firing firing_;
 };
 
 }  // namespace iotsim::iotcore

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "iotsim/broker/message.hpp"
+#include "iotsim/ruleset/engine.hpp"
+
+/// Host side of the rules engine: IotCore::take_rule_actions() hands over what rules want done
+/// outside the broker (everything but republish); an ActionRunner does it against local
+/// stand-ins, off the broker's path, and routes failures to the rule's errorAction with AWS's
+/// error message (reference §3.11). Not Sans-I/O: FileActionRunner writes files and runs
+/// processes, like core/storage; MemoryActionRunner is the simulator's.
+namespace iotsim::actions {
+
+struct ActionStats {
+    std::uint64_t run = 0;          // actions attempted (errorActions included)
+    std::uint64_t failed = 0;       // actions that failed
+    std::uint64_t error_actions = 0;
+    std::uint64_t dropped = 0;      // failures with no errorAction, or a failing errorAction
+};
+
+/// What an action did, for the simulator's trace and for tests.
+struct ActionRecord {
+    std::string rule_name;
+    int index = 0;  // -1: the errorAction
+    std::string type;
+    std::string resource;
+    std::string payload;
+    std::optional<std::string> error;  // set when it failed
+};
+
+class ActionRunner {
+public:
+    virtual ~ActionRunner() = default;
+    /// Runs every action of `request`; if any failed (or the core reported failures), runs the
+    /// errorAction with error_action_payload(). Returns the messages to publish back into the
+    /// core with IotCore::publish (an errorAction that republishes).
+    [[nodiscard]] std::vector<broker::Message> run(const ruleset::RuleActionRequest& request);
+    [[nodiscard]] const ActionStats& stats() const { return stats_; }
+    /// Every action run, in order (kept only when `keep_records`).
+    [[nodiscard]] const std::vector<ActionRecord>& records() const { return records_; }
+    bool keep_records = true;
+
+protected:
+    /// Performs one action (not republish) with `payload`; an error message on failure in
+    /// AWS's words ("Failed to put S3 object. ...").
+    [[nodiscard]] virtual std::optional<std::string> perform(const ruleset::RenderedAction& action,
+                                                             std::string_view payload) = 0;
+
+private:
+    std::optional<std::string> run_one(const ruleset::RuleActionRequest& request,
+                                       const ruleset::RenderedAction& action, std::string_view payload,
+                                       std::vector<broker::Message>& republish);
+    ActionStats stats_;
+    std::vector<ActionRecord> records_;
+};
+
+/// The network host's runner: stand-ins under `data_dir`:
+///   s3        DATA_DIR/s3/<bucket>/<key> (the key may not leave the bucket's folder)
+///   sqs       DATA_DIR/sqs/<queue>.jsonl        {"body"} (base64 with useBase64)
+///   sns       DATA_DIR/sns/<topic>.jsonl        {"message"}
+///   dynamoDB  DATA_DIR/dynamodb/<table>.jsonl   {hashKeyField, rangeKeyField, payloadField}
+///   dynamoDBv2 DATA_DIR/dynamodb/<table>.jsonl  the payload object as the item
+///   kinesis   DATA_DIR/kinesis/<stream>.jsonl   {"partitionKey","data"}
+///   firehose  DATA_DIR/firehose/<stream>.jsonl  {"data"}
+///   cloudwatchLogs DATA_DIR/cloudwatch/logs/<group>.jsonl {"message"}
+///   cloudwatchMetric DATA_DIR/cloudwatch/metrics.jsonl {namespace,name,value,unit,timestamp}
+///   lambda    runs the executable DATA_DIR/lambda/<function-name> with the payload on stdin,
+///             stdout/stderr appended to DATA_DIR/lambda/<function-name>.log, killed after
+///             `lambda_timeout` (a failure then, as a non-zero exit or a missing executable)
+/// Other action types fail ("not supported by iotsim") and go to the errorAction.
+class FileActionRunner final : public ActionRunner {
+public:
+    explicit FileActionRunner(std::filesystem::path data_dir,
+                              std::chrono::milliseconds lambda_timeout = std::chrono::milliseconds(3000))
+        : dir_(std::move(data_dir)), lambda_timeout_(lambda_timeout) {}
+
+protected:
+    std::optional<std::string> perform(const ruleset::RenderedAction& action, std::string_view payload) override;
+
+private:
+    std::optional<std::string> run_lambda(const std::string& name, std::string_view payload);
+    std::filesystem::path dir_;
+    std::chrono::milliseconds lambda_timeout_;
+};
+
+/// The simulator's runner: the same stand-ins in memory (records() is the "disk"); lambda is
+/// recorded, not run. `fail_resources` makes actions on those resources fail (fault injection).
+class MemoryActionRunner final : public ActionRunner {
+public:
+    std::vector<std::string> fail_resources;
+
+protected:
+    std::optional<std::string> perform(const ruleset::RenderedAction& action, std::string_view payload) override;
+};
+
+/// A resource name usable as one path component: non-empty, at most 255 bytes, of
+/// [A-Za-z0-9._-], and not "." or "..".
+[[nodiscard]] bool safe_component(std::string_view name);
+/// An S3 key as a relative path inside its bucket folder, or nullopt when it could escape it
+/// (empty, absolute, "." or ".." segments, NUL, backslash).
+[[nodiscard]] std::optional<std::filesystem::path> safe_key(std::string_view key);
+
+}  // namespace iotsim::actions

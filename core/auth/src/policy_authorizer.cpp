@@ -1,0 +1,197 @@
+#include "iotsim/auth/policy_authorizer.hpp"
+
+#include <algorithm>
+
+#include "iotsim/auth/certificate_fields.hpp"
+#include "iotsim/policy/action.hpp"
+#include "iotsim/policy/arn.hpp"
+#include "iotsim/policy/evaluate.hpp"
+
+namespace iotsim::auth {
+
+PolicyAuthorizer::PolicyAuthorizer(const registry::Registry& registry,
+                                   PolicyAuthorizerOptions options)
+    : registry_(registry),
+      options_(options),
+      arn_prefix_(policy::arn_prefix(registry.options().scope)) {}
+
+void PolicyAuthorizer::invalidate() {
+    entries_.clear();
+    // Compiled policies are keyed by (ARN, version id) and a version's document never changes,
+    // but a deleted and re-created policy reuses version 1: drop them too.
+    compiled_.clear();
+}
+
+std::string PolicyAuthorizer::resource(std::string_view kind, std::string_view name) const {
+    std::string out;
+    out.reserve(arn_prefix_.size() + kind.size() + 1 + name.size());
+    out.append(arn_prefix_).append(kind).push_back('/');
+    out.append(name);
+    return out;
+}
+
+PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer,
+                                                std::string_view client_id) {
+    Entry entry;
+    const registry::CertificateRecord* cert = registry_.find_certificate(peer.certificate_id);
+    if (cert == nullptr || cert->status != registry::CertificateStatus::active) {
+        return entry;  // refused at CONNECT, denied afterwards
+    }
+    entry.active = true;
+    for (const registry::EffectivePolicy& p : registry_.policies_for_principal(cert->id)) {
+        const auto key = std::make_pair(p.policy_arn, p.version_id);
+        auto it = compiled_.find(key);
+        if (it == compiled_.end()) {
+            policy::PolicyOptions po;
+            po.name = p.policy_name;
+            po.arn = p.policy_arn;
+            auto parsed = policy::parse_policy(p.document, po);
+            if (!parsed) {
+                continue;  // validated when created; a document that no longer parses grants nothing
+            }
+            it = compiled_.emplace(key, std::move(parsed).value()).first;
+        }
+        entry.policies.push_back(it->second);
+    }
+    policy::RequestContext& ctx = entry.context;
+    ctx.client_id = std::string(client_id);
+    ctx.certificate_id = cert->id;
+    ctx.certificate = certificate_fields(cert->pem);
+    if (!peer.address.empty()) {
+        ctx.source_ip = peer.address;
+    }
+    // The bound thing (reference §5.1): the exclusive thing, else the one named like the client.
+    const std::string cert_arn = registry_.certificate_arn(cert->id);
+    const registry::ThingRecord* bound = nullptr;
+    for (const std::string& name : registry_.things_for_principal(cert->id)) {
+        const registry::ThingRecord* thing = registry_.find_thing(name);
+        if (thing == nullptr) {
+            continue;
+        }
+        const auto principal = thing->principals.find(cert_arn);
+        if (principal != thing->principals.end() &&
+            principal->second == registry::ThingPrincipalType::exclusive) {
+            bound = thing;
+            break;
+        }
+        if (name == client_id) {
+            bound = thing;
+        }
+    }
+    if (bound != nullptr) {
+        policy::ThingContext thing;
+        thing.name = bound->name;
+        if (!bound->type_name.empty()) {
+            thing.type_name = bound->type_name;
+        }
+        for (const auto& [k, v] : bound->attributes) {
+            thing.attributes.emplace(k, v);
+        }
+        ctx.thing = std::move(thing);
+    }
+    return entry;
+}
+
+const PolicyAuthorizer::Entry* PolicyAuthorizer::entry_for(const broker::PeerIdentity& peer,
+                                                           std::string_view client_id,
+                                                           bool& allow_all) {
+    allow_all = false;
+    if (peer.certificate_id.empty()) {
+        const bool local = peer.transport == broker::Transport::tcp ||
+                           peer.transport == broker::Transport::simulated;
+        allow_all = local && options_.allow_unauthenticated_local;
+        return nullptr;
+    }
+    // The context holds aws:SourceIp: the peer's address is part of the key.
+    std::string key;
+    key.reserve(peer.certificate_id.size() + peer.address.size() + 2 + client_id.size());
+    key.append(peer.certificate_id).push_back('\0');
+    key.append(peer.address).push_back('\0');
+    key.append(client_id);
+    if (auto it = entries_.find(key); it != entries_.end()) {
+        return &it->second;
+    }
+    if (entries_.size() >= options_.cache_entries_max) {
+        entries_.clear();
+    }
+    return &entries_.emplace(std::move(key), build(peer, client_id)).first->second;
+}
+
+bool PolicyAuthorizer::allowed(const Entry& entry, std::string_view action,
+                               const std::string& resource, const policy::RequestContext& context) {
+    if (!entry.active) {
+        return false;
+    }
+    ++evaluations_;
+    return policy::evaluate(entry.policies, policy::Request{action, resource, context}).allowed();
+}
+
+broker::ConnectDecision PolicyAuthorizer::authorize_connect(const broker::PeerIdentity& peer,
+                                                            const mqtt::Connect& connect) {
+    bool allow_all = false;
+    const Entry* entry = entry_for(peer, connect.client_id, allow_all);
+    if (entry == nullptr) {
+        return allow_all ? broker::ConnectDecision::allow : broker::ConnectDecision::not_authorized;
+    }
+    if (!entry->active) {
+        return broker::ConnectDecision::not_authorized;
+    }
+    policy::RequestContext context = entry->context;
+    std::vector<std::string> attributes;
+    const bool persistent = connect.version == mqtt::Version::v5
+                                ? connect.properties.session_expiry_interval.value_or(0) > 0
+                                : !connect.clean_start;
+    if (persistent) {
+        attributes.emplace_back("PersistentConnect");
+    }
+    if (connect.will) {
+        attributes.emplace_back("LastWill");
+        context.last_will_topic = connect.will->topic;
+    }
+    context.connect_attributes = std::move(attributes);
+    if (!allowed(*entry, policy::actions::connect, resource("client", connect.client_id), context)) {
+        return broker::ConnectDecision::not_authorized;
+    }
+    if (connect.will) {
+        const std::string topic = resource("topic", connect.will->topic);
+        if (!allowed(*entry, policy::actions::publish, topic) ||
+            (connect.will->retain && !allowed(*entry, policy::actions::retain_publish, topic))) {
+            return broker::ConnectDecision::not_authorized;
+        }
+    }
+    return broker::ConnectDecision::allow;
+}
+
+bool PolicyAuthorizer::authorize_publish(const broker::ClientContext& client,
+                                         std::string_view topic, bool retain) {
+    bool allow_all = false;
+    const Entry* entry = entry_for(client.peer, client.client_id, allow_all);
+    if (entry == nullptr) {
+        return allow_all;
+    }
+    const std::string arn = resource("topic", topic);
+    return allowed(*entry, policy::actions::publish, arn) &&
+           (!retain || allowed(*entry, policy::actions::retain_publish, arn));
+}
+
+bool PolicyAuthorizer::authorize_subscribe(const broker::ClientContext& client,
+                                           std::string_view filter) {
+    bool allow_all = false;
+    const Entry* entry = entry_for(client.peer, client.client_id, allow_all);
+    if (entry == nullptr) {
+        return allow_all;
+    }
+    return allowed(*entry, policy::actions::subscribe, resource("topicfilter", filter));
+}
+
+bool PolicyAuthorizer::authorize_receive(const broker::ClientContext& client,
+                                         std::string_view topic) {
+    bool allow_all = false;
+    const Entry* entry = entry_for(client.peer, client.client_id, allow_all);
+    if (entry == nullptr) {
+        return allow_all;
+    }
+    return allowed(*entry, policy::actions::receive, resource("topic", topic));
+}
+
+}  // namespace iotsim::auth
