@@ -79,15 +79,16 @@ PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer
         }
     }
     if (bound != nullptr) {
-        policy::ThingContext thing;
+        // Built in place: moving a local ThingContext (an optional<string> inside) makes GCC 12
+        // at -O2 report a false -Wmaybe-uninitialized (GCC bug 105329's family).
+        policy::ThingContext& thing = ctx.thing.emplace();
         thing.name = bound->name;
         if (!bound->type_name.empty()) {
-            thing.type_name = bound->type_name;
+            thing.type_name.emplace(bound->type_name);
         }
         for (const auto& [k, v] : bound->attributes) {
             thing.attributes.emplace(k, v);
         }
-        ctx.thing = std::move(thing);
     }
     return entry;
 }
