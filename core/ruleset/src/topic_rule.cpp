@@ -1,5 +1,6 @@
 #include "iotsim/ruleset/topic_rule.hpp"
 
+#include "iotsim/common/account.hpp"
 #include "iotsim/mqtt/topic.hpp"
 
 #include <algorithm>
@@ -78,13 +79,51 @@ const ActionSpec* find_spec(std::string_view type) {
             "' failed to satisfy constraint: Member must not be null");
 }
 
+/// Collects the templates of `value` (a configuration or a part of it) with their JSON
+/// pointers; `pointer` is value's own ("" for the whole configuration).
+void collect_templates(const json& value, const std::string& pointer, const std::string& type,
+                       const std::string& member, rules::SqlVersion version, rules::TemplateUse use,
+                       std::vector<std::pair<std::string, rules::Template>>& out) {
+    if (value.is_object() || value.is_array()) {
+        std::size_t i = 0;
+        for (auto it = value.begin(); it != value.end(); ++it, ++i) {
+            // JSON pointer escaping (RFC 6901): '~' -> "~0", '/' -> "~1".
+            std::string key = value.is_object() ? it.key() : std::to_string(i);
+            std::string escaped;
+            for (const char c : key) {
+                escaped += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+            }
+            collect_templates(*it, pointer + "/" + escaped, type, member, version, use, out);
+        }
+        return;
+    }
+    if (!value.is_string()) {
+        return;
+    }
+    const auto& text = value.get_ref<const std::string&>();
+    const bool is_topic = type == "republish" && pointer == "/topic";
+    if (!is_topic && text.find('$') == std::string::npos) {
+        return;
+    }
+    auto t = rules::parse_template(text, version, use);
+    if (!t) {
+        std::string where = pointer;
+        std::replace(where.begin(), where.end(), '/', '.');
+        invalid("Invalid substitution template in " + member + where + ": " + t.error().to_string());
+    }
+    out.emplace_back(pointer, std::move(t).value());
+}
+
 CompiledAction compile_action(const json& element, const std::string& where, rules::SqlVersion version,
                               rules::TemplateUse use) {
     if (!element.is_object() || element.size() != 1) {
         // AWS: an Action element names exactly one action type.
         invalid("Exactly one action type must be specified in " + where);
     }
-    const auto& [type, config] = *element.items().begin();
+    // element.items().begin() is a temporary whose operator* returns a reference to itself, so a
+    // structured binding to it dangles (ASan: stack-use-after-scope); take key and value here.
+    const std::string type = element.begin().key();
+    const json& config = element.begin().value();
     const ActionSpec* spec = find_spec(type);
     if (spec == nullptr) {
         // AMBIG: AWS's JSON deserialiser ignores unknown members; an Action with none of the
@@ -120,22 +159,11 @@ CompiledAction compile_action(const json& element, const std::string& where, rul
             }
         }
     }
-    for (const auto& [field, value] : config.items()) {
-        if (!value.is_string()) {
-            continue;
-        }
-        const auto& text = value.get_ref<const std::string&>();
-        const bool is_topic = type == "republish" && field == "topic";
-        if (!is_topic && text.find('$') == std::string::npos) {
-            continue;
-        }
-        auto t = rules::parse_template(text, version, use);
-        if (!t) {
-            invalid("Invalid substitution template in " + member + "." + field + ": " +
-                    t.error().to_string());
-        }
-        out.templates.emplace_back(field, std::move(t).value());
-    }
+    // Every string in the configuration that holds a template, nested ones included (http
+    // headers' values, republish userProperties, timestream dimensions, dynamoDBv2's putItem).
+    // AMBIG: AWS lists per action which fields take templates; iotsim renders any string with a
+    // `${`, so a field AWS would take literally and that contains `${` is rendered here.
+    collect_templates(config, "", type, member, version, use, out.templates);
     return out;
 }
 
@@ -266,7 +294,7 @@ nlohmann::json CompiledRule::to_topic_rule() const {
 }
 
 std::string rule_arn(std::string_view name) {
-    return "arn:aws:iot:us-east-1:123456789012:rule/" + std::string(name);
+    return "arn:aws:iot:" + std::string(default_region) + ":" + std::string(default_account_id) + ":rule/" + std::string(name);
 }
 
 std::string failed_action_name(std::string_view type) {

@@ -213,6 +213,33 @@ BOOST_AUTO_TEST_CASE(host_actions_are_handed_over_rendered_with_their_error_acti
     BOOST_TEST(h.broker->take_rule_actions().empty());
 }
 
+BOOST_AUTO_TEST_CASE(templates_nested_in_an_action_configuration_are_rendered_too) {
+    // AWS renders substitution templates in http headers' values and timestream dimensions,
+    // not only in top-level fields; literal nested strings stay as they are.
+    CoreHarness h;
+    create_rule(h, "nested", {{"sql", "SELECT temp, site FROM 'sensors/+'"},
+                              {"actions", json::array({json{{"http", {{"url", "http://127.0.0.1:9/${topic(2)}"},
+                                                                      {"headers", json::array({{{"key", "x-site"}, {"value", "${site}"}},
+                                                                                               {{"key", "x-fixed"}, {"value", "plain"}}})}}}},
+                                                       json{{"timestream", {{"roleArn", "r"}, {"databaseName", "db"}, {"tableName", "t"},
+                                                                            {"dimensions", json::array({{{"name", "dev"}, {"value", "${topic(2)}"}}})}}}}})}});
+    const auto dev = h.connect("dev");
+    h.publish(dev, "sensors/s1", R"({"temp":3,"site":"north"})");
+    auto reqs = h.broker->take_rule_actions();
+    BOOST_REQUIRE_EQUAL(reqs.size(), 1U);
+    const json& http = reqs[0].actions[0].config;
+    BOOST_TEST(http["url"] == "http://127.0.0.1:9/s1");
+    BOOST_TEST(http["headers"][0]["value"] == "north");
+    BOOST_TEST(http["headers"][1]["value"] == "plain");
+    BOOST_TEST(reqs[0].actions[1].config["dimensions"][0]["value"] == "s1");
+    // A bad nested template is refused at create time, naming where it is.
+    const auto error = refusal(h, "bad_nested", json{{"sql", "SELECT * FROM 'a'"},
+                                                     {"actions", json::array({json{{"http", {{"url", "http://h/"},
+                                                                                             {"headers", json::array({{{"key", "k"}, {"value", "${"}}})}}}}})}}.dump());
+    BOOST_TEST(error.find("InvalidRequestException") == 0U);
+    BOOST_TEST(error.find("headers.0.value") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_thousand_non_matching_rules_are_not_evaluated_for_a_message) {
     CoreHarness h;
     for (int i = 0; i < 1000; ++i) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "iotsim/common/account.hpp"
 #include "iotsim/common/time.hpp"
 
 namespace iotsim::broker {
@@ -41,8 +42,8 @@ struct BrokerConfig {
     /// Unacknowledged QoS 1 messages are dropped after this long (AWS: one hour).
     Duration qos1_retry_window = hours(1);
     /// Region and account used in lifecycle events and ARNs.
-    std::string region = "us-east-1";
-    std::string account_id = "000000000000";
+    std::string region{default_region};
+    std::string account_id{default_account_id};
 };
 
 }  // namespace iotsim::broker

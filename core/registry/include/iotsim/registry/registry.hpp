@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "iotsim/common/account.hpp"
 #include "iotsim/common/rng.hpp"
 #include "iotsim/common/time.hpp"
 #include "iotsim/policy/arn.hpp"
@@ -23,7 +24,7 @@ namespace iotsim::registry {
 /// AWS's unless marked iotsim's.
 struct RegistryOptions {
     /// Partition, region and account of every ARN (and `ownedBy`).
-    policy::ArnScope scope{.region = "us-east-1", .account = "123456789012"};
+    policy::ArnScope scope{.region = std::string(default_region), .account = std::string(default_account_id)};
     /// DescribeEndpoint's answer for iot:Data-ATS and iot:Data (iotsim: one endpoint).
     std::string data_endpoint = "localhost";
     /// For iot:CredentialProvider and iot:Jobs; "" answers data_endpoint.

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "iotsim/common/account.hpp"
 #include "iotsim/common/result.hpp"
 #include "iotsim/common/rng.hpp"
 #include "iotsim/common/time.hpp"
@@ -63,7 +64,7 @@ struct EvalContext {
     std::string principal{};
     /// The message's trace id; traceid() is Undefined without one.
     std::optional<std::string> trace_id{};
-    std::string account_id = "123456789012";
+    std::string account_id{default_account_id};
     std::optional<std::string> source_ip{};
     ShadowLookup get_thing_shadow{};
     LambdaInvoke aws_lambda{};

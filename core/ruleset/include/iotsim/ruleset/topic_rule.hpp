@@ -52,8 +52,9 @@ void validate_rule_name(std::string_view name);
 struct CompiledAction {
     std::string type;       // the Action member name: "republish", "s3", "sqs"...
     nlohmann::json config;  // the member's object as given
-    /// Top-level string fields rendered per message (those containing `$`; republish's topic
-    /// always): field name and template.
+    /// String fields rendered per message (those containing `$`, nested ones too; republish's
+    /// topic always): the field's JSON pointer into `config` ("/key", "/headers/0/value") and
+    /// its template.
     std::vector<std::pair<std::string, rules::Template>> templates;
 };
 
