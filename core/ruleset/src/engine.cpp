@@ -58,7 +58,7 @@ std::optional<RenderedAction> render_action(const CompiledAction& a, int index, 
             error = r.error().message;
             return std::nullopt;
         }
-        out.config[field] = std::move(r).value();
+        out.config[json::json_pointer(field)] = std::move(r).value();
     }
     return out;
 }
@@ -95,6 +95,13 @@ void apply_headers(const json& headers, broker::Message& m) {
 }  // namespace
 
 std::string failed_resource_of(const RenderedAction& a) {
+    if (a.type == "timestream") {  // a table is named within its database
+        const auto name = [&](const char* f) {
+            auto it = a.config.find(f);
+            return it != a.config.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
+        return name("databaseName") + "/" + name("tableName");
+    }
     static const char* const fields[] = {"bucketName", "queueUrl",  "targetArn",  "functionArn",
                                          "topic",      "tableName", "streamName", "deliveryStreamName",
                                          "logGroupName", "metricName", "url",     "alarmName"};
@@ -217,9 +224,13 @@ void RulesEngine::set_enabled(std::string_view name, bool enabled) {
     if (e.rule.disabled == !enabled) {
         return;
     }
+    // Stored before anything changes, as create/replace do: a store that throws (a SQLite store's
+    // environment failure) leaves the rule as it was, routed as it was.
+    json payload = e.rule.payload();
+    payload["ruleDisabled"] = !enabled;
+    store_.put(StoredRule{e.rule.name, payload.dump(), e.rule.created_at.unix_ms()});
     route(e, false);
     e.rule.disabled = !enabled;
-    persist(e.rule);
     route(e, true);
 }
 

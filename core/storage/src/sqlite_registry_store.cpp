@@ -1,48 +1,16 @@
 #include "iotsim/storage/sqlite_registry_store.hpp"
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "sqlite_db.hpp"
+
 namespace iotsim::storage {
 namespace {
 
-// A prepared statement that finalizes itself; bindings are copied (SQLITE_TRANSIENT).
-class Statement {
-public:
-    Statement(sqlite3* db, const char* sql, const std::string& path) {
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-            throw StoreError("iotsim.registry_store: " + path +
-                             ": cannot prepare statement: " + sqlite3_errmsg(db));
-        }
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    Statement& text(int i, std::string_view s) {
-        sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    int step() { return sqlite3_step(stmt_); }
-    void reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-    [[nodiscard]] std::string column_text(int i) const {
-        const unsigned char* p = sqlite3_column_text(stmt_, i);
-        const int n = sqlite3_column_bytes(stmt_, i);
-        return p == nullptr
-                   ? std::string{}
-                   : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
-    }
-
-private:
-    sqlite3_stmt* stmt_ = nullptr;
-};
+using detail::Statement;
 
 // The shared `meta` table has the same definition as the other stores'.
 constexpr const char* schema = R"sql(
@@ -64,9 +32,9 @@ constexpr std::string_view settings_kind = "settings";
 }  // namespace
 
 struct SqliteRegistryStore::Statements {
-    Statements(sqlite3* db, const std::string& path)
-        : put(db, "INSERT OR REPLACE INTO registry_records(kind, key, record) VALUES (?,?,?)", path),
-          erase(db, "DELETE FROM registry_records WHERE kind = ? AND key = ?", path) {}
+    Statements(sqlite3* db, const std::string& where)
+        : put(db, "INSERT OR REPLACE INTO registry_records(kind, key, record) VALUES (?,?,?)", where),
+          erase(db, "DELETE FROM registry_records WHERE kind = ? AND key = ?", where) {}
     Statement put;
     Statement erase;
 };
@@ -74,36 +42,11 @@ struct SqliteRegistryStore::Statements {
 SqliteRegistryStore::SqliteRegistryStore(const std::filesystem::path& path,
                                          SqliteRegistryStoreOptions options)
     : path_(path.string()) {
-    if (sqlite3_open_v2(path_.c_str(), &db_,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-        const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw StoreError("iotsim.registry_store: cannot open " + path_ + ": " + message);
-    }
+    db_ = detail::open_database(path_, "iotsim.registry_store", options.busy_timeout);
+    const std::string where = "iotsim.registry_store: " + path_;
     try {
-        sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout.count()));
-        exec("PRAGMA journal_mode=WAL");
-        exec("PRAGMA synchronous=NORMAL");
-        exec("BEGIN IMMEDIATE");
-        try {
-            exec(schema);
-            exec("COMMIT");
-        } catch (const StoreError&) {
-            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw;
-        }
-        Statement version(db_, "SELECT value FROM meta WHERE key = 'registry_schema_version'",
-                          path_);
-        const std::string found =
-            version.step() == SQLITE_ROW ? version.column_text(0) : std::string("(none)");
-        if (found != std::to_string(schema_version)) {
-            throw StoreError("iotsim.registry_store: " + path_ + ": registry schema version " +
-                             found + " is not supported (expected " +
-                             std::to_string(schema_version) + ")");
-        }
-        st_ = std::make_unique<Statements>(db_, path_);
+        detail::create_schema(db_, schema, "registry", schema_version, where);
+        st_ = std::make_unique<Statements>(db_, where);
     } catch (...) {
         st_.reset();
         sqlite3_close(db_);
@@ -115,15 +58,6 @@ SqliteRegistryStore::SqliteRegistryStore(const std::filesystem::path& path,
 SqliteRegistryStore::~SqliteRegistryStore() {
     st_.reset();
     sqlite3_close(db_);
-}
-
-void SqliteRegistryStore::exec(const char* sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-        const std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
-        sqlite3_free(error);
-        throw StoreError("iotsim.registry_store: " + path_ + ": " + message);
-    }
 }
 
 void SqliteRegistryStore::put(std::string_view kind, std::string_view key,
@@ -185,7 +119,8 @@ void SqliteRegistryStore::put_settings(const registry::RegistrySettings& setting
 registry::RegistrySnapshot SqliteRegistryStore::load() {
     registry::RegistrySnapshot snapshot;
     // BINARY collation is memcmp order: the key order of MemoryRegistryStore's std::map.
-    Statement s(db_, "SELECT kind, key, record FROM registry_records ORDER BY kind, key", path_);
+    Statement s(db_, "SELECT kind, key, record FROM registry_records ORDER BY kind, key",
+                "iotsim.registry_store: " + path_);
     int rc = SQLITE_ROW;
     while ((rc = s.step()) == SQLITE_ROW) {
         const std::string kind = s.column_text(0);

@@ -1,7 +1,5 @@
 #include "iotsim/storage/sqlite_shadow_store.hpp"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
@@ -10,50 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "iotsim/shadow/document.hpp"
+#include "sqlite_db.hpp"
 
 namespace iotsim::storage {
 namespace {
 
-// A prepared statement that finalizes itself. Binding copies the bytes (SQLITE_TRANSIENT), so
-// arguments need not outlive the call.
-class Statement {
-public:
-    Statement(sqlite3* db, const char* sql, const std::string& path) {
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-            throw StoreError("iotsim.shadow_store: " + path +
-                             ": cannot prepare statement: " + sqlite3_errmsg(db));
-        }
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    Statement& text(int i, std::string_view s) {
-        sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Statement& integer(int i, std::int64_t v) {
-        sqlite3_bind_int64(stmt_, i, v);
-        return *this;
-    }
-    int step() { return sqlite3_step(stmt_); }
-    void reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-    [[nodiscard]] std::string column_text(int i) const {
-        const unsigned char* p = sqlite3_column_text(stmt_, i);
-        const int n = sqlite3_column_bytes(stmt_, i);
-        return p == nullptr
-                   ? std::string{}
-                   : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
-    }
-    [[nodiscard]] std::int64_t column_int(int i) const { return sqlite3_column_int64(stmt_, i); }
-    [[nodiscard]] int column_type(int i) const { return sqlite3_column_type(stmt_, i); }
-
-private:
-    sqlite3_stmt* stmt_ = nullptr;
-};
+using detail::Statement;
 
 // The shared `meta` table has the same definition as SqliteStore's; each store keeps its own
 // version key in it, so either may be created first and each migrates on its own.
@@ -73,12 +33,12 @@ std::string key_text(const shadow::ShadowKey& key) {
 }  // namespace
 
 struct SqliteShadowStore::Statements {
-    Statements(sqlite3* db, const std::string& path)
+    Statements(sqlite3* db, const std::string& where)
         : put(db,
               "INSERT OR REPLACE INTO shadows(thing_name, shadow_name, state, metadata, version, "
               "updated_at_ns, deleted) VALUES (?,?,?,?,?,?,?)",
-              path),
-          erase(db, "DELETE FROM shadows WHERE thing_name = ? AND shadow_name = ?", path) {}
+              where),
+          erase(db, "DELETE FROM shadows WHERE thing_name = ? AND shadow_name = ?", where) {}
     Statement put;
     Statement erase;
 };
@@ -86,40 +46,11 @@ struct SqliteShadowStore::Statements {
 SqliteShadowStore::SqliteShadowStore(const std::filesystem::path& path,
                                      SqliteShadowStoreOptions options)
     : path_(path.string()) {
-    if (sqlite3_open_v2(path_.c_str(), &db_,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-        const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw StoreError("iotsim.shadow_store: cannot open " + path_ + ": " + message);
-    }
+    db_ = detail::open_database(path_, "iotsim.shadow_store", options.busy_timeout);
+    const std::string where = "iotsim.shadow_store: " + path_;
     try {
-        sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout.count()));
-        // SQLite opens lazily: the first statement is where a file that is not a database, or
-        // one that cannot be written, is found out.
-        exec("PRAGMA journal_mode=WAL");
-        exec("PRAGMA synchronous=NORMAL");
-        exec("BEGIN IMMEDIATE");
-        try {
-            exec(schema);
-            exec("COMMIT");
-        } catch (const StoreError&) {
-            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw;
-        }
-        {
-            Statement version(db_, "SELECT value FROM meta WHERE key = 'shadow_schema_version'",
-                              path_);
-            const std::string found =
-                version.step() == SQLITE_ROW ? version.column_text(0) : std::string("(none)");
-            if (found != std::to_string(schema_version)) {
-                throw StoreError("iotsim.shadow_store: " + path_ + ": shadow schema version " +
-                                 found + " is not supported (expected " +
-                                 std::to_string(schema_version) + ")");
-            }
-        }
-        st_ = std::make_unique<Statements>(db_, path_);
+        detail::create_schema(db_, schema, "shadow", schema_version, where);
+        st_ = std::make_unique<Statements>(db_, where);
     } catch (...) {
         st_.reset();
         sqlite3_close(db_);
@@ -131,15 +62,6 @@ SqliteShadowStore::SqliteShadowStore(const std::filesystem::path& path,
 SqliteShadowStore::~SqliteShadowStore() {
     st_.reset();
     sqlite3_close(db_);
-}
-
-void SqliteShadowStore::exec(const char* sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-        const std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
-        sqlite3_free(error);
-        throw StoreError("iotsim.shadow_store: " + path_ + ": " + message);
-    }
 }
 
 void SqliteShadowStore::fail(const std::string& what) {
@@ -190,7 +112,7 @@ std::vector<shadow::ShadowRecord> SqliteShadowStore::load() {
     Statement s(db_,
                 "SELECT thing_name, shadow_name, state, metadata, version, updated_at_ns, deleted "
                 "FROM shadows ORDER BY thing_name, shadow_name",
-                path_);
+                "iotsim.shadow_store: " + path_);
     int rc = SQLITE_ROW;
     while ((rc = s.step()) == SQLITE_ROW) {
         shadow::ShadowRecord record;

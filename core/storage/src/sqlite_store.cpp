@@ -1,68 +1,17 @@
 #include "iotsim/storage/sqlite_store.hpp"
 
-#include <sqlite3.h>
-
 #include <nlohmann/json.hpp>
 
 #include "iotsim/mqtt/codec.hpp"
+#include "sqlite_db.hpp"
 
 namespace iotsim::storage {
 namespace {
 
-class Statement {
-public:
-    Statement() = default;
-    Statement(sqlite3* db, const char* sql) {
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-            throw StoreError(std::string("iotsim.store: cannot prepare statement: ") + sqlite3_errmsg(db));
-        }
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-    Statement(Statement&& o) noexcept : stmt_(std::exchange(o.stmt_, nullptr)) {}
-    Statement& operator=(Statement&& o) noexcept {
-        std::swap(stmt_, o.stmt_);
-        return *this;
-    }
-    sqlite3_stmt* get() const { return stmt_; }
-    Statement& text(int i, std::string_view s) {
-        sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Statement& blob(int i, std::string_view s) {
-        sqlite3_bind_blob(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Statement& integer(int i, std::int64_t v) {
-        sqlite3_bind_int64(stmt_, i, v);
-        return *this;
-    }
-    Statement& null(int i) {
-        sqlite3_bind_null(stmt_, i);
-        return *this;
-    }
-    int step() { return sqlite3_step(stmt_); }
-    void reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-    std::string column_blob(int i) const {
-        const void* p = sqlite3_column_blob(stmt_, i);
-        const int n = sqlite3_column_bytes(stmt_, i);
-        return p == nullptr ? std::string{} : std::string(static_cast<const char*>(p), static_cast<std::size_t>(n));
-    }
-    std::string column_text(int i) const {
-        const unsigned char* p = sqlite3_column_text(stmt_, i);
-        const int n = sqlite3_column_bytes(stmt_, i);
-        return p == nullptr ? std::string{} : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
-    }
-    std::int64_t column_int(int i) const { return sqlite3_column_int64(stmt_, i); }
-    bool column_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+using detail::Statement;
 
-private:
-    sqlite3_stmt* stmt_ = nullptr;
-};
+// Prefix of every error message (prepare errors carry no path, as before the helper).
+constexpr std::string_view component = "iotsim.store";
 
 /// A message as an MQTT 5 PUBLISH (the codec is the serialisation format).
 std::string encode_message(const broker::Message& m) {
@@ -125,27 +74,25 @@ struct SqliteStore::Statements {
 };
 
 SqliteStore::SqliteStore(const std::filesystem::path& path) : path_(path.string()) {
-    if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-        const std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+    db_ = detail::open_database(path_, component, std::chrono::milliseconds(2000));
+    try {
+        detail::exec(db_, schema, std::string(component) + ": " + path_);
+        st_ = std::make_unique<Statements>();
+        st_->begin = Statement(db_, "BEGIN", component);
+        st_->commit = Statement(db_, "COMMIT", component);
+        st_->put_retained = Statement(db_, "INSERT OR REPLACE INTO retained(topic, packet, expires_at_ms, stored_at_ms, publisher, from_v5) VALUES (?,?,?,?,?,?)", component);
+        st_->erase_retained = Statement(db_, "DELETE FROM retained WHERE topic = ?", component);
+        st_->put_session = Statement(db_, "INSERT OR REPLACE INTO sessions(client_id, version, expiry_interval_s, expires_at_ms, session_identifier, subscriptions) VALUES (?,?,?,?,?,?)", component);
+        st_->erase_session = Statement(db_, "DELETE FROM sessions WHERE client_id = ?", component);
+        st_->erase_session_queue = Statement(db_, "DELETE FROM queued WHERE client_id = ?", component);
+        st_->put_queued = Statement(db_, "INSERT OR REPLACE INTO queued(client_id, seq, packet, expires_at_ms, publisher, from_v5) VALUES (?,?,?,?,?,?)", component);
+        st_->erase_queued = Statement(db_, "DELETE FROM queued WHERE client_id = ? AND seq = ?", component);
+    } catch (...) {
+        st_.reset();
         sqlite3_close(db_);
         db_ = nullptr;
-        throw StoreError("iotsim.store: cannot open " + path_ + ": " + msg);
+        throw;
     }
-    sqlite3_busy_timeout(db_, 2000);
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=NORMAL");
-    exec(schema);
-    st_ = std::make_unique<Statements>();
-    st_->begin = Statement(db_, "BEGIN");
-    st_->commit = Statement(db_, "COMMIT");
-    st_->put_retained = Statement(db_, "INSERT OR REPLACE INTO retained(topic, packet, expires_at_ms, stored_at_ms, publisher, from_v5) VALUES (?,?,?,?,?,?)");
-    st_->erase_retained = Statement(db_, "DELETE FROM retained WHERE topic = ?");
-    st_->put_session = Statement(db_, "INSERT OR REPLACE INTO sessions(client_id, version, expiry_interval_s, expires_at_ms, session_identifier, subscriptions) VALUES (?,?,?,?,?,?)");
-    st_->erase_session = Statement(db_, "DELETE FROM sessions WHERE client_id = ?");
-    st_->erase_session_queue = Statement(db_, "DELETE FROM queued WHERE client_id = ?");
-    st_->put_queued = Statement(db_, "INSERT OR REPLACE INTO queued(client_id, seq, packet, expires_at_ms, publisher, from_v5) VALUES (?,?,?,?,?,?)");
-    st_->erase_queued = Statement(db_, "DELETE FROM queued WHERE client_id = ? AND seq = ?");
 }
 
 SqliteStore::~SqliteStore() {
@@ -154,15 +101,6 @@ SqliteStore::~SqliteStore() {
     }
     st_.reset();
     sqlite3_close(db_);
-}
-
-void SqliteStore::exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        const std::string msg = err != nullptr ? err : "unknown error";
-        sqlite3_free(err);
-        throw StoreError("iotsim.store: " + path_ + ": " + msg);
-    }
 }
 
 void SqliteStore::fail(const std::string& what) {
@@ -273,7 +211,7 @@ broker::StoreSnapshot SqliteStore::load() {
     commit();
     broker::StoreSnapshot snap;
     {
-        Statement s(db_, "SELECT packet, expires_at_ms, stored_at_ms, publisher, from_v5 FROM retained ORDER BY topic");
+        Statement s(db_, "SELECT packet, expires_at_ms, stored_at_ms, publisher, from_v5 FROM retained ORDER BY topic", component);
         while (s.step() == SQLITE_ROW) {
             broker::RetainedMessage r;
             r.message = decode_message(s.column_blob(0), s.column_null(1), s.column_int(1), s.column_text(3),
@@ -283,7 +221,7 @@ broker::StoreSnapshot SqliteStore::load() {
         }
     }
     {
-        Statement s(db_, "SELECT client_id, version, expiry_interval_s, expires_at_ms, session_identifier, subscriptions FROM sessions ORDER BY client_id");
+        Statement s(db_, "SELECT client_id, version, expiry_interval_s, expires_at_ms, session_identifier, subscriptions FROM sessions ORDER BY client_id", component);
         while (s.step() == SQLITE_ROW) {
             broker::SessionRecord r;
             r.client_id = s.column_text(0);
@@ -308,7 +246,7 @@ broker::StoreSnapshot SqliteStore::load() {
         }
     }
     {
-        Statement s(db_, "SELECT client_id, seq, packet, expires_at_ms, publisher, from_v5 FROM queued ORDER BY client_id, seq");
+        Statement s(db_, "SELECT client_id, seq, packet, expires_at_ms, publisher, from_v5 FROM queued ORDER BY client_id, seq", component);
         while (s.step() == SQLITE_ROW) {
             broker::QueuedRecord q;
             q.client_id = s.column_text(0);

@@ -68,7 +68,6 @@ private:
     struct Statements;
     void put(std::string_view kind, std::string_view key, const std::string& json);
     void erase(std::string_view kind, std::string_view key);
-    void exec(const char* sql);
 
     sqlite3* db_ = nullptr;
     std::unique_ptr<Statements> st_;

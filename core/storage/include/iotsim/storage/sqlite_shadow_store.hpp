@@ -65,7 +65,6 @@ public:
 
 private:
     struct Statements;
-    void exec(const char* sql);
     [[noreturn]] void fail(const std::string& what);
 
     sqlite3* db_ = nullptr;

@@ -40,7 +40,6 @@ public:
 private:
     struct Statements;
     void begin();
-    void exec(const char* sql);
     [[noreturn]] void fail(const std::string& what);
 
     sqlite3* db_ = nullptr;
