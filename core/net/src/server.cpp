@@ -40,6 +40,7 @@
 #include "iotsim/registry/control_plane_router.hpp"
 #include "iotsim/registry/registry.hpp"
 #include "iotsim/storage/sqlite_registry_store.hpp"
+#include "iotsim/storage/sqlite_rule_store.hpp"
 #include "iotsim/storage/sqlite_shadow_store.hpp"
 #include "iotsim/storage/sqlite_store.hpp"
 
@@ -98,6 +99,7 @@ struct Server::Impl {
     std::unique_ptr<storage::SqliteStore> store;
     std::unique_ptr<storage::SqliteShadowStore> shadow_store;
     std::unique_ptr<storage::SqliteRegistryStore> registry_store;
+    std::unique_ptr<storage::SqliteRuleStore> rule_store;  // topic rules; outlives `broker`
     std::uint64_t os_seed;
     Rng rng;
     Rng http_rng;
@@ -132,7 +134,10 @@ struct Server::Impl {
         bool stop = false;
         std::thread thread;
 
-        ActionWorker(Impl& s, const std::filesystem::path& data_dir) : srv(s), runner(data_dir) {
+        ActionWorker(Impl& s, const std::filesystem::path& data_dir)
+            : srv(s),
+              runner(data_dir, std::chrono::milliseconds(3000), std::chrono::milliseconds(3000),
+                     [] { return read_clocks().wall; }) {
             thread = std::thread([this] { loop(); });
         }
         ~ActionWorker() {
@@ -646,6 +651,7 @@ struct Server::Impl {
             store = std::make_unique<storage::SqliteStore>(options.data_dir / "iotsim.db");
             shadow_store = std::make_unique<storage::SqliteShadowStore>(options.data_dir / "iotsim.db");
             registry_store = std::make_unique<storage::SqliteRegistryStore>(options.data_dir / "iotsim.db");
+            rule_store = std::make_unique<storage::SqliteRuleStore>(options.data_dir / "iotsim.db");
         } catch (const storage::StoreError& e) {
             throw StartupError(e.what());
         }
@@ -683,7 +689,7 @@ struct Server::Impl {
         config.broker = options.broker;
         config.shadow = options.shadow;
         broker = std::make_unique<iotcore::IotCore>(
-            std::move(config), iotcore::IotCoreServices{*authorizer, *store, *shadow_store, rng});
+            std::move(config), iotcore::IotCoreServices{*authorizer, *store, *shadow_store, rng}, *rule_store);
         data_plane = std::make_unique<iotcore::IotCoreDataPlane>(*broker);
         router = std::make_unique<http::Router>(*data_plane, http_rng);
         rules_router_rng = Rng::derive(os_seed, "rules-router");
@@ -694,7 +700,7 @@ struct Server::Impl {
         // else (/things/{name}/shadow, /topics/..., /retainedMessage...) to iot-data.
         router->set_front([this](const http::Request& request, Now now) -> std::optional<http::Response> {
             if (ruleset::TopicRuleRouter::owns_path(request.path)) {
-                return rules_router->handle(request, now);  // /rules...: topic rules (in memory for now)
+                return rules_router->handle(request, now);  // /rules...: topic rules (DATA_DIR/iotsim.db)
             }
             if (registry::ControlPlaneRouter::operation_for(request).empty()) {
                 return std::nullopt;

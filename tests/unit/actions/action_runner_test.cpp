@@ -153,6 +153,36 @@ BOOST_AUTO_TEST_CASE(the_memory_runner_records_outcomes_and_injected_failures) {
     BOOST_TEST(json::parse(runner.records()[2].payload)["failures"][0]["failedAction"] == "SQSAction");
 }
 
+BOOST_AUTO_TEST_CASE(the_memory_runner_keeps_exactly_what_the_file_runner_writes) {
+    // Same actions through both runners: each memory record's entry is the line the file
+    // stand-in appended, so read_outputs (server) and action_outputs (simulator) agree.
+    const std::vector<ruleset::RenderedAction> actions{
+        action(0, "sqs", {{"queueUrl", "https://sqs.us-east-1.amazonaws.com/1/q1"}, {"useBase64", true}}),
+        action(1, "dynamoDB", {{"tableName", "t"}, {"hashKeyField", "id"}, {"hashKeyValue", "7"},
+                               {"rangeKeyField", "ts"}, {"rangeKeyValue", "9"}}),
+        action(2, "kinesis", {{"streamName", "s"}, {"partitionKey", "p"}}),
+        action(3, "cloudwatchLogs", {{"logGroupName", "/iot/g"}}),
+        action(4, "s3", {{"bucketName", "b1"}, {"key", "a/b.json"}})};
+    TempDir dir;
+    actions::FileActionRunner disk(dir.path);
+    actions::MemoryActionRunner memory;
+    BOOST_TEST(disk.run(request(actions)).empty());
+    BOOST_TEST(memory.run(request(actions)).empty());
+    BOOST_REQUIRE_EQUAL(memory.records().size(), actions.size());
+    const fs::path files[] = {"sqs/q1.jsonl", "dynamodb/t.jsonl", "kinesis/s.jsonl", "cloudwatch/logs/_iot_g.jsonl"};
+    for (std::size_t i = 0; i < 4; ++i) {
+        BOOST_TEST_CONTEXT(files[i]) {
+            BOOST_TEST(memory.records()[i].entry == json::parse(read(dir.path / files[i])));
+            BOOST_TEST(disk.records()[i].entry == memory.records()[i].entry);
+            BOOST_TEST(memory.records()[i].stand_in == files[i].generic_string());
+            BOOST_TEST(disk.records()[i].stand_in == memory.records()[i].stand_in);
+        }
+    }
+    BOOST_TEST(memory.records()[1].entry == json::parse(R"({"id":"7","ts":"9","payload":{"temp":3}})"));
+    BOOST_TEST(memory.records()[4].entry == json::parse(R"({"object":"b1/a/b.json"})"));
+    BOOST_TEST(memory.records()[4].stand_in == "s3/b1/a/b.json");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace iotsim::test

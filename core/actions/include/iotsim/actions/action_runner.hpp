@@ -3,19 +3,23 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "iotsim/broker/message.hpp"
+#include "iotsim/common/time.hpp"
 #include "iotsim/ruleset/engine.hpp"
 
 /// Host side of the rules engine: IotCore::take_rule_actions() hands over what rules want done
 /// outside the broker (everything but republish); an ActionRunner does it against local
 /// stand-ins, off the broker's path, and routes failures to the rule's errorAction with AWS's
-/// error message (reference §3.11). Not Sans-I/O: FileActionRunner writes files and runs
-/// processes, like core/storage; MemoryActionRunner is the simulator's.
+/// error message (reference §3.11). Not Sans-I/O: FileActionRunner writes files, runs processes
+/// and sends HTTP requests, like core/storage; MemoryActionRunner is the simulator's.
 namespace iotsim::actions {
 
 struct ActionStats {
@@ -33,6 +37,19 @@ struct ActionRecord {
     std::string resource;
     std::string payload;
     std::optional<std::string> error;  // set when it failed
+    /// What the stand-in stored: the JSON line appended (sqs, sns, dynamodb...), the lines of a
+    /// multi-record write (timestream), {"object": "bucket/key"} for s3, the request for http;
+    /// null for lambda (the payload is its event) and republish.
+    nlohmann::json entry;
+    /// The stand-in's file relative to the data directory ("sqs/alerts.jsonl",
+    /// "s3/bucket/key", "lambda/fn"), the same for both runners; "" for republish.
+    std::string stand_in;
+};
+
+/// What one action left in its stand-in (ActionRecord's `entry` and `stand_in`).
+struct StandInWrite {
+    nlohmann::json entry;
+    std::string file;
 };
 
 class ActionRunner {
@@ -50,8 +67,9 @@ public:
 protected:
     /// Performs one action (not republish) with `payload`; an error message on failure in
     /// AWS's words ("Failed to put S3 object. ...").
+    /// `out` receives what the stand-in stored and where (see ActionRecord).
     [[nodiscard]] virtual std::optional<std::string> perform(const ruleset::RenderedAction& action,
-                                                             std::string_view payload) = 0;
+                                                             std::string_view payload, StandInWrite& out) = 0;
 
 private:
     std::optional<std::string> run_one(const ruleset::RuleActionRequest& request,
@@ -60,6 +78,11 @@ private:
     ActionStats stats_;
     std::vector<ActionRecord> records_;
 };
+
+/// The wall clock a FileActionRunner stamps records with (the time a Timestream record gets when
+/// its action has no `timestamp`). Time enters core/ only through such a seam (tests/tidy), from
+/// the network host's clock; without one, a timestream action must carry its own `timestamp`.
+using WallClock = std::function<WallTime()>;
 
 /// The network host's runner: stand-ins under `data_dir`:
 ///   s3        DATA_DIR/s3/<bucket>/<key> (the key may not leave the bucket's folder)
@@ -71,33 +94,60 @@ private:
 ///   firehose  DATA_DIR/firehose/<stream>.jsonl  {"data"}
 ///   cloudwatchLogs DATA_DIR/cloudwatch/logs/<group>.jsonl {"message"}
 ///   cloudwatchMetric DATA_DIR/cloudwatch/metrics.jsonl {namespace,name,value,unit,timestamp}
-///   lambda    runs the executable DATA_DIR/lambda/<function-name> with the payload on stdin,
+///   lambda    runs the executable DATA_DIR/lambda/<function-name> with the payload on stdin
+///             (every event also appended to DATA_DIR/lambda/<function-name>.events.jsonl),
 ///             stdout/stderr appended to DATA_DIR/lambda/<function-name>.log, killed after
 ///             `lambda_timeout` (a failure then, as a non-zero exit or a missing executable)
+///   http      a real HTTP/1.1 POST of the payload to an http:// url (https:// cannot be verified
+///             offline and fails), with the configured headers; a 2xx answer within
+///             `http_timeout` is success. Every attempt is appended to
+///             DATA_DIR/http/requests.jsonl {"url","status" or "error","payload"}
+///   timestream DATA_DIR/timestream/<database>/<table>.jsonl, one line per measure (each
+///             top-level attribute of the payload object that is not a dimension):
+///             {"dimensions":[{"name","value"}],"measureName","measureValue","measureValueType",
+///             "time","timeUnit"}, typed BIGINT, DOUBLE, BOOLEAN or VARCHAR (null, object and
+///             array attributes are skipped); the time is the action's `timestamp`, else
+///             `wall_clock` in MILLISECONDS (with neither, the action fails)
 /// Other action types fail ("not supported by iotsim") and go to the errorAction.
+/// Blocking: run() returns when every action is done (a lambda or an http request may take up to
+/// its timeout), so the network host calls it off the broker's thread.
 class FileActionRunner final : public ActionRunner {
 public:
     explicit FileActionRunner(std::filesystem::path data_dir,
-                              std::chrono::milliseconds lambda_timeout = std::chrono::milliseconds(3000))
-        : dir_(std::move(data_dir)), lambda_timeout_(lambda_timeout) {}
+                              std::chrono::milliseconds lambda_timeout = std::chrono::milliseconds(3000),
+                              std::chrono::milliseconds http_timeout = std::chrono::milliseconds(3000),
+                              WallClock wall_clock = {})
+        : dir_(std::move(data_dir)),
+          lambda_timeout_(lambda_timeout),
+          http_timeout_(http_timeout),
+          wall_clock_(std::move(wall_clock)) {}
 
 protected:
-    std::optional<std::string> perform(const ruleset::RenderedAction& action, std::string_view payload) override;
+    std::optional<std::string> perform(const ruleset::RenderedAction& action, std::string_view payload,
+                                       StandInWrite& out) override;
 
 private:
     std::optional<std::string> run_lambda(const std::string& name, std::string_view payload);
+    std::optional<std::string> post_http(const nlohmann::json& config, std::string_view payload, StandInWrite& out);
     std::filesystem::path dir_;
     std::chrono::milliseconds lambda_timeout_;
+    std::chrono::milliseconds http_timeout_;
+    WallClock wall_clock_;
 };
 
-/// The simulator's runner: the same stand-ins in memory (records() is the "disk"); lambda is
-/// recorded, not run. `fail_resources` makes actions on those resources fail (fault injection).
+/// The simulator's runner: the same stand-ins in memory (records() is the "disk"); lambda and
+/// http are recorded, not run (no process, no network); timestream fails on a payload that is
+/// not a JSON object, as the file runner does. `fail_resources` makes actions on those resources
+/// fail (fault injection): the url for http, "<database>/<table>" for timestream.
 class MemoryActionRunner final : public ActionRunner {
 public:
     std::vector<std::string> fail_resources;
+    /// The time of timestream records without a timestamp (the simulator's virtual wall time).
+    WallClock wall_clock;
 
 protected:
-    std::optional<std::string> perform(const ruleset::RenderedAction& action, std::string_view payload) override;
+    std::optional<std::string> perform(const ruleset::RenderedAction& action, std::string_view payload,
+                                       StandInWrite& out) override;
 };
 
 /// A resource name usable as one path component: non-empty, at most 255 bytes, of
