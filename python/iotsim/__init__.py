@@ -19,12 +19,22 @@ running server (:class:`DataClient`)::
     sim.update_shadow("bulb", {"state": {"desired": {"on": True}}})
     sim.run_for(1)
     sim.get_shadow("bulb")["state"]["reported"]   # {'on': True}
+
+Topic rules with boto3's shapes, and what their actions wrote (:mod:`iotsim.rules`)::
+
+    sim.create_topic_rule("hot", sql="SELECT * FROM 'sensors/+' WHERE temp > 30",
+                          actions=[{"sqs": {"queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/alerts",
+                                            "roleArn": "arn:aws:iam::123456789012:role/r"}}])
+    sim.run_for(60)
+    sim.action_outputs().sqs["alerts"]             # [{'body': '{"temp":31}'}, ...]
 """
 from ._core import DeviceContext, ScenarioError, Simulation
+from .rules import RuleError, SimulationRules
+from .server import LocalServer
 from .shadow import DataClient, ShadowError, SimulationShadows
 
-__all__ = ["Simulation", "DeviceContext", "ScenarioError", "ShadowError", "DataClient", "trace_frame",
-           "load_scenario"]
+__all__ = ["Simulation", "DeviceContext", "ScenarioError", "ShadowError", "DataClient", "RuleError", "Outputs",
+           "read_outputs", "LocalServer", "trace_frame", "load_scenario"]
 __version__ = "0.1.0"
 
 
@@ -52,4 +62,17 @@ def _repr_html_(sim):  # pragma: no cover - notebook display
 Simulation._repr_html_ = _repr_html_
 for _name in ("get_shadow", "update_shadow", "delete_shadow", "list_named_shadows"):
     setattr(Simulation, _name, getattr(SimulationShadows, _name))
+for _name in ("create_topic_rule", "replace_topic_rule", "get_topic_rule", "list_topic_rules", "enable_topic_rule",
+              "disable_topic_rule", "delete_topic_rule", "action_outputs"):
+    setattr(Simulation, _name, getattr(SimulationRules, _name))
 del _name
+
+
+def __getattr__(name):
+    # Outputs and read_outputs load on first use: `python -m iotsim.outputs` (`iotsim outputs`)
+    # then runs that module once, not after the package imported it.
+    if name in ("Outputs", "read_outputs"):
+        from . import outputs
+
+        return getattr(outputs, name)
+    raise AttributeError(f"module 'iotsim' has no attribute {name!r}")

@@ -194,6 +194,32 @@ class Simulation:
         """DeleteThingShadow: {"version", "timestamp"}."""
     def list_named_shadows(self, thing: str) -> list[str]:
         """ListNamedShadowsForThing, all pages."""
+    def _rules_call(self, method: str, path: str, query: str, body: str) -> tuple[int, str]:
+        """Low-level topic-rule control-plane call: (status, JSON body). Use create_topic_rule() & co."""
+    def action_records(self) -> list[dict[str, Any]]:
+        """Every rule action the stand-ins ran (republish excepted), in order; kept with keep_trace."""
+    def fail_action_resources(self, resources: Sequence[str]) -> None:
+        """Actions on these resources fail from now on and go to the errorAction; [] heals them."""
+    # Topic rules at the current virtual time (python/iotsim/rules.py).
+    def create_topic_rule(self, name: str, payload: dict[str, Any] | None = None, *, sql: str | None = None,
+                          actions: list[dict[str, Any]] | None = None, error_action: dict[str, Any] | None = None,
+                          sql_version: str | None = None, description: str | None = None,
+                          disabled: bool | None = None) -> None:
+        """CreateTopicRule; RuleError with AWS's error type when rejected."""
+    def replace_topic_rule(self, name: str, payload: dict[str, Any] | None = None, *, sql: str | None = None,
+                           actions: list[dict[str, Any]] | None = None, error_action: dict[str, Any] | None = None,
+                           sql_version: str | None = None, description: str | None = None,
+                           disabled: bool | None = None) -> None:
+        """ReplaceTopicRule."""
+    def get_topic_rule(self, name: str) -> dict[str, Any]:
+        """GetTopicRule: {"ruleArn", "rule"}."""
+    def list_topic_rules(self, *, topic: str | None = None, disabled: bool | None = None) -> list[dict[str, Any]]:
+        """ListTopicRules, all pages."""
+    def enable_topic_rule(self, name: str) -> None: ...
+    def disable_topic_rule(self, name: str) -> None: ...
+    def delete_topic_rule(self, name: str) -> None: ...
+    def action_outputs(self) -> Any:
+        """The in-memory stand-ins' contents (iotsim.Outputs)."""
     def violations(self) -> list[str]:
         """Invariant violations (per-publisher order, QoS 1 at-least-once); empty when all hold."""
     def __repr__(self) -> str: ...

@@ -223,6 +223,19 @@ def _shadow_label(thing: str, name: str, doc: dict | None) -> str:
     return "\n".join(lines)
 
 
+def _installed_rules(sim: Any) -> list[dict[str, Any]]:
+    """The topic rules installed in a simulation (none while its broker is down)."""
+    from .rules import RuleError
+
+    if not hasattr(sim, "list_topic_rules"):
+        return []
+    try:
+        return [{"name": r["ruleName"], **sim.get_topic_rule(r["ruleName"])["rule"]}
+                for r in sim.list_topic_rules()]
+    except RuleError:
+        return []
+
+
 def architecture(sim: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = None,
                  things: Sequence[str | Mapping[str, Any]] | None = None, max_devices: int = 40) -> Diagram:
     """The architecture of a simulated world around AWS IoT Core's six components.
@@ -232,8 +245,9 @@ def architecture(sim: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = 
     published to (from the trace) are edges to topic nodes in the message broker, with the routes
     between published topics and the filters that match them. Shadows of the devices and of
     `things` (names, or dicts with ``thingName``/``name``) go under Device Shadow, and the things
-    under Registry. `rules` (the simulator does not run rules yet): dicts ``{name, sql, actions}``
-    (actions as in AWS's CreateTopicRule, e.g. ``{"republish": {"topic": "..."}}``) or SQL strings.
+    under Registry. `rules`: dicts ``{name, sql, actions}`` (actions as in AWS's CreateTopicRule,
+    e.g. ``{"republish": {"topic": "..."}}``) or SQL strings; by default the simulation's own topic
+    rules (``sim.list_topic_rules()``).
     """
     ids = _Ids()
     stats = sorted(sim.device_stats(), key=lambda d: d["name"])
@@ -278,6 +292,8 @@ def architecture(sim: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = 
         for name, doc in _shadows_of(sim, thing):
             shadows[(thing, name)] = doc
     # Shadows the devices' topics address, even if not created yet (e.g. a request still in flight).
+    if rules is None:
+        rules = _installed_rules(sim)
     rule_parts = [_rule_parts(r) for r in rules or ()]
     topics_used = {f for subs in subscriptions.values() for f, _ in subs} | {
         t for per in published.values() for t in per}

@@ -526,6 +526,37 @@ dict(thing, name, reported) makes it a shadow-synced device (applies deltas, rep
                  return std::make_pair(r.status, r.document);
              }, py::arg("thing"), py::arg("next_token"), py::arg("page_size"),
              "Low-level ListNamedShadowsForThing: (status, JSON document). Use list_named_shadows().")
+        .def("_rules_call", [](Simulation& s, const std::string& method, const std::string& path,
+                               const std::string& query, const std::string& body) {
+                 refuse_inside_hook("topic rule calls");
+                 const ShadowReply r = s.rules_call(method, path, query, body);
+                 return std::make_pair(r.status, r.document);
+             }, py::arg("method"), py::arg("path"), py::arg("query"), py::arg("body"),
+             "Low-level topic-rule control-plane call: (status, JSON body). Use create_topic_rule() & co.")
+        .def("action_records", [](const Simulation& s) {
+                 py::list out;
+                 for (const auto& r : s.action_records()) {
+                     py::dict d;
+                     d["rule"] = r.rule_name;
+                     d["index"] = r.index;
+                     d["type"] = r.type;
+                     d["resource"] = r.resource;
+                     d["payload"] = py::bytes(r.payload);
+                     d["error"] = r.error ? py::object(py::str(*r.error)) : py::object(py::none());
+                     d["entry"] = r.entry.dump();
+                     d["stand_in"] = r.stand_in;
+                     out.append(std::move(d));
+                 }
+                 return out;
+             }, "Every rule action the stand-ins ran (republish excepted), in order: dicts with rule, index "
+                "(-1: the errorAction), type, resource, payload (bytes), error (None on success) and entry (JSON text: "
+                "what the stand-in stored) and stand_in (its file under a server's data directory). "
+                "Kept when keep_trace=True.")
+        .def("fail_action_resources", [](Simulation& s, std::vector<std::string> resources) {
+                 s.fail_action_resources(std::move(resources));
+             }, py::arg("resources"),
+             "From now on, actions on these resources (bucket, queue, SNS topic, table, function, URL...) "
+             "fail and go to the rule's errorAction; [] heals them.")
         .def("check_shadow_converged", [](Simulation& s, const std::string& thing, const std::string& name) {
                  s.check_shadow_converged(thing, name);
              }, py::arg("thing"), py::kw_only(), py::arg("name") = "",

@@ -7,10 +7,13 @@
 #include <map>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "iotsim/actions/action_runner.hpp"
 #include "iotsim/client/client.hpp"
 #include "iotsim/common/assert.hpp"
 #include "iotsim/mqtt/topic.hpp"
+#include "iotsim/ruleset/router.hpp"
 #include "iotsim/shadow/document.hpp"
 #include "iotsim/sim/event_queue.hpp"
 
@@ -200,6 +203,7 @@ struct Simulation::Impl {
     CheckedShadowStore shadow_store{*this};
     ruleset::MemoryRuleStore rule_store;        // the broker's rules "on disk": survives a crash
     actions::MemoryActionRunner action_runner;  // the host's rule actions, in memory
+    Rng rules_router_rng{Rng::derive(options.seed, "rules-router")};  // control-plane request ids
     std::unique_ptr<iotcore::IotCore> broker;  // the broker with its services (shadow, ...)
     std::uint64_t broker_incarnation = 1;
     std::uint64_t broker_timer_generation = 0;
@@ -249,7 +253,8 @@ struct Simulation::Impl {
             const auto rule = ruleset::compile_rule(name, payload, epoch);
             rule_store.put(ruleset::StoredRule{name, rule.payload().dump(), epoch.unix_ms()});
         }
-        action_runner.keep_records = false;
+        action_runner.keep_records = options.keep_trace;
+        action_runner.wall_clock = [this] { return node_now(broker_clock).wall; };
         start_broker();
     }
 
@@ -1197,6 +1202,39 @@ ShadowReply Simulation::list_named_shadows(const std::string& thing, const std::
     auto r = impl_->broker->list_named_shadows(thing, next_token, page_size, impl_->node_now(impl_->broker_clock));
     return ShadowReply{r.status, r.document.dump()};
 }
+ShadowReply Simulation::rules_call(const std::string& method, const std::string& path, const std::string& query,
+                                   const std::string& body) {
+    if (!impl_->broker) {
+        return broker_down();
+    }
+    http::Request request;
+    request.method = method;
+    request.path = path;
+    request.query = query;
+    request.target = query.empty() ? path : path + "?" + query;
+    request.body = body;
+    ruleset::TopicRuleRouter router(impl_->broker->rules(), impl_->rules_router_rng);
+    const http::Response response = router.handle(request, impl_->node_now(impl_->broker_clock));
+    const std::string* type = response.header("x-amzn-ErrorType");
+    if (type == nullptr) {
+        return ShadowReply{response.status, response.body};
+    }
+    // The error type travels in a header over HTTP; here it joins the body as "__type", as in
+    // AWS's JSON protocols, so that one string carries the whole answer.
+    nlohmann::json doc = nlohmann::json::parse(response.body, nullptr, false);
+    if (!doc.is_object()) {
+        doc = nlohmann::json{{"message", response.body}};
+    }
+    doc["__type"] = type->substr(0, type->find(':'));
+    return ShadowReply{response.status, doc.dump()};
+}
+
+const std::vector<actions::ActionRecord>& Simulation::action_records() const { return impl_->action_runner.records(); }
+
+void Simulation::fail_action_resources(std::vector<std::string> resources) {
+    impl_->action_runner.fail_resources = std::move(resources);
+}
+
 const std::vector<std::string>& Simulation::violations() const { return impl_->violation_list; }
 const std::vector<std::string>& Simulation::finish_checks() {
     impl_->finish_checks();

@@ -1,4 +1,4 @@
-"""`iotsim diagram` and `iotsim grade` run the Python package next to the binary."""
+"""`iotsim diagram`, `iotsim grade` and `iotsim outputs` run the Python package next to the binary."""
 import os
 import pathlib
 import subprocess
@@ -50,3 +50,29 @@ def test_iotsim_grade_gives_the_reference_solution_full_marks(tmp_path):
                "-j", "2", submission)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "reference: 100/100" in p.stdout.replace(".0", "")
+
+
+def test_iotsim_outputs_summarises_and_prints_a_data_directorys_stand_ins(tmp_path):
+    (tmp_path / "sqs").mkdir()
+    (tmp_path / "sqs" / "alerts.jsonl").write_text('{"body":"{\\"t\\":1}"}\n{"body":"two"}\n')
+    (tmp_path / "s3" / "bucket" / "a").mkdir(parents=True)
+    (tmp_path / "s3" / "bucket" / "a" / "k.json").write_bytes(b'{"x":1}')
+    p = iotsim("outputs", "--data-dir", tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "sqs         alerts  (2 entries)" in p.stdout
+    assert "s3          bucket/a/k.json  (1 object)" in p.stdout
+    p = iotsim("outputs", "--data-dir", tmp_path, "sqs", "alerts")
+    assert p.returncode == 0, p.stderr
+    assert '"body": "two"' in p.stdout
+    p = iotsim("outputs", "--data-dir", tmp_path, "s3", "bucket/a/k.json")
+    assert p.stdout == '{"x":1}'
+
+
+def test_iotsim_outputs_refuses_an_unknown_kind_resource_or_directory_with_exit_2(tmp_path):
+    for args in (("queues",), ("sqs", "nope"), ):
+        p = iotsim("outputs", "--data-dir", tmp_path, *args)
+        assert p.returncode == 2, (args, p.stdout)
+        assert p.stderr.startswith("iotsim outputs: ")
+    p = iotsim("outputs", "--data-dir", tmp_path / "missing")
+    assert p.returncode == 2
+    assert "no data directory" in p.stderr

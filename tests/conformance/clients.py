@@ -635,3 +635,30 @@ class AwsClient:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# --------------------------------------------------------------------------
+# The AWS CLI v2 (Debian's awscli) and its credentials; iotsim accepts any.
+
+AWS_CREDS = {"AWS_ACCESS_KEY_ID": "AKIAIOTSIMLOCAL", "AWS_SECRET_ACCESS_KEY": "iotsim-secret",
+             "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def aws_cli_v2() -> str:
+    """Debian's AWS CLI v2 (an older v1 may come first on PATH); skips the test without it."""
+    import pytest
+
+    path = subprocess.run(["sh", "-c", "command -v aws"], capture_output=True, text=True,
+                          env={"PATH": os.confstr("CS_PATH")}).stdout.strip()
+    if not path:
+        pytest.skip("Debian's awscli is not installed")
+    return path
+
+
+def aws_iot(srv, tmp_path, *args: str, expect_rc: int = 0):
+    """Runs `aws --endpoint-url <server> iot ...`; returns (process, parsed stdout or None)."""
+    cmd = [aws_cli_v2(), "--endpoint-url", srv.http_url, "--output", "json", "iot", *args]
+    env = {"PATH": os.confstr("CS_PATH"), "HOME": str(tmp_path), **AWS_CREDS}
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path))
+    assert p.returncode == expect_rc, f"{cmd}: rc={p.returncode}\n{p.stdout}\n{p.stderr}"
+    return p, (json.loads(p.stdout) if p.stdout.strip() else None)

@@ -8,19 +8,9 @@ import subprocess
 
 import pytest
 
-from clients import MosquittoSub, PahoClient, mosquitto_pub, unique
+from clients import AWS_CREDS, MosquittoSub, PahoClient, aws_cli_v2, mosquitto_pub, unique
 
-CREDS = {"AWS_ACCESS_KEY_ID": "AKIAIOTSIMLOCAL", "AWS_SECRET_ACCESS_KEY": "iotsim-secret",
-         "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
-
-
-def aws_cli_v2() -> str:
-    """Debian's AWS CLI v2 (an older v1 may come first on PATH)."""
-    path = subprocess.run(["sh", "-c", "command -v aws"], capture_output=True, text=True,
-                          env={"PATH": os.confstr("CS_PATH")}).stdout.strip()
-    if not path:
-        pytest.skip("Debian's awscli is not installed")
-    return path
+CREDS = AWS_CREDS
 
 
 def aws(srv, tmp_path, *args, expect_rc=0):

@@ -10,11 +10,10 @@ import subprocess
 import pytest
 
 import rawmqtt
-from clients import PahoClient, client_tls_context, make_foreign_ca_client_cert, openssl, raw, \
+from clients import AWS_CREDS, PahoClient, aws_iot, client_tls_context, make_foreign_ca_client_cert, openssl, raw, \
     tls_mqtt_connect_refused, unique, wait_until
 
-CREDS = {"AWS_ACCESS_KEY_ID": "AKIAIOTSIMLOCAL", "AWS_SECRET_ACCESS_KEY": "iotsim-secret",
-         "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+CREDS = AWS_CREDS
 ARN = "arn:aws:iot:us-east-1:123456789012"
 
 
@@ -44,22 +43,7 @@ ALLOW_ALL = {"Effect": "Allow", "Action": "iot:*", "Resource": "*"}
 
 # ---------------------------------------------------------------- clients
 
-def aws_cli_v2() -> str:
-    """Debian's AWS CLI v2 (an older v1 may come first on PATH)."""
-    path = subprocess.run(["sh", "-c", "command -v aws"], capture_output=True, text=True,
-                          env={"PATH": os.confstr("CS_PATH")}).stdout.strip()
-    if not path:
-        pytest.skip("Debian's awscli is not installed")
-    return path
-
-
-def iot(srv, tmp_path, *args, expect_rc=0):
-    """Runs `aws --endpoint-url <server> iot ...`; returns (process, parsed stdout or None)."""
-    cmd = [aws_cli_v2(), "--endpoint-url", srv.http_url, "--output", "json", "iot", *args]
-    env = {"PATH": os.confstr("CS_PATH"), "HOME": str(tmp_path), **CREDS}
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path))
-    assert p.returncode == expect_rc, f"{cmd}: rc={p.returncode}\n{p.stdout}\n{p.stderr}"
-    return p, (json.loads(p.stdout) if p.stdout.strip() else None)
+iot = aws_iot  # (process, parsed stdout or None)
 
 
 def boto_iot(srv):

@@ -125,7 +125,8 @@ def test_the_package_reexports_the_bound_types():
     assert iotsim.Simulation is core.Simulation
     assert iotsim.DeviceContext is core.DeviceContext
     assert set(iotsim.__all__) == {"Simulation", "DeviceContext", "ScenarioError", "ShadowError", "DataClient",
-                                   "trace_frame", "load_scenario"}
+                                   "RuleError", "Outputs", "read_outputs", "LocalServer", "trace_frame",
+                                   "load_scenario"}
     assert all(hasattr(iotsim, n) for n in iotsim.__all__)
 
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "iotsim/actions/action_runner.hpp"
 #include "iotsim/broker/broker.hpp"
 #include "iotsim/client/options.hpp"
 #include "iotsim/iotcore/iotcore.hpp"
@@ -190,6 +191,19 @@ public:
     /// ListNamedShadowsForThing (one page of up to `page_size`).
     ShadowReply list_named_shadows(const std::string& thing, const std::string& next_token = "",
                                    int page_size = 25);
+    /// The topic-rule control plane (CreateTopicRule, ReplaceTopicRule, GetTopicRule,
+    /// ListTopicRules, Enable/DisableTopicRule, DeleteTopicRule) at the current virtual time,
+    /// through the same router as the server's HTTP port: `method` and `path` as botocore sends
+    /// them (POST /rules/{name}, ...), `query` without '?'. Answers the status and the JSON
+    /// body (AWS's error document on failure; 503 while the broker is crashed).
+    ShadowReply rules_call(const std::string& method, const std::string& path, const std::string& query = "",
+                           const std::string& body = "");
+    /// What every non-republish rule action did, in order (the in-memory stand-ins' contents);
+    /// kept when SimulationOptions::keep_trace is set.
+    [[nodiscard]] const std::vector<actions::ActionRecord>& action_records() const;
+    /// Makes actions on these resources (bucket, queue, topic ARN's name, function...) fail
+    /// from now on, so that the rule's errorAction runs (fault injection); empty heals them.
+    void fail_action_resources(std::vector<std::string> resources);
     /// Adds a shadow to SimulationOptions::check_shadow_converged.
     void check_shadow_converged(const std::string& thing, const std::string& shadow_name = "");
     /// Invariant violations found so far, each one line (empty: all checks hold).

@@ -1,0 +1,189 @@
+"""Start and stop a local AWS IoT Core endpoint (``iotsim serve``) from Python or a notebook.
+
+    with iotsim.LocalServer() as srv:          # free loopback ports, a fresh data directory
+        iot = boto3.client("iot", endpoint_url=srv.http_url, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        iot.create_thing(thingName="TutorialTestThing")
+        # MQTT over mutual TLS: srv.host, srv.mqtts_port, srv.ca (the local root CA)
+
+The server is the same binary the README starts; this only picks free ports (port 0), waits for
+its ``iotsim: listening ...`` line and stops it (SIGTERM, then SIGKILL) when done.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import selectors
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+_READY = re.compile(
+    r"^iotsim: listening mqtt=(?P<host>[0-9.]+):(?P<mqtt>\d+) mqtts=[0-9.]+:(?P<mqtts>\d+) "
+    r"http=[0-9.]+:(?P<http>\d+) https=[0-9.]+:(?P<https>\d+) data-dir=(?P<dir>.+)$")
+
+
+def find_binary() -> str:
+    """The ``iotsim`` executable: $IOTSIM_BIN, else the one whose build folder holds this package
+    (build/<preset>/python/iotsim -> build/<preset>/iotsim), else ``iotsim`` on PATH."""
+    env = os.environ.get("IOTSIM_BIN")
+    if env:
+        return env
+    here = pathlib.Path(__file__).resolve().parent
+    for candidate in (here.parent.parent / "iotsim", here.parent.parent.parent / "build" / "release" / "iotsim"):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return "iotsim"
+
+
+class LocalServer:
+    """One ``iotsim serve`` process on loopback; a context manager. ``data_dir`` None: a fresh
+    temporary directory, removed on stop()."""
+
+    def __init__(self, data_dir: str | os.PathLike | None = None, *, binary: str | None = None,
+                 ready_timeout_s: float = 30.0):
+        self.binary = binary or find_binary()
+        self._tmp = None if data_dir is not None else tempfile.TemporaryDirectory(prefix="iotsim-")
+        self.data_dir = pathlib.Path(data_dir if data_dir is not None else self._tmp.name)
+        self.ready_timeout_s = ready_timeout_s
+        self.host = "127.0.0.1"
+        self.mqtt_port = self.mqtts_port = self.http_port = self.https_port = 0
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+        self._drain: threading.Thread | None = None
+
+    # ---- where to connect -------------------------------------------------
+    @property
+    def http_url(self) -> str:
+        """The control plane and iot-data REST API (plain HTTP): boto3's ``endpoint_url``."""
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def https_url(self) -> str:
+        return f"https://{self.host}:{self.https_port}"
+
+    @property
+    def ca(self) -> str:
+        """The local root CA (iotsim's stand-in for Amazon Root CA 1)."""
+        return str(self.data_dir / "root-CA.crt")
+
+    @property
+    def device_cert(self) -> str:
+        return str(self.data_dir / "device.cert.pem")
+
+    @property
+    def device_key(self) -> str:
+        return str(self.data_dir / "device.private.key")
+
+    @property
+    def log_path(self) -> pathlib.Path:
+        """The server's stderr (one line per connection event and error)."""
+        return self.data_dir / "iotsim-serve.log"
+
+    # ---- process control --------------------------------------------------
+    def start(self) -> "LocalServer":
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError("the server is already running")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", self.host, "--mqtt-port", "0",
+                 "--mqtts-port", "0", "--http-port", "0", "--https-port", "0"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, start_new_session=True)
+        except OSError as e:
+            self._log.close()
+            raise RuntimeError(f"cannot start {self.binary}: {e} (build it, or set IOTSIM_BIN)") from e
+        line = self._ready_line()
+        m = _READY.match(line)
+        if not m:
+            self.stop()
+            raise RuntimeError(f"iotsim serve did not start: {line or self._tail()}")
+        self.host = m["host"]
+        self.mqtt_port, self.mqtts_port = int(m["mqtt"]), int(m["mqtts"])
+        self.http_port, self.https_port = int(m["http"]), int(m["https"])
+        self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
+        self._drain.start()
+        return self
+
+    def stop(self) -> int | None:
+        """SIGTERM (a graceful shutdown), SIGKILL after 10 s; returns the exit code."""
+        rc = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(5)
+            rc = self.proc.returncode
+            if self.proc.stdout:
+                self.proc.stdout.close()
+            self.proc = None
+        if self._drain is not None:
+            self._drain.join(2)
+            self._drain = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return rc
+
+    def close(self) -> None:
+        """stop(), and remove the temporary data directory if this object made it."""
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.proc is not None and self.proc.poll() is None else "stopped"
+        return (f"<iotsim.LocalServer {state} mqtt={self.host}:{self.mqtt_port} mqtts={self.host}:{self.mqtts_port} "
+                f"http={self.http_url} data_dir={self.data_dir}>")
+
+    # ---- internals ----------------------------------------------------------
+    def _ready_line(self) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        buf = b""
+        deadline = time.monotonic() + self.ready_timeout_s
+        try:
+            while b"\n" not in buf:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.proc.poll() is not None and not sel.select(0):
+                    break
+                if not sel.select(min(remaining, 0.5)):
+                    continue
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                buf += chunk
+        finally:
+            sel.close()
+        return buf.partition(b"\n")[0].decode(errors="replace").rstrip("\r")
+
+    def _drain_stdout(self) -> None:
+        proc = self.proc
+        if proc is None or proc.stdout is None:
+            return
+        try:
+            while os.read(proc.stdout.fileno(), 4096):
+                pass
+        except (OSError, ValueError):
+            pass
+
+    def _tail(self, n: int = 5) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
