@@ -63,7 +63,7 @@ Simulation._repr_html_ = _repr_html_
 for _name in ("get_shadow", "update_shadow", "delete_shadow", "list_named_shadows"):
     setattr(Simulation, _name, getattr(SimulationShadows, _name))
 for _name in ("create_topic_rule", "replace_topic_rule", "get_topic_rule", "list_topic_rules", "enable_topic_rule",
-              "disable_topic_rule", "delete_topic_rule", "action_outputs"):
+              "disable_topic_rule", "delete_topic_rule", "add_lambda", "action_outputs"):
     setattr(Simulation, _name, getattr(SimulationRules, _name))
 del _name
 

@@ -198,6 +198,10 @@ class Simulation:
         """Low-level topic-rule control-plane call: (status, JSON body). Use create_topic_rule() & co."""
     def action_records(self) -> list[dict[str, Any]]:
         """Every rule action the stand-ins ran (republish excepted), in order; kept with keep_trace."""
+    def _set_lambda_handler(self, dispatch: Any) -> None:
+        """Low-level: the local functions' dispatcher. Use add_lambda()."""
+    def add_lambda(self, name: str, fn: Any) -> None:
+        """A local function for lambda actions and aws_lambda() (python/iotsim/rules.py)."""
     def fail_action_resources(self, resources: Sequence[str]) -> None:
         """Actions on these resources fail from now on and go to the errorAction; [] heals them."""
     # Topic rules at the current virtual time (python/iotsim/rules.py).

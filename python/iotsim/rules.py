@@ -19,12 +19,36 @@ line).
 """
 from __future__ import annotations
 
+import functools
 import json
+import re
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from .outputs import Outputs
+
+
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _dispatch_lambda(functions: dict, name: str, event: bytes) -> tuple[bool, str]:
+    """Runs one local function for the simulator: (True, JSON result) or (False, why)."""
+    fn = functions.get(name)
+    if fn is None:
+        return False, f"Function not found: {name}"
+    try:
+        argument = json.loads(event)
+    except ValueError:
+        argument = event
+    try:
+        result = fn(argument)
+    except Exception as e:  # the function's failure, reported like Lambda's Unhandled error
+        return False, f"The function {name} raised {type(e).__name__}: {e}"
+    try:
+        return True, json.dumps(result, separators=(",", ":"))
+    except (TypeError, ValueError) as e:
+        return False, f"The function {name} returned a result that is not JSON: {e}"
 
 
 class RuleError(Exception):
@@ -131,6 +155,25 @@ class SimulationRules:
     def delete_topic_rule(self, name: str) -> None:
         """DeleteTopicRule."""
         _answer(*self._rules_call("DELETE", _rule_path(name), "", ""))
+
+    def add_lambda(self, name: str, fn: Callable[[Any], Any]) -> None:
+        """A local function named `name` (the last part of a Lambda ARN,
+        ``arn:aws:lambda:us-east-1:123456789012:function:<name>``): rules' ``lambda`` actions call
+        ``fn(event)`` and IoT SQL's ``aws_lambda(arn, input)`` returns its result. The event is the
+        message's JSON (a dict ...) or bytes for a non-JSON payload; the result must be JSON
+        serialisable. An exception is the invocation's failure (the rule's errorAction runs).
+        Once any function is added, a lambda action naming an unknown one fails, as on AWS."""
+        if not isinstance(name, str) or not _FUNCTION_NAME.fullmatch(name):
+            raise ValueError(f"a function name is 1 to 64 of [A-Za-z0-9_-], got {name!r}")
+        if not callable(fn):
+            raise TypeError("fn must be callable")
+        functions = self.__dict__.get("_lambdas")
+        if functions is None:
+            functions = {}
+            # The dispatcher holds the functions, not the simulation (no reference cycle).
+            self._set_lambda_handler(functools.partial(_dispatch_lambda, functions))
+            self._lambdas = functions
+        functions[name] = fn
 
     def action_outputs(self) -> "Outputs":
         """What the rules' actions wrote to the simulator's in-memory stand-ins, in the shape

@@ -20,10 +20,20 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 
 _READY = re.compile(
     r"^iotsim: listening mqtt=(?P<host>[0-9.]+):(?P<mqtt>\d+) mqtts=[0-9.]+:(?P<mqtts>\d+) "
     r"http=[0-9.]+:(?P<http>\d+) https=[0-9.]+:(?P<https>\d+) data-dir=(?P<dir>.+)$")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait(5)
 
 
 def find_binary() -> str:
@@ -54,6 +64,7 @@ class LocalServer:
         self.proc: subprocess.Popen | None = None
         self._log = None
         self._drain: threading.Thread | None = None
+        self._finalizer: weakref.finalize | None = None
 
     # ---- where to connect -------------------------------------------------
     @property
@@ -107,6 +118,9 @@ class LocalServer:
         self.http_port, self.https_port = int(m["http"]), int(m["https"])
         self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
         self._drain.start()
+        # A notebook that fails before stop() must not leave the server running (its own session
+        # survives the kernel): stop it when this object goes, or at exit.
+        self._finalizer = weakref.finalize(self, _kill_group, self.proc)
         return self
 
     def stop(self) -> int | None:
@@ -121,12 +135,15 @@ class LocalServer:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                     self.proc.wait(5)
             rc = self.proc.returncode
+            if self._finalizer is not None:
+                self._finalizer.detach()
+                self._finalizer = None
+            if self._drain is not None:
+                self._drain.join(2)  # it ends at EOF, now that the process is gone
+                self._drain = None
             if self.proc.stdout:
                 self.proc.stdout.close()
             self.proc = None
-        if self._drain is not None:
-            self._drain.join(2)
-            self._drain = None
         if self._log is not None:
             self._log.close()
             self._log = None

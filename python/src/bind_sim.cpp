@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <optional>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -95,7 +96,26 @@ int hook_depth = 0;
 void refuse_inside_hook(const char* what) {
     if (hook_depth > 0) {
         throw std::runtime_error(std::string(what) +
-                                 " cannot be called from inside a device behaviour; use the ctx it receives");
+                                 " cannot be called from inside a device behaviour (use the ctx it receives) or a "
+                                 "local function (add_lambda)");
+    }
+}
+
+/// A Python exception that is not the function's own failure (KeyboardInterrupt, SystemExit, a
+/// bad answer from the dispatcher) raised inside a local function: the simulation finishes the
+/// event it was in (unwinding through the broker would leave it half done), the invocation
+/// fails, and run_until()/run_for() re-raise it when they return.
+/// (Never destroyed: a Python object must not outlive the interpreter in a static destructor.)
+std::optional<py::error_already_set>& pending_python_error() {
+    static auto* pending = new std::optional<py::error_already_set>();
+    return *pending;
+}
+
+void reraise_pending_python_error() {
+    if (auto& pending = pending_python_error()) {
+        py::error_already_set e = std::move(*pending);
+        pending.reset();
+        throw e;
     }
 }
 
@@ -298,7 +318,7 @@ Valid only during the behaviour call that received it.)pbdoc")
              }, py::arg("filter"), py::kw_only(), py::arg("qos") = 0)
         .def("unsubscribe", [](BehaviourContext& c, const std::string& f) { c.get().unsubscribe(f); }, py::arg("filter"));
 
-    py::class_<Simulation, std::unique_ptr<Simulation>>(m, "Simulation", R"pbdoc(
+    py::class_<Simulation, std::unique_ptr<Simulation>>(m, "Simulation", py::dynamic_attr(), R"pbdoc(
 A deterministic simulation of AWS IoT Core: the real broker, virtual devices, a virtual network
 and faults, in virtual time. Same arguments and seed: the same trace_hash, bit for bit.)pbdoc")
         .def(py::init([](std::uint64_t seed, double latency_ms, double jitter_ms, double loss_probability,
@@ -419,9 +439,13 @@ dict(thing, name, reported) makes it a shadow-synced device (applies deltas, rep
                      throw py::value_error("cannot run backwards: the simulation is already at " + std::to_string(static_cast<double>(s.now().since_epoch.count()) / 1e9) + " s");
                  }
                  s.run_until(t);
+                 reraise_pending_python_error();
              }, py::arg("seconds"), "Runs to virtual time `seconds` (from the start).")
         .def("run_for", [](Simulation& s, double seconds) {
-                 refuse_inside_hook("run_for()"); s.run_for(secs(seconds, "seconds")); }, py::arg("seconds"))
+                 refuse_inside_hook("run_for()");
+                 s.run_for(secs(seconds, "seconds"));
+                 reraise_pending_python_error();
+             }, py::arg("seconds"))
         .def_property_readonly("now_s", [](const Simulation& s) { return static_cast<double>(s.now().since_epoch.count()) / 1e9; })
         .def_property_readonly("trace_hash", [](const Simulation& s) { return s.trace().hash_hex(); })
         .def_property_readonly("events_processed", &Simulation::events_processed)
@@ -543,7 +567,8 @@ dict(thing, name, reported) makes it a shadow-synced device (applies deltas, rep
                      d["resource"] = r.resource;
                      d["payload"] = py::bytes(r.payload);
                      d["error"] = r.error ? py::object(py::str(*r.error)) : py::object(py::none());
-                     d["entry"] = r.entry.dump();
+                     // As the file runner writes it: invalid UTF-8 in a payload replaced, never thrown.
+                     d["entry"] = r.entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
                      d["stand_in"] = r.stand_in;
                      out.append(std::move(d));
                  }
@@ -552,6 +577,38 @@ dict(thing, name, reported) makes it a shadow-synced device (applies deltas, rep
                 "(-1: the errorAction), type, resource, payload (bytes), error (None on success) and entry (JSON text: "
                 "what the stand-in stored) and stand_in (its file under a server's data directory). "
                 "Kept when keep_trace=True.")
+        .def("_set_lambda_handler", [](Simulation& s, py::object dispatch) {
+                 refuse_inside_hook("add_lambda()");
+                 if (dispatch.is_none()) {
+                     s.set_lambda_handler({});
+                     return;
+                 }
+                 // dispatch(name, event bytes) -> (ok, text): the Python side (iotsim/rules.py)
+                 // keeps the functions and turns their exceptions into failures.
+                 s.set_lambda_handler([dispatch = std::move(dispatch)](const std::string& name, std::string_view event)
+                                          -> Result<std::string, rules::RuntimeError> {
+                     ++hook_depth;  // a function must not run or change the simulation it is called from
+                     struct Guard {
+                         ~Guard() { --hook_depth; }
+                     } guard;
+                     std::pair<bool, std::string> answer;
+                     try {
+                         answer = dispatch(name, py::bytes(event.data(), event.size())).cast<std::pair<bool, std::string>>();
+                     } catch (py::error_already_set& e) {
+                         const std::string what = e.what();
+                         if (!pending_python_error()) {
+                             pending_python_error().emplace(std::move(e));
+                         }
+                         return rules::RuntimeError{"The function " + name + " was interrupted: " + what};
+                     } catch (const py::cast_error&) {
+                         return rules::RuntimeError{"The function " + name + " gave no (ok, text) answer"};
+                     }
+                     if (!answer.first) {
+                         return rules::RuntimeError{std::move(answer.second)};
+                     }
+                     return std::move(answer.second);
+                 });
+             }, py::arg("dispatch"), "Low-level: the local functions' dispatcher. Use add_lambda().")
         .def("fail_action_resources", [](Simulation& s, std::vector<std::string> resources) {
                  s.fail_action_resources(std::move(resources));
              }, py::arg("resources"),

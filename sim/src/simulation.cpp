@@ -203,6 +203,7 @@ struct Simulation::Impl {
     CheckedShadowStore shadow_store{*this};
     ruleset::MemoryRuleStore rule_store;        // the broker's rules "on disk": survives a crash
     actions::MemoryActionRunner action_runner;  // the host's rule actions, in memory
+    actions::LambdaHandler lambda_handler;      // local functions (Python callables), if any
     Rng rules_router_rng{Rng::derive(options.seed, "rules-router")};  // control-plane request ids
     std::unique_ptr<iotcore::IotCore> broker;  // the broker with its services (shadow, ...)
     std::uint64_t broker_incarnation = 1;
@@ -273,7 +274,29 @@ struct Simulation::Impl {
         config.rules_seed = options.seed;
         broker = std::make_unique<iotcore::IotCore>(
             std::move(config), iotcore::IotCoreServices{authorizer, store, shadow_store, broker_rng}, rule_store);
+        install_lambda_handler();
         apply_broker(broker->recover(node_now(broker_clock)));
+    }
+
+    void install_lambda_handler() {
+        action_runner.lambda_handler = lambda_handler;
+        if (!broker) {
+            return;
+        }
+        if (!lambda_handler) {
+            broker->set_aws_lambda({});
+            return;
+        }
+        broker->set_aws_lambda([this](std::string_view arn, std::string_view input)
+                                   -> Result<std::string, rules::RuntimeError> {
+            // The function name of arn:aws:lambda:region:account:function:name[:qualifier].
+            std::string name(arn);
+            if (const auto at = name.find(":function:"); at != std::string::npos) {
+                name = name.substr(at + 10);
+                name = name.substr(0, name.find(':'));
+            }
+            return lambda_handler(name, input);
+        });
     }
 
     /// Runs the rule actions the last input produced (the host's side of the rules engine);
@@ -1230,6 +1253,11 @@ ShadowReply Simulation::rules_call(const std::string& method, const std::string&
 }
 
 const std::vector<actions::ActionRecord>& Simulation::action_records() const { return impl_->action_runner.records(); }
+
+void Simulation::set_lambda_handler(actions::LambdaHandler handler) {
+    impl_->lambda_handler = std::move(handler);
+    impl_->install_lambda_handler();
+}
 
 void Simulation::fail_action_resources(std::vector<std::string> resources) {
     impl_->action_runner.fail_resources = std::move(resources);

@@ -224,7 +224,33 @@ def test_a_local_lambda_function_runs_with_the_event_and_an_s3_key_cannot_leave_
     wait_until(lambda: queue_bodies(srv, errq), message="the refused S3 key's errorAction")
     (doc,) = queue_bodies(srv, errq)
     assert [f["failedAction"] for f in doc["failures"]] == ["S3Action"]
-    assert not (srv.data_dir / "escape").exists() and not (srv.data_dir.parent / "escape").exists()
+    assert not [p for p in srv.data_dir.parent.rglob("escape*")]  # nothing written outside the bucket
     summary = outputs_cli(srv)
     assert summary["s3"][f"{bucket}/conf/lam/ok"] == 1
+    boto_iot.delete_topic_rule(ruleName=rule)
+
+
+def test_aws_lambda_in_sql_runs_the_local_function_and_uses_its_answer(srv, boto_iot):
+    fn = unique("classify_")
+    lambdas = srv.data_dir / "lambda"
+    lambdas.mkdir(exist_ok=True)
+    script = lambdas / fn
+    # A local function: the input JSON on stdin, the answer JSON on stdout.
+    # (sh, not python: it must answer well within aws_lambda()'s 1 s on a busy machine)
+    script.write_text("#!/bin/sh\nif grep -q '\"t\":3[1-9]'; then echo '{\"level\":\"high\"}'; "
+                      "else echo '{\"level\":\"normal\"}'; fi\n")
+    script.chmod(0o755)
+    rule, src = unique("lambda_sql_"), f"conf/{unique()}/t"
+    out = src + "/classified"
+    boto_iot.create_topic_rule(ruleName=rule, topicRulePayload={
+        "sql": f"SELECT temp, aws_lambda('arn:aws:lambda:us-east-1:123456789012:function:{fn}', {{'t': temp}}).level "
+               f"AS level FROM '{src}'",
+        "awsIotSqlVersion": "2016-03-23",
+        "actions": [{"republish": {"topic": out, "qos": 1, "roleArn": ROLE}}]})
+    with MosquittoSub(srv, [out]) as sub:
+        sub.wait_subscribed()
+        mosquitto_pub(srv, src, json.dumps({"temp": 35}))
+        mosquitto_pub(srv, src, json.dumps({"temp": 12}))
+        msgs = sub.wait_messages(2)
+    assert [json.loads(m[3]) for m in msgs] == [{"temp": 35, "level": "high"}, {"temp": 12, "level": "normal"}]
     boto_iot.delete_topic_rule(ruleName=rule)

@@ -168,6 +168,9 @@ def test_rules_created_from_python_are_part_of_the_deterministic_trace():
         return sim.trace_hash, len(sim.action_outputs().firehose["f"])
     assert run(5) == run(5)
     assert run(5)[1] == 5
+    without_rule = sensor_sim(seed=5)
+    without_rule.run_until(90)
+    assert without_rule.trace_hash != run(5)[0]  # each firing is a rule_action trace record
 
 
 def test_rule_calls_while_the_broker_is_crashed_raise_service_unavailable():
@@ -179,3 +182,53 @@ def test_rule_calls_while_the_broker_is_crashed_raise_service_unavailable():
     assert e.value.status == 503
     sim.run_until(12)
     assert sim.list_topic_rules() == []
+
+
+def test_a_python_function_runs_for_lambda_actions_and_its_exception_reaches_the_error_action():
+    sim = sensor_sim()
+    seen = []
+
+    def handler(event):
+        seen.append(event)
+        if event["temp"] >= 40:
+            raise RuntimeError("too hot to handle")
+        return {"ok": True}
+
+    sim.add_lambda("store_reading", handler)
+    sim.create_topic_rule("to_lambda", sql="SELECT * FROM 'sensors/kitchen'",
+                          actions=[{"lambda": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:store_reading"}}],
+                          error_action={"sns": {"targetArn": "arn:aws:sns:us-east-1:123456789012:errors", "roleArn": ROLE}})
+    sim.run_until(65)
+    assert [e["temp"] for e in seen] == [10, 20, 30, 40, 50, 60]
+    errors = [json.loads(m["message"]) for m in sim.action_outputs().sns["errors"]]
+    assert len(errors) == 3
+    assert "too hot to handle" in errors[0]["failures"][0]["errorMessage"]
+    assert errors[0]["failures"][0]["failedAction"] == "LambdaAction"
+
+
+def test_aws_lambda_in_sql_returns_the_python_functions_answer():
+    sim = sensor_sim()
+    sim.add_lambda("classify", lambda event: {"level": "high" if event["t"] > 30 else "normal"})
+    sim.create_topic_rule("classified", sql_version="2016-03-23",
+                          sql="SELECT temp, aws_lambda('arn:aws:lambda:us-east-1:123456789012:function:classify', "
+                              "{'t': temp}).level AS level FROM 'sensors/kitchen'",
+                          actions=[{"firehose": {"deliveryStreamName": "levels", "roleArn": ROLE}}])
+    sim.run_until(40)  # (with seed 3 the sensor publishes at 3.6 s, 13.6 s, ...)
+    rows = [json.loads(e["data"]) for e in sim.action_outputs().firehose["levels"]]
+    assert rows == [{"temp": 10, "level": "normal"}, {"temp": 20, "level": "normal"},
+                    {"temp": 30, "level": "normal"}, {"temp": 40, "level": "high"}]
+
+
+def test_an_unknown_function_or_a_non_json_result_fails_the_rule():
+    sim = sensor_sim()
+    sim.add_lambda("broken", lambda event: {1, 2})  # a set is not JSON
+    sim.create_topic_rule("r", sql="SELECT * FROM 'sensors/kitchen'",
+                          actions=[{"lambda": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:nope"}},
+                                   {"lambda": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:broken"}}])
+    sim.run_until(10)  # one message
+    failures = sim.action_outputs().failures
+    assert [f["resource"].rsplit(":", 1)[-1] for f in failures] == ["nope", "broken"]
+    assert "Function not found: nope" in failures[0]["error"]
+    assert "not JSON" in failures[1]["error"]
+    with pytest.raises(ValueError):
+        sim.add_lambda("bad name!", lambda e: e)

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -479,6 +480,13 @@ std::optional<std::string> timestream_error(const std::string& why) {
 
 }  // namespace
 
+bool safe_function_name(std::string_view name) {
+    // AWS Lambda's function names; no '.', so that no name is another's .event/.result file.
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
 bool safe_component(std::string_view name) {
     return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
            std::all_of(name.begin(), name.end(), [](char c) {
@@ -774,7 +782,7 @@ std::optional<std::string> FileActionRunner::perform(const ruleset::RenderedActi
     const json& c = a.config;
     if (a.type == "lambda") {
         const std::string name = lambda_name(str(c, "functionArn"));
-        if (!safe_component(name)) {
+        if (!safe_function_name(name)) {
             return "The function name is invalid for iotsim's local stand-in: '" + name + "'";
         }
         // Every event, for read_outputs / `iotsim outputs lambda` (the function sees it on stdin).
@@ -842,13 +850,30 @@ std::optional<std::string> FileActionRunner::post_http(const json& c, std::strin
     return std::nullopt;
 }
 
-std::optional<std::string> FileActionRunner::run_lambda(const std::string& name, std::string_view payload) {
+Result<std::string, rules::RuntimeError> FileActionRunner::invoke(std::string_view function_arn, std::string_view input) {
+    const std::string name = lambda_name(std::string(function_arn));
+    if (!safe_function_name(name)) {
+        return rules::RuntimeError{"The function name is invalid for iotsim's local stand-in: '" + name + "'"};
+    }
+    const auto result = dir_ / "lambda" / (name + ".result");
+    if (auto error = run_lambda(name, input, &result)) {
+        return rules::RuntimeError{*error};
+    }
+    std::ifstream in(result, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::optional<std::string> FileActionRunner::run_lambda(const std::string& name, std::string_view payload,
+                                                        const std::filesystem::path* result) {
     const auto exe = dir_ / "lambda" / name;
     if (::access(exe.c_str(), X_OK) != 0) {
         return "Failed to invoke lambda function. Function not found: " + name;
     }
-    // The event goes in through a file (no pipe to fill while the child does not read).
-    const auto event = dir_ / "lambda" / (name + ".event");
+    // The event goes in through a file (no pipe to fill while the child does not read); an
+    // invoke() has its own, as it may run on another thread than the actions.
+    const auto event = dir_ / "lambda" / (name + (result != nullptr ? ".invoke.event" : ".event"));
     {
         std::ofstream out(event, std::ios::trunc | std::ios::binary);
         out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
@@ -874,20 +899,27 @@ std::optional<std::string> FileActionRunner::run_lambda(const std::string& name,
         // CLOEXEC) until the function exits, which is how the parent sees the exit in poll().
         const int in = ::open(event.c_str(), O_RDONLY | O_CLOEXEC);
         const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (in < 0 || out < 0) {
+        // invoke(): stdout is the function's result; stderr still goes to the log.
+        const int res = result != nullptr ? ::open(result->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                                          : out;
+        if (in < 0 || out < 0 || res < 0) {
             ::_exit(126);
         }
         ::dup2(in, 0);
-        ::dup2(out, 1);
+        ::dup2(res, 1);
         ::dup2(out, 2);
-        for (int fd = 0; fd <= 2; ++fd) {
+        ::dup2(done[1], 3);
+        for (int fd = 0; fd <= 3; ++fd) {
             ::fcntl(fd, F_SETFD, 0);  // kept across exec (dup2 onto itself keeps O_CLOEXEC)
         }
-        const int keep = ::dup(done[1]);  // dup clears O_CLOEXEC
-        (void)keep;
+        // Nothing else of the server (its sockets, the database) reaches the function, and the
+        // function and whatever it starts form one process group, killed together on timeout.
+        ::close_range(4, ~0U, 0);
+        ::setpgid(0, 0);
         ::execl(exe.c_str(), exe.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
+    ::setpgid(pid, pid);  // also here: the kill below may come before the child's own setpgid
     ::close(done[1]);
     Fd done_read(done[0]);
     // Deadline::wait retries poll() on EINTR with only the time that is left.
@@ -895,7 +927,9 @@ std::optional<std::string> FileActionRunner::run_lambda(const std::string& name,
     const int wait_errno = errno;
     done_read.reset();
     if (waited != Deadline::Wait::ready) {
-        ::kill(pid, SIGKILL);  // timed out, or cannot tell when it exits: it must not outlive us
+        // Timed out, or cannot tell when it exits: neither it nor its children may outlive us.
+        ::kill(-pid, SIGKILL);
+        ::kill(pid, SIGKILL);
     }
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -921,14 +955,21 @@ std::optional<std::string> MemoryActionRunner::perform(const ruleset::RenderedAc
     }
     if (a.type == "lambda") {
         const std::string name = lambda_name(str(a.config, "functionArn"));
-        if (!safe_component(name)) {
+        if (!safe_function_name(name)) {
             return "The function name is invalid for iotsim's local stand-in: '" + name + "'";
         }
-        out.file = "lambda/" + name;  // recorded (the payload is the event), not run
+        out.file = "lambda/" + name;  // recorded (the payload is the event)
+        if (lambda_handler) {
+            auto r = lambda_handler(name, payload);
+            if (!r.ok()) {
+                return "Failed to invoke lambda function. " + r.error().message;
+            }
+        }
         return std::nullopt;
     }
     if (a.type == "http") {
-        out.entry = json{{"url", str(a.config, "url")}, {"payload", std::string(payload)}};  // no network
+        // No network: the request "succeeds" as the file runner logs a 2xx.
+        out.entry = json{{"url", str(a.config, "url")}, {"status", 200}, {"payload", std::string(payload)}};
         out.file = "http/requests.jsonl";
         return std::nullopt;
     }

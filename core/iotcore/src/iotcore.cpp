@@ -27,6 +27,18 @@ IotCore::IotCore(IotCoreConfig config, IotCoreServices services, ruleset::RuleSt
       rules_(rule_store == nullptr ? *owned_rule_store_ : *rule_store, rules_rng_),
       routes_(broker_) {
     rules_.set_routes(&routes_);
+    // get_thing_shadow() reads the local shadow service as GetThingShadow does, at the time of
+    // the message being evaluated. AMBIG: AWS checks the rule's roleArn for iot:GetThingShadow;
+    // iotsim has no IAM, so any role reads any shadow.
+    rules_.set_get_thing_shadow([this](std::string_view thing, std::optional<std::string_view> name,
+                               std::string_view) -> Result<std::string, rules::RuntimeError> {
+        const shadow::ShadowKey key{std::string(thing), name ? std::string(*name) : std::string()};
+        const auto r = shadows_.get(key, "", rules_now_, shadow::RequestOrigin::rest);
+        if (!r.accepted()) {
+            return rules::RuntimeError{r.document.value("message", std::string("GetThingShadow failed"))};
+        }
+        return r.document.dump();
+    });
     // The shadow request topics, classic and named. Responses (.../accepted etc.) have more
     // levels and never match; parse_request_topic() sorts out the rest.
     broker_.listen(shadow_listener, "$aws/things/+/shadow/+");
@@ -162,6 +174,7 @@ void IotCore::dispatch(const broker::Dispatch& d, Now now, broker::Effects& out)
     if (rules_.owns(d.listener)) {
         firing_.republishes.clear();
         firing_.request.reset();
+        rules_now_ = now.wall;
         rules_.fire(d.listener, *d.message, now.wall, firing_);
         for (auto& m : firing_.republishes) {
             auto fx = broker_.publish(std::move(m), now);

@@ -138,6 +138,7 @@ struct Server::Impl {
             : srv(s),
               runner(data_dir, std::chrono::milliseconds(3000), std::chrono::milliseconds(3000),
                      [] { return read_clocks().wall; }) {
+            runner.keep_records = false;  // the stand-ins are the record; memory stays flat
             thread = std::thread([this] { loop(); });
         }
         ~ActionWorker() {
@@ -184,6 +185,8 @@ struct Server::Impl {
         }
     };
     std::unique_ptr<ActionWorker> action_worker;
+    // aws_lambda() in IoT SQL: the broker thread's own runner (the worker's is on its thread).
+    std::unique_ptr<actions::FileActionRunner> sql_lambda;
     std::vector<std::string> startup_notes;  // logged once the server has started
     std::uint64_t next_http_connection = 1;
     asio::steady_timer broker_timer{io};
@@ -695,6 +698,14 @@ struct Server::Impl {
         rules_router_rng = Rng::derive(os_seed, "rules-router");
         rules_router = std::make_unique<ruleset::TopicRuleRouter>(broker->rules(), rules_router_rng);
         action_worker = std::make_unique<ActionWorker>(*this, options.data_dir);
+        // AMBIG: AWS's rule evaluation waits for aws_lambda()'s answer; so does iotsim, on the
+        // broker's thread, which serves nobody meanwhile: the timeout is 1 s, not an action's 3 s.
+        sql_lambda = std::make_unique<actions::FileActionRunner>(options.data_dir, std::chrono::milliseconds(1000));
+        sql_lambda->keep_records = false;
+        broker->set_aws_lambda([this](std::string_view arn, std::string_view input)
+                                   -> Result<std::string, rules::RuntimeError> {
+            return sql_lambda->invoke(arn, input);
+        });
         // `aws iot` and `aws iot-data` share the HTTP ports: a request the control plane
         // recognises (botocore's iot paths, e.g. /things/{name}) goes to the registry, anything
         // else (/things/{name}/shadow, /topics/..., /retainedMessage...) to iot-data.

@@ -274,7 +274,7 @@ void RulesEngine::fire(broker::ListenerId listener, const broker::Message& messa
     }
     const CompiledRule& rule = found->second->rule;
     const rules::Message msg = to_rules_message(message, rule_topic(message.topic, rule.name));
-    rules::EvalContext ctx{.rng = rng_, .now = now};
+    rules::EvalContext ctx{.rng = rng_, .now = now, .get_thing_shadow = get_thing_shadow_, .aws_lambda = aws_lambda_};
     if (!message.publisher.empty()) {
         ctx.client_id = message.publisher;
     }

@@ -139,6 +139,19 @@ BOOST_AUTO_TEST_CASE(a_lambda_stand_in_gets_the_event_on_stdin_and_is_killed_aft
     BOOST_REQUIRE_EQUAL(runner.records().size(), 4U);
     BOOST_TEST(runner.records()[1].error->find("timed out") != std::string::npos);
     BOOST_TEST(runner.records()[2].error->find("status 3") != std::string::npos);
+    // Every event is kept for `iotsim outputs lambda`.
+    BOOST_TEST(read(dir.path / "lambda/echo.events.jsonl") == "{\"event_base64\":\"eyJ0ZW1wIjozfQ==\"}\n");
+    // invoke() (IoT SQL's aws_lambda): stdout is the answer; the same failures as the action.
+    auto answer = runner.invoke("arn:aws:lambda:us-east-1:1:function:echo", R"({"x":[1,2]})");
+    BOOST_REQUIRE(answer.ok());
+    BOOST_TEST(answer.value() == R"({"x":[1,2]})");
+    BOOST_TEST(read(dir.path / "lambda/echo.log") == R"({"temp":3})");  // stdout not in the log
+    BOOST_TEST(runner.invoke("arn:aws:lambda:us-east-1:1:function:hang", "{}").error().message.find("timed out") !=
+               std::string::npos);
+    BOOST_TEST(runner.invoke("fail", "{}").error().message.find("status 3") != std::string::npos);
+    BOOST_TEST(runner.invoke("arn:aws:lambda:us-east-1:1:function:none", "{}").error().message.find("not found") !=
+               std::string::npos);
+    BOOST_TEST(!runner.invoke("arn:aws:lambda:us-east-1:1:function:../x", "{}").ok());
 }
 
 BOOST_AUTO_TEST_CASE(the_memory_runner_records_outcomes_and_injected_failures) {

@@ -193,6 +193,33 @@ BOOST_AUTO_TEST_CASE(a_failing_republish_is_routed_to_the_error_action_with_aws_
     BOOST_TEST(e["failures"][0]["failedResource"] == "out/+");
 }
 
+BOOST_AUTO_TEST_CASE(get_thing_shadow_reads_the_local_shadow_service_and_a_missing_shadow_fails_the_rule) {
+    CoreHarness h;
+    h.apply(h.broker->shadow_update({"lamp", ""}, R"({"state":{"reported":{"on":true}}})", h.now).effects);
+    h.apply(h.broker->shadow_update({"lamp", "battery"}, R"({"state":{"reported":{"pct":41}}})", h.now).effects);
+    create_rule(h, "lookup", {{"sql", "SELECT get_thing_shadow(thing, 'arn:aws:iam::123456789012:role/r').state.reported.on AS on, "
+                                      "get_thing_shadow(thing, 'battery', 'arn:aws:iam::123456789012:role/r').state.reported.pct AS pct, "
+                                      "get_thing_shadow(thing, 'arn:aws:iam::123456789012:role/r').version AS v FROM 'check'"},
+                              {"awsIotSqlVersion", "2016-03-23"},
+                              {"actions", json::array({republish_to("answers")})},
+                              {"errorAction", json{{"sqs", {{"roleArn", "r"}, {"queueUrl", "errors"}}}}}});
+    const auto app = h.connect("app");
+    const auto dev = h.connect("dev");
+    h.subscribe(app, "answers");
+    h.publish(dev, "check", R"({"thing":"lamp"})");
+    auto pubs = h.received(app);
+    BOOST_REQUIRE_EQUAL(pubs.size(), 1U);
+    BOOST_TEST(json::parse(pubs[0].payload) == json::parse(R"({"on":true,"pct":41,"v":1})"));
+    BOOST_TEST(h.broker->take_rule_actions().empty());
+    // No such shadow: the evaluation fails and the errorAction gets GetThingShadow's message.
+    h.publish(dev, "check", R"({"thing":"ghost"})");
+    BOOST_TEST(h.received(app).empty());
+    auto reqs = h.broker->take_rule_actions();
+    BOOST_REQUIRE_EQUAL(reqs.size(), 1U);
+    BOOST_REQUIRE_EQUAL(reqs[0].failures.size(), 1U);
+    BOOST_TEST(reqs[0].failures[0].error_message.find("No shadow exists with name: 'ghost'") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(host_actions_are_handed_over_rendered_with_their_error_action) {
     CoreHarness h;
     create_rule(h, "store", {{"sql", "SELECT temp FROM 'sensors/+'"},

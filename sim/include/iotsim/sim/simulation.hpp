@@ -204,6 +204,10 @@ public:
     /// Makes actions on these resources (bucket, queue, topic ARN's name, function...) fail
     /// from now on, so that the rule's errorAction runs (fault injection); empty heals them.
     void fail_action_resources(std::vector<std::string> resources);
+    /// The simulator's local functions: `handler(function name, event)` runs a rule's lambda
+    /// action and answers IoT SQL's aws_lambda() (its result is the function's JSON answer).
+    /// Unset, lambda actions are only recorded and aws_lambda() fails the rule.
+    void set_lambda_handler(actions::LambdaHandler handler);
     /// Adds a shadow to SimulationOptions::check_shadow_converged.
     void check_shadow_converged(const std::string& thing, const std::string& shadow_name = "");
     /// Invariant violations found so far, each one line (empty: all checks hold).

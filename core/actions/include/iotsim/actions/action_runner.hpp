@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "iotsim/broker/message.hpp"
+#include "iotsim/common/result.hpp"
 #include "iotsim/common/time.hpp"
+#include "iotsim/rules/evaluate.hpp"
 #include "iotsim/ruleset/engine.hpp"
 
 /// Host side of the rules engine: IotCore::take_rule_actions() hands over what rules want done
@@ -122,12 +124,19 @@ public:
           http_timeout_(http_timeout),
           wall_clock_(std::move(wall_clock)) {}
 
+    /// Runs the local function `function_arn` names (DATA_DIR/lambda/<name>) synchronously with
+    /// `input` on stdin, under the lambda timeout: its stdout, or AWS's failure message. What
+    /// IoT SQL's aws_lambda() calls. Thread-safe against run() on another thread (its own
+    /// event and result files, DATA_DIR/lambda/<name>.invoke.event and .result).
+    [[nodiscard]] Result<std::string, rules::RuntimeError> invoke(std::string_view function_arn, std::string_view input);
+
 protected:
     std::optional<std::string> perform(const ruleset::RenderedAction& action, std::string_view payload,
                                        StandInWrite& out) override;
 
 private:
-    std::optional<std::string> run_lambda(const std::string& name, std::string_view payload);
+    std::optional<std::string> run_lambda(const std::string& name, std::string_view payload,
+                                          const std::filesystem::path* result = nullptr);
     std::optional<std::string> post_http(const nlohmann::json& config, std::string_view payload, StandInWrite& out);
     std::filesystem::path dir_;
     std::chrono::milliseconds lambda_timeout_;
@@ -139,9 +148,16 @@ private:
 /// http are recorded, not run (no process, no network); timestream fails on a payload that is
 /// not a JSON object, as the file runner does. `fail_resources` makes actions on those resources
 /// fail (fault injection): the url for http, "<database>/<table>" for timestream.
+/// A local function for the simulator: its result for `event`, or a failure message.
+using LambdaHandler = std::function<Result<std::string, rules::RuntimeError>(const std::string& function_name,
+                                                                             std::string_view event)>;
+
 class MemoryActionRunner final : public ActionRunner {
 public:
     std::vector<std::string> fail_resources;
+    /// Runs the lambda action's functions (a Python callable in iotsim's bindings); unset, a
+    /// lambda action is only recorded.
+    LambdaHandler lambda_handler;
     /// The time of timestream records without a timestamp (the simulator's virtual wall time).
     WallClock wall_clock;
 
@@ -150,6 +166,8 @@ protected:
                                        StandInWrite& out) override;
 };
 
+/// A Lambda function name as AWS allows it: 1 to 64 of [A-Za-z0-9_-].
+[[nodiscard]] bool safe_function_name(std::string_view name);
 /// A resource name usable as one path component: non-empty, at most 255 bytes, of
 /// [A-Za-z0-9._-], and not "." or "..".
 [[nodiscard]] bool safe_component(std::string_view name);

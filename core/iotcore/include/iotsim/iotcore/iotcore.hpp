@@ -98,6 +98,9 @@ public:
     // ---- Rules engine ----
     /// The topic rules (control plane: ruleset::TopicRuleRouter takes this). A rule created,
     /// replaced, enabled, disabled or deleted takes effect for the next message.
+    /// aws_lambda() in IoT SQL calls `f` (the host's local functions: an executable in the
+    /// server's data directory, a Python callable in the simulator). Unset: the rule fails.
+    void set_aws_lambda(rules::LambdaInvoke f) { rules_.set_aws_lambda(std::move(f)); }
     [[nodiscard]] ruleset::RulesEngine& rules() { return rules_; }
     [[nodiscard]] const ruleset::RulesEngine& rules() const { return rules_; }
     /// The rule actions the host must run (everything but republish, which runs in core), in
@@ -134,6 +137,7 @@ private:
     std::unique_ptr<ruleset::MemoryRuleStore> owned_rule_store_;
     Rng rules_rng_;
     ruleset::RulesEngine rules_;
+    WallTime rules_now_{};  // the time of the message the rules engine is evaluating
     Routes routes_;
     std::vector<ruleset::RuleActionRequest> rule_actions_;
     ruleset::Firing firing_;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "iotsim/broker/message.hpp"
 #include "iotsim/common/rng.hpp"
 #include "iotsim/common/time.hpp"
+#include "iotsim/rules/evaluate.hpp"
 #include "iotsim/ruleset/store.hpp"
 #include "iotsim/ruleset/topic_rule.hpp"
 
@@ -106,6 +108,10 @@ public:
 
     /// Installs the routing observer (not owned) and installs every enabled rule through it.
     void set_routes(RuleRoutes* routes);
+    /// The SQL functions that reach other services: get_thing_shadow() and aws_lambda(). Unset,
+    /// a rule calling them fails (errorAction) with "... is not available in this context".
+    void set_get_thing_shadow(rules::ShadowLookup f) { get_thing_shadow_ = std::move(f); }
+    void set_aws_lambda(rules::LambdaInvoke f) { aws_lambda_ = std::move(f); }
     /// Loads and compiles every stored rule (a rule that no longer compiles is skipped).
     void recover();
 
@@ -144,6 +150,8 @@ private:
     RuleStore& store_;
     Rng& rng_;
     RuleRoutes* routes_ = nullptr;
+    rules::ShadowLookup get_thing_shadow_;
+    rules::LambdaInvoke aws_lambda_;
     std::map<std::string, std::unique_ptr<Entry>, std::less<>> rules_;
     std::map<std::uint32_t, Entry*> by_listener_;
     std::uint32_t next_listener_ = first_listener;
