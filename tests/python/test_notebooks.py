@@ -60,10 +60,21 @@ def architecture():
     return sim
 
 
+def fault_injection():
+    """The reference run printed by 04_fault_injection.ipynb: experiment 1's world."""
+    sim = iotsim.Simulation(seed=2026, latency_ms=20, keep_trace=False)
+    sim.add_device("watcher", subscribe=[("devices/+/status", 1)])
+    sim.add_device("sensor", keep_alive_s=60, will=dict(topic="devices/sensor/status", payload="offline", qos=1),
+                   publish=dict(topic="devices/sensor/data", interval_s=5, qos=0))
+    sim.partition(["sensor"], at_s=60.0, duration_s=3600)
+    sim.run_until(300)
+    return sim
+
+
 #: Each notebook's world, built directly. A new notebook adds its own here; None for a notebook
 #: that drives a real local server (`iotsim serve`) instead of the simulator.
 WORLDS = {"01_qos_under_partition.ipynb": qos_under_partition, "02_architecture.ipynb": architecture,
-          "03_connect_a_device.ipynb": None}
+          "03_connect_a_device.ipynb": None, "04_fault_injection.ipynb": fault_injection}
 
 
 def test_there_are_notebooks_and_each_has_a_reference_world():
@@ -212,3 +223,22 @@ def test_the_connect_a_device_notebook_runs_the_quick_connect_flow_and_every_fai
     assert outcomes["topic not in the policy"] == "connected; the publish to sdk/test/java closed the connection"
     assert outcomes["all correct"] == "connected"
     assert "server exit code: 0" in text
+
+
+def test_the_fault_injection_notebook_measures_each_experiment(executed):
+    name, nb = executed
+    if name != "04_fault_injection.ipynb":
+        pytest.skip("fault injection only")
+    text = stdout(nb)
+    images = [o for o in outputs(nb) if o.output_type == "display_data" and "image/png" in o.data]
+    assert len(images) == 2  # the will detection and the shadow catch-up plots
+    # The will comes within 1.5 x keep-alive of the cut (the broker counts from the last packet).
+    for keep_alive, low, high in ((30, 30, 45), (60, 75, 90), (120, 165, 180), (300, 435, 450)):
+        row = re.search(rf"^{keep_alive}\s+([\d.]+)\s+([\d.]+)$", text, re.M)
+        assert row and low <= float(row.group(1)) <= float(row.group(2)) <= high, (keep_alive, text)
+    # A persistent session misses nothing; a clean one misses what was published while away.
+    persistent = re.search(r"^True\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", text, re.M)
+    clean = re.search(r"^False\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", text, re.M)
+    assert persistent and float(persistent.group(3)) == 0.0
+    assert clean and float(clean.group(3)) > 30
+    assert "every seed: no violations" in text
