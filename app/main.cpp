@@ -39,6 +39,8 @@ const char* const usage_text =
     "                           draw a simulated world or its message sequence (Graphviz)\n"
     "  iotsim grade --lab LAB SUBMISSION...\n"
     "                           grade lab submissions (Gradescope results.json and a report)\n"
+    "  iotsim report NOTEBOOK... [--out lab-report]\n"
+    "                           run notebooks headless into a Markdown report with figures\n"
     "  iotsim outputs [--data-dir .iotsim] [KIND [RESOURCE]] [--json]\n"
     "                           print what rule actions wrote to the local stand-ins\n"
     "  iotsim --version         print the version\n"
@@ -229,7 +231,7 @@ int run(const std::vector<std::string>& args) {
 
 }  // namespace
 
-/// `iotsim diagram`, `iotsim grade` and `iotsim outputs` are Python (python/iotsim): run `python3 -m MODULE ARGS`
+/// `iotsim diagram`, `grade`, `report` and `outputs` are Python (python/iotsim): run `python3 -m MODULE ARGS`
 /// with Debian's interpreter and the package next to this binary (build/<preset>/python) first on
 /// PYTHONPATH. Returns only on failure.
 int run_python_module(const char* argv0, const std::string& command, const std::string& module,
@@ -285,6 +287,9 @@ int main(int argc, char** argv) {
     }
     if (command == "grade") {
         return run_python_module(argv[0], command, "iotsim.grading", args);
+    }
+    if (command == "report") {
+        return run_python_module(argv[0], command, "iotsim.report", args);
     }
     if (command == "outputs") {
         return run_python_module(argv[0], command, "iotsim.outputs", args);

@@ -4,9 +4,10 @@
 # lab's device (client basicPubSub, mTLS on the MQTTS port, "Hello World! [n]" on sdk/test/python)
 # while a second client subscribed to '#' watches, as the console's MQTT test client does.
 # Then the Device Shadow: the AWS CLI v2 (iot-data, --endpoint-url) sets the lamp's desired
-# state over REST while mosquitto_sub watches the delta; finally the simulator.
+# state over REST while mosquitto_sub watches the delta; then the simulator; finally the lab's Task 1
+# and Task 2 notebooks run headless into a report with their answers and diagrams (lab-report/).
 #   IOTSIM_DATA_DIR (default .iotsim)  MQTT_PORT (1883)  MQTTS_PORT (8883)  HTTP_PORT (8080)
-#   HTTPS_PORT (8443)  COUNT (5)
+#   HTTPS_PORT (8443)  COUNT (5)  REPORT_DIR (lab-report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -63,3 +64,12 @@ echo "== server log"
 sed 's/^/   /' "$log"
 echo "== the same device in the simulator (virtual time, reproducible): iotsim run sim/scenarios/quick_connect.json"
 build/release/iotsim run sim/scenarios/quick_connect.json | sed 's/^/   /'
+echo "== the lab, headless: Task 1 and Task 2 notebooks with their answers, figures and diagrams -> ${REPORT_DIR:-lab-report}/"
+report_dir="${REPORT_DIR:-lab-report}"
+mkdir -p "$report_dir"
+build/release/iotsim diagram sim/scenarios/motion_lamp.json -o "$report_dir/motion_lamp-architecture.svg" | sed 's/^/   /'
+build/release/iotsim diagram sim/scenarios/motion_lamp.json --kind sequence -o "$report_dir/motion_lamp-sequence.svg" \
+  | sed 's/^/   /'
+build/release/iotsim report notebooks/02_architecture.ipynb notebooks/03_connect_a_device.ipynb --out "$report_dir" \
+  2> >(grep -v "Parent appears to have exited" >&2) | sed 's/^/   /'
+echo "   open $report_dir/index.md, or the notebooks in Jupyter: jupyter notebook notebooks/02_architecture.ipynb"

@@ -76,3 +76,30 @@ def test_iotsim_outputs_refuses_an_unknown_kind_resource_or_directory_with_exit_
     p = iotsim("outputs", "--data-dir", tmp_path / "missing")
     assert p.returncode == 2
     assert "no data directory" in p.stderr
+
+
+def test_iotsim_report_runs_notebooks_headless_into_markdown_with_figures(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    good = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A lab"),
+        nbformat.v4.new_code_cell("import iotsim\nsim = iotsim.Simulation(seed=7)\nsim.run_until(1)\n"
+                                  "print('seed:', sim.seed)\nprint('trace_hash:', sim.trace_hash)"),
+        nbformat.v4.new_code_cell("from IPython.display import SVG\nSVG('<svg xmlns=\"http://www.w3.org/2000/svg\">"
+                                  "<text>six components</text></svg>')")])
+    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('student bug')")])
+    nbformat.write(good, tmp_path / "good.ipynb")
+    nbformat.write(bad, tmp_path / "bad.ipynb")
+    out = tmp_path / "report"
+    p = iotsim("report", tmp_path / "good.ipynb", "--out", out)
+    assert p.returncode == 0, p.stderr
+    text = (out / "good.md").read_text()
+    assert "# A lab" in text and "seed: 7" in text and "![figure 1](good-1.svg)" in text
+    assert "six components" in (out / "good-1.svg").read_text()
+    assert "seed: `7`" in (out / "index.md").read_text()
+    assert (out / "good.ipynb").is_file()
+    p = iotsim("report", tmp_path / "bad.ipynb", "--out", out)
+    assert p.returncode == 1
+    assert "This cell failed" in (out / "bad.md").read_text() and "student bug" in (out / "bad.md").read_text()
+    p = iotsim("report", tmp_path / "missing.ipynb")
+    assert p.returncode == 2 and "no such notebook" in p.stderr
