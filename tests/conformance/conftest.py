@@ -61,6 +61,7 @@ class Server:
         self.log_path: Optional[Path] = None
         self.log_paths: list = []
         self.exit_expected = False  # False while running: an exit then is a crash
+        self.extra_args: list = []  # more `iotsim serve` flags (e.g. --credentials FILE)
 
     # ---- files the server creates in the data directory -----------------
     @property
@@ -93,7 +94,8 @@ class Server:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-                 "--mqtt-port", "0", "--mqtts-port", "0", "--http-port", "0", "--https-port", "0"],
+                 "--mqtt-port", "0", "--mqtts-port", "0", "--http-port", "0", "--https-port", "0",
+                 *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                 start_new_session=True)  # own process group: teardown can kill all it spawned
         line = self._read_ready_line()
@@ -265,8 +267,9 @@ PKI_FILES = ("root-CA.crt", "root-CA.key", "server.cert.pem", "server.private.ke
              "device.cert.pem", "device.private.key")
 
 
-def _launch(request, tmp_dir: Path, seed: Optional[Path] = None) -> Server:
+def _launch(request, tmp_dir: Path, seed: Optional[Path] = None, extra_args: Optional[list] = None) -> Server:
     srv = Server(iotsim_binary(), tmp_dir / "data", tmp_dir)
+    srv.extra_args = list(extra_args or [])
     request.addfinalizer(lambda: _finish(srv))
     if seed is not None:
         srv.data_dir.mkdir(parents=True, exist_ok=True)

@@ -694,7 +694,9 @@ struct Server::Impl {
         broker = std::make_unique<iotcore::IotCore>(
             std::move(config), iotcore::IotCoreServices{*authorizer, *store, *shadow_store, rng}, *rule_store);
         data_plane = std::make_unique<iotcore::IotCoreDataPlane>(*broker);
-        router = std::make_unique<http::Router>(*data_plane, http_rng);
+        http::RouterOptions router_options;
+        router_options.sigv4.secrets = options.aws_credentials;
+        router = std::make_unique<http::Router>(*data_plane, http_rng, router_options);
         rules_router_rng = Rng::derive(os_seed, "rules-router");
         rules_router = std::make_unique<ruleset::TopicRuleRouter>(broker->rules(), rules_router_rng);
         action_worker = std::make_unique<ActionWorker>(*this, options.data_dir);

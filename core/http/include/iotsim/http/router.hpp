@@ -13,6 +13,7 @@
 #include "iotsim/http/data_plane.hpp"
 #include "iotsim/http/error.hpp"
 #include "iotsim/http/message.hpp"
+#include "iotsim/http/sigv4.hpp"
 
 namespace iotsim::http {
 
@@ -59,6 +60,8 @@ struct RouterOptions {
     std::size_t topic_slashes_max = 7;        // excluding a Basic Ingest prefix
     std::uint32_t message_expiry_max_s = 604'800;  // messageExpiry is clamped to 1..this
     int retained_page_size_default = 50;  // ListRetainedMessages without maxResults (iotsim's)
+    /// SigV4 on every request, the front's (control plane, rules) included; no secrets: none.
+    SigV4Options sigv4;
 };
 
 /// The iot-data REST API (botocore's `iot-data` 2015-05-28 model) on top of a DataPlane:

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -26,6 +27,8 @@ struct ServerOptions {
     std::string plain_principal = "iotsim-local";
     broker::BrokerConfig broker;
     shadow::ShadowOptions shadow;
+    /// Access key id -> secret for SigV4 on the HTTP ports; empty: requests are not checked.
+    std::map<std::string, std::string, std::less<>> aws_credentials;
     /// Shut down gracefully on SIGINT/SIGTERM (handlers are installed before the constructor
     /// returns, so a signal right after the ready line is never lost).
     bool handle_signals = false;
