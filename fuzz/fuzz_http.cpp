@@ -90,11 +90,17 @@ struct Run {
 };
 
 /// Feeds `input` to a fresh connection in reads of the sizes `next_size` returns.
+/// With `signed_requests`, the Router checks SigV4 against one key (inputs with an odd last
+/// byte), so the verifier sees fuzzed Authorization headers too.
 template <class NextSize>
-Run run(std::string_view input, NextSize next_size) {
+Run run(std::string_view input, bool signed_requests, NextSize next_size) {
     FuzzDataPlane plane;
     Rng rng(7);
-    Router router(plane, rng);
+    RouterOptions options;
+    if (signed_requests) {
+        options.sigv4.secrets = {{"AKIDEXAMPLE", "secret"}};
+    }
+    Router router(plane, rng, options);
     HttpConnection connection(router);
     const Now now{Instant{seconds(100)}, WallTime{seconds(1'767'225'600)}};
     Run result;
@@ -112,9 +118,10 @@ Run run(std::string_view input, NextSize next_size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
-    const Run whole = run(input, [size] { return size; });
+    const bool signed_requests = size > 0 && (data[size - 1] & 1U) != 0;
+    const Run whole = run(input, signed_requests, [size] { return size; });
     std::size_t i = 0;
-    const Run split = run(input, [&i, data, size] {
+    const Run split = run(input, signed_requests, [&i, data, size] {
         // Read sizes 1..16 drawn from the input bytes, so the fuzzer explores cut points too.
         const std::size_t n = 1 + (size == 0 ? 0U : static_cast<std::size_t>(data[i % size] & 0x0FU));
         ++i;

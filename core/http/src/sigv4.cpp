@@ -195,6 +195,11 @@ std::optional<WallTime> parse_amz_date(std::string_view s) {
         }
         v[i] = n;
     }
+    // In range before timegm: a year like 1013 would overflow nanoseconds since 1970.
+    if (v[0] < 1970 || v[0] > 2200 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 ||
+        v[5] > 60) {
+        return std::nullopt;
+    }
     std::tm tm{};
     tm.tm_year = v[0] - 1900;
     tm.tm_mon = v[1] - 1;

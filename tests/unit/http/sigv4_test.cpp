@@ -117,6 +117,13 @@ BOOST_AUTO_TEST_CASE(each_way_of_getting_the_signature_wrong_is_refused_with_aws
     no_date.headers.erase(no_date.headers.begin() + 1);
     BOOST_TEST(refusal(no_date, with_key(), now) == "IncompleteSignatureException");
     BOOST_TEST(http::verify_sigv4(no_date, with_key(), now)->status == 403);
+    // A date out of any sane range (found by fuzz_http: year 1013 overflowed the clock type).
+    for (const char* date : {"10130563T155516Z", "20261326T120000Z", "20261126T250000Z", "2026112XT120000Z"}) {
+        BOOST_TEST_CONTEXT(date) {
+            Request odd = signed_publish("AKIDEXAMPLE", "secret-one", date);
+            BOOST_TEST(refusal(odd, with_key(), now) == "IncompleteSignatureException");
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(dot_segments_are_removed_and_the_path_is_encoded_again_as_botocore_does) {
