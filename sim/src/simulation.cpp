@@ -289,13 +289,7 @@ struct Simulation::Impl {
         }
         broker->set_aws_lambda([this](std::string_view arn, std::string_view input)
                                    -> Result<std::string, rules::RuntimeError> {
-            // The function name of arn:aws:lambda:region:account:function:name[:qualifier].
-            std::string name(arn);
-            if (const auto at = name.find(":function:"); at != std::string::npos) {
-                name = name.substr(at + 10);
-                name = name.substr(0, name.find(':'));
-            }
-            return lambda_handler(name, input);
+            return lambda_handler(actions::lambda_function_name(arn), input);
         });
     }
 

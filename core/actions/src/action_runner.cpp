@@ -48,15 +48,6 @@ json payload_json(std::string_view payload) {
     return j.is_discarded() ? json(std::string(payload)) : j;
 }
 
-/// The function name of a Lambda ARN (arn:aws:lambda:region:account:function:name[:qualifier]).
-std::string lambda_name(const std::string& arn) {
-    const auto pos = arn.find(":function:");
-    if (pos == std::string::npos) {
-        return arn;
-    }
-    std::string rest = arn.substr(pos + 10);
-    return rest.substr(0, rest.find(':'));
-}
 
 /// Appends `lines` to `file`, one JSON document per line, written together.
 std::optional<std::string> append_lines(const std::filesystem::path& file, const std::vector<json>& lines) {
@@ -480,6 +471,15 @@ std::optional<std::string> timestream_error(const std::string& why) {
 
 }  // namespace
 
+std::string lambda_function_name(std::string_view function_arn) {
+    const auto pos = function_arn.find(":function:");
+    if (pos == std::string_view::npos) {
+        return std::string(function_arn);
+    }
+    const std::string_view rest = function_arn.substr(pos + 10);
+    return std::string(rest.substr(0, rest.find(':')));
+}
+
 bool safe_function_name(std::string_view name) {
     // AWS Lambda's function names; no '.', so that no name is another's .event/.result file.
     return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
@@ -781,7 +781,7 @@ std::optional<std::string> FileActionRunner::perform(const ruleset::RenderedActi
                                                      StandInWrite& out) {
     const json& c = a.config;
     if (a.type == "lambda") {
-        const std::string name = lambda_name(str(c, "functionArn"));
+        const std::string name = lambda_function_name(str(c, "functionArn"));
         if (!safe_function_name(name)) {
             return "The function name is invalid for iotsim's local stand-in: '" + name + "'";
         }
@@ -851,7 +851,7 @@ std::optional<std::string> FileActionRunner::post_http(const json& c, std::strin
 }
 
 Result<std::string, rules::RuntimeError> FileActionRunner::invoke(std::string_view function_arn, std::string_view input) {
-    const std::string name = lambda_name(std::string(function_arn));
+    const std::string name = lambda_function_name(function_arn);
     if (!safe_function_name(name)) {
         return rules::RuntimeError{"The function name is invalid for iotsim's local stand-in: '" + name + "'"};
     }
@@ -954,7 +954,7 @@ std::optional<std::string> MemoryActionRunner::perform(const ruleset::RenderedAc
         return "Failed to run " + a.type + " action. The resource " + resource + " is unavailable (injected)";
     }
     if (a.type == "lambda") {
-        const std::string name = lambda_name(str(a.config, "functionArn"));
+        const std::string name = lambda_function_name(str(a.config, "functionArn"));
         if (!safe_function_name(name)) {
             return "The function name is invalid for iotsim's local stand-in: '" + name + "'";
         }

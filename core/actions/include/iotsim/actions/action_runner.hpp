@@ -166,6 +166,9 @@ protected:
                                        StandInWrite& out) override;
 };
 
+/// The function name of a Lambda ARN (arn:aws:lambda:region:account:function:name[:qualifier]);
+/// anything else is taken as the name itself.
+[[nodiscard]] std::string lambda_function_name(std::string_view function_arn);
 /// A Lambda function name as AWS allows it: 1 to 64 of [A-Za-z0-9_-].
 [[nodiscard]] bool safe_function_name(std::string_view name);
 /// A resource name usable as one path component: non-empty, at most 255 bytes, of
