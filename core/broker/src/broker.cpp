@@ -1419,22 +1419,50 @@ Effects Broker::shutdown(Now now) {
     return impl_->finish();
 }
 
-std::optional<SessionInfo> Broker::session(std::string_view client_id) const {
-    auto it = impl_->sessions.find(client_id);
-    if (it == impl_->sessions.end()) {
-        return std::nullopt;
-    }
-    const Session& s = *it->second;
+namespace {
+
+SessionInfo describe_session(const Session& s) {
     SessionInfo info;
     info.client_id = s.client_id;
     info.connected = s.connection != nullptr;
     info.persistent = s.persistent();
+    info.version = s.version;
+    if (s.connection != nullptr) {
+        info.transport = s.connection->peer.transport;
+        info.principal = s.connection->peer.principal;
+    }
+    info.subscriptions.reserve(s.subscriptions.size());
     for (const auto& [filter, options] : s.subscriptions) {
         info.subscriptions.push_back({filter, options});
     }
     info.queued = s.queue.size();
     info.inflight = s.inflight.size();
     return info;
+}
+
+}  // namespace
+
+std::optional<SessionInfo> Broker::session(std::string_view client_id) const {
+    auto it = impl_->sessions.find(client_id);
+    if (it == impl_->sessions.end()) {
+        return std::nullopt;
+    }
+    return describe_session(*it->second);
+}
+
+std::vector<SessionInfo> Broker::sessions(std::size_t max, std::size_t* total) const {
+    if (total != nullptr) {
+        *total = impl_->sessions.size();
+    }
+    std::vector<SessionInfo> out;
+    out.reserve(std::min(max, impl_->sessions.size()));
+    for (const auto& [client_id, session] : impl_->sessions) {
+        if (out.size() >= max) {
+            break;
+        }
+        out.push_back(describe_session(*session));
+    }
+    return out;
 }
 
 std::vector<std::string> Broker::retained_topics() const {

@@ -31,6 +31,7 @@
 #include "iotsim/broker/broker.hpp"
 #include "iotsim/http/connection.hpp"
 #include "iotsim/http/router.hpp"
+#include "iotsim/iotcore/world.hpp"
 #include "iotsim/iotcore/data_plane.hpp"
 #include "iotsim/actions/action_runner.hpp"
 #include "iotsim/ruleset/router.hpp"
@@ -38,6 +39,7 @@
 #include "iotsim/net/certificate_issuer.hpp"
 #include "iotsim/net/pki.hpp"
 #include "iotsim/registry/control_plane_router.hpp"
+#include "iotsim/registry/describe.hpp"
 #include "iotsim/registry/registry.hpp"
 #include "iotsim/storage/sqlite_registry_store.hpp"
 #include "iotsim/storage/sqlite_rule_store.hpp"
@@ -712,6 +714,9 @@ struct Server::Impl {
         // recognises (botocore's iot paths, e.g. /things/{name}) goes to the registry, anything
         // else (/things/{name}/shadow, /topics/..., /retainedMessage...) to iot-data.
         router->set_front([this](const http::Request& request, Now now) -> std::optional<http::Response> {
+            if (request.path == world_path) {
+                return world_response(request);
+            }
             if (ruleset::TopicRuleRouter::owns_path(request.path)) {
                 return rules_router->handle(request, now);  // /rules...: topic rules (DATA_DIR/iotsim.db)
             }
@@ -735,6 +740,34 @@ struct Server::Impl {
         for (const auto& note : startup_notes) {
             log_line(note);
         }
+    }
+
+    /// iotsim's own read-only view of everything inside (`GET /iotsim/world`; not an AWS API, so
+    /// under a path no AWS operation uses): what `iotsim diagram --endpoint` draws. AWS has no
+    /// API listing connected clients and their subscriptions; iotsim shows them because a
+    /// student's diagram of their own running lab should. SigV4 applies as to every request.
+    static constexpr std::string_view world_path = "/iotsim/world";
+
+    http::Response world_response(const http::Request& request) {
+        http::Response response;
+        response.headers.push_back({"Content-Type", "application/json"});
+        response.headers.push_back({"x-amzn-RequestId", router->next_request_id()});
+        if (request.method != "GET") {
+            response.status = 405;
+            response.headers.push_back({"x-amzn-ErrorType", "MethodNotAllowedException"});
+            response.headers.push_back({"Allow", "GET"});
+            response.body = R"({"message":"Method Not Allowed: GET only"})";
+            return response;
+        }
+        nlohmann::json world = iotcore::describe_world(*broker);
+        world["registry"] = registry::describe_registry(*registry);
+        world["endpoint"] = options.endpoint;
+        world["listeners"] = {{"mqtt", plain.local_endpoint().port()},
+                              {"mqtts", secure.local_endpoint().port()},
+                              {"http", http_plain.local_endpoint().port()},
+                              {"https", http_secure.local_endpoint().port()}};
+        response.body = world.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return response;
     }
 
     /// The registry from DATA_DIR/iotsim.db, its control plane and the policy authorizer. On an

@@ -573,6 +573,19 @@ std::size_t ShadowService::size() const {
     return live;
 }
 
+std::vector<const ShadowRecord*> ShadowService::live(std::size_t max) const {
+    std::vector<const ShadowRecord*> out;
+    for (const auto& [key, entry] : shadows_) {
+        if (out.size() >= max) {
+            break;
+        }
+        if (!entry.record.deleted) {
+            out.push_back(&entry.record);
+        }
+    }
+    return out;
+}
+
 std::optional<ShadowError> ShadowService::admit(const ShadowKey& key, WallTime now) {
     if (auto error = check_key(key)) {
         return error;

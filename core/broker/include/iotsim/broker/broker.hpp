@@ -44,6 +44,10 @@ struct SessionInfo {
     std::string client_id;
     bool connected = false;
     bool persistent = false;
+    mqtt::Version version = mqtt::Version::v311;  // of the last CONNECT
+    /// While connected: how and as whom (PeerIdentity::transport and ::principal).
+    Transport transport = Transport::tcp;
+    std::string principal;
     std::vector<mqtt::SubscribeEntry> subscriptions;  // sorted by filter
     std::size_t queued = 0;    // QoS 1 messages waiting (offline or beyond the window)
     std::size_t inflight = 0;  // sent and not yet acknowledged
@@ -103,6 +107,9 @@ public:
 
     // ---- queries (no effects) ----
     [[nodiscard]] std::optional<SessionInfo> session(std::string_view client_id) const;
+    /// Every session (connected, or persistent and offline) in byte order of client id, the
+    /// first `max` of them; `total` (if given) gets how many there are.
+    [[nodiscard]] std::vector<SessionInfo> sessions(std::size_t max, std::size_t* total = nullptr) const;
     [[nodiscard]] std::vector<std::string> retained_topics() const;
     [[nodiscard]] std::optional<RetainedMessage> retained(std::string_view topic) const;
     [[nodiscard]] std::size_t connection_count() const;

@@ -144,6 +144,9 @@ public:
     [[nodiscard]] const ShadowRecord* find(const ShadowKey& key) const;
     /// Number of live shadows.
     [[nodiscard]] std::size_t size() const;
+    /// The live shadows in key order (thing name, then shadow name; the classic one first), the
+    /// first `max` of them. Pointers are valid until the next non-const call.
+    [[nodiscard]] std::vector<const ShadowRecord*> live(std::size_t max) const;
     [[nodiscard]] const ShadowOptions& options() const { return options_; }
 
 private:
