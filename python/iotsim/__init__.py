@@ -59,7 +59,17 @@ def _repr_html_(sim):  # pragma: no cover - notebook display
             f"<table><tr><th>device</th><th>connected</th><th>published</th><th>received</th></tr>{rows}</table>")
 
 
+def _world(self):
+    """What is inside the simulated AWS IoT Core now (clients and their subscriptions, retained
+    topics, shadows, topic rules), in the shape of a running server's ``GET /iotsim/world``;
+    None while the broker is down (crashed)."""
+    import json
+
+    return json.loads(self._world())
+
+
 Simulation._repr_html_ = _repr_html_
+Simulation.world = _world
 for _name in ("get_shadow", "update_shadow", "delete_shadow", "list_named_shadows"):
     setattr(Simulation, _name, getattr(SimulationShadows, _name))
 for _name in ("create_topic_rule", "replace_topic_rule", "get_topic_rule", "list_topic_rules", "enable_topic_rule",

@@ -183,6 +183,11 @@ class Simulation:
     def retained_topics(self) -> list[str]: ...
     def session(self, client_id: str) -> _Session | None:
         """The broker's view of a session (None if there is none)."""
+    def world(self) -> dict[str, Any] | None:
+        """Everything inside the simulated AWS IoT Core now (clients and subscriptions, retained
+        topics, shadows, topic rules), in the shape of a running server's GET /iotsim/world;
+        None while the broker is down (python/iotsim/__init__.py)."""
+    def _world(self) -> str: ...
     def check_shadow_converged(self, thing: str, *, name: str = "") -> None:
         """At the end of the run (violations()), this shadow must exist with no delta."""
     # Device Shadow data plane at the current virtual time (python/iotsim/shadow.py).

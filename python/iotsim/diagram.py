@@ -30,7 +30,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Diagram", "DiagramError", "architecture", "sequence", "main"]
+__all__ = ["Diagram", "DiagramError", "architecture", "sequence", "world", "main"]
 
 #: The six components of AWS IoT Core, as the diagram names them.
 COMPONENTS = ("Identity and access", "Device gateway", "Message broker", "Rules engine", "Device Shadow",
@@ -236,29 +236,120 @@ def _installed_rules(sim: Any) -> list[dict[str, Any]]:
         return []
 
 
-def architecture(sim: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = None,
-                 things: Sequence[str | Mapping[str, Any]] | None = None, max_devices: int = 40) -> Diagram:
-    """The architecture of a simulated world around AWS IoT Core's six components.
+class _Model:
+    """What the architecture diagram draws, collected from a simulation or a server's world."""
 
-    Devices (``sim.device_stats()``, the first `max_devices` by name, then one node for the rest)
-    connect to the device gateway; their subscriptions (``sim.session``) and the topics they
-    published to (from the trace) are edges to topic nodes in the message broker, with the routes
-    between published topics and the filters that match them. Shadows of the devices and of
-    `things` (names, or dicts with ``thingName``/``name``) go under Device Shadow, and the things
-    under Registry. `rules`: dicts ``{name, sql, actions}`` (actions as in AWS's CreateTopicRule,
-    e.g. ``{"republish": {"topic": "..."}}``) or SQL strings; by default the simulation's own topic
-    rules (``sim.list_topic_rules()``).
+    def __init__(self) -> None:
+        self.title = ""
+        self.devices: list[dict[str, Any]] = []  # {name, lines, connected, protocol}
+        self.hidden = 0                            # devices beyond max_devices
+        self.published: dict[str, dict[str, int]] = {}  # device -> topic -> highest QoS
+        self.subscriptions: dict[str, list[tuple[str, int]]] = {}
+        self.retained: set[str] = set()
+        self.things: dict[str, str] = {}           # thing name -> label
+        self.shadows: dict[tuple[str, str], dict | None] = {}
+        self.rules: list[tuple[str, str, list[str], list[tuple[str, str]]]] = []
+        self.broker_label = ""
+        self.gateway_label = "MQTT 3.1.1 / 5 (8883, 1883)\niot-data HTTPS (8443, 8080)"
+        # Extra registry nodes ((prefix, key), attrs) and edges ((prefix, key), (prefix, key), attrs),
+        # prefixes "d" device, "c" certificate, "p" policy, "th" thing: identity and attachments.
+        self.registry_nodes: list[tuple[tuple[str, str], str]] = []
+        self.edges: list[tuple[tuple[str, str], tuple[str, str], str]] = []
+        self.notes: list[str] = []
+
+
+def architecture(source: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = None,
+                 things: Sequence[str | Mapping[str, Any]] | None = None, max_devices: int = 40,
+                 credentials: tuple[str, str] | None = None) -> Diagram:
+    """The architecture of a simulated world or of a running server around AWS IoT Core's six
+    components.
+
+    `source` is a :class:`iotsim.Simulation`, a running server (an :class:`iotsim.LocalServer`,
+    or the URL of an ``iotsim serve`` HTTP port, e.g. ``"http://127.0.0.1:8080"``), or a world
+    snapshot (the dict :func:`world` returns).
+
+    Simulation: devices (``sim.device_stats()``, the first `max_devices` by name, then one node
+    for the rest) connect to the device gateway; their subscriptions (``sim.session``) and the
+    topics they published to (from the trace) are edges to topic nodes in the message broker, with
+    the routes between published topics and the filters that match them. Shadows of the devices
+    and of `things` (names, or dicts with ``thingName``/``name``) go under Device Shadow, and the
+    things under Registry. `rules`: dicts ``{name, sql, actions}`` (actions as in AWS's
+    CreateTopicRule, e.g. ``{"republish": {"topic": "..."}}``) or SQL strings; by default the
+    simulation's own topic rules (``sim.list_topic_rules()``).
+
+    Server: the clients the broker knows (connected, or persistent sessions) with their protocol,
+    transport, principal and subscriptions; retained topics; every shadow; the topic rules; the
+    registry's things, certificates and policies with their attachments (who authenticated as
+    which certificate, attached to which thing, allowed by which policy). A server does not
+    remember which topics a client published to, so there are no publish edges. `credentials`
+    ``(access key id, secret)`` sign the request when the server checks SigV4.
     """
-    ids = _Ids()
+    if isinstance(source, Mapping):
+        model = _server_model(source, max_devices)
+    elif isinstance(source, str) or hasattr(source, "http_url"):
+        model = _server_model(world(source, credentials=credentials), max_devices)
+    else:
+        model = _simulation_model(source, rules, things, max_devices)
+        return _render(model)
+    if rules is not None:
+        model.rules = [_rule_parts(r) for r in rules]
+    for t in things or ():
+        name = str(t.get("thingName", t.get("name", ""))) if isinstance(t, Mapping) else str(t)
+        if name:
+            model.things.setdefault(name, f"thing {name}")
+    _add_addressed_shadows(model)
+    return _render(model)
+
+
+WORLD_PATH = "/iotsim/world"
+
+
+def world(source: Any, *, credentials: tuple[str, str] | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
+    """A snapshot of everything inside: ``sim.world()`` for a simulation; for a running server
+    (a :class:`iotsim.LocalServer` or its HTTP URL), ``GET /iotsim/world`` (iotsim's own,
+    read-only; no AWS API lists connected clients), signed with SigV4 when `credentials` are given
+    (the server checks signatures when started with ``--credentials``)."""
+    if not isinstance(source, str) and not hasattr(source, "http_url"):
+        return source.world()
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = (source if isinstance(source, str) else source.http_url).rstrip("/") + WORLD_PATH
+    headers: dict[str, str] = {}
+    if credentials is not None:
+        from botocore.auth import SigV4Auth  # Debian's python3-botocore (boto3's dependency)
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        request = AWSRequest(method="GET", url=url)
+        SigV4Auth(Credentials(*credentials), "iot", "us-east-1").add_auth(request)
+        headers = dict(request.headers.items())
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        body = e.read().decode("utf-8", "replace")
+        try:
+            message = json.loads(body).get("message", body)
+        except ValueError:
+            message = body
+        raise DiagramError(f"{url}: HTTP {e.code} {e.headers.get('x-amzn-ErrorType', '')}: {message}".strip()) from None
+    except (urllib.error.URLError, OSError) as e:
+        raise DiagramError(f"{url}: {getattr(e, 'reason', e)}") from None
+
+
+def _simulation_model(sim: Any, rules: Sequence[Mapping[str, Any] | str] | None,
+                      things: Sequence[str | Mapping[str, Any]] | None, max_devices: int) -> _Model:
+    m = _Model()
     stats = sorted(sim.device_stats(), key=lambda d: d["name"])
     shown = stats[:max(0, max_devices)]
-    hidden = len(stats) - len(shown)
+    m.hidden = len(stats) - len(shown)
     names = {d["name"] for d in shown}
 
     # What the trace says: each device's client id and protocol, and the topics it published to.
     client_id: dict[str, str] = {}
     protocol: dict[str, str] = {}
-    published: dict[str, dict[str, int]] = {}  # device -> topic -> highest QoS
     trace_read = sim.events_processed <= TRACE_EVENTS_MAX
     if trace_read:
         for r in sim.trace_records():
@@ -273,65 +364,163 @@ def architecture(sim: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = 
                     topic = next((w for w in words[2:] if not re.fullmatch(r"id=\d+|retain|dup", w)), "")
                     if topic and not re.fullmatch(r"\d+B", topic):
                         q = int(words[1][1:]) if words[1][1:].isdigit() else 0
-                        per = published.setdefault(r["node"], {})
+                        per = m.published.setdefault(r["node"], {})
                         per[topic] = max(per.get(topic, 0), q)
+    else:
+        m.notes.append(f"publish edges omitted: more than {TRACE_EVENTS_MAX} events")
 
-    subscriptions: dict[str, list[tuple[str, int]]] = {}
     for d in shown:
-        session = sim.session(client_id.get(d["name"], d["name"]))
-        subscriptions[d["name"]] = sorted(session["subscriptions"]) if session else []
-    retained = set(sim.retained_topics())
+        name = d["name"]
+        session = sim.session(client_id.get(name, name))
+        m.subscriptions[name] = sorted(session["subscriptions"]) if session else []
+        lines = [name]
+        if client_id.get(name, name) != name:
+            lines.append(f"client id {client_id[name]}")
+        lines.append(" · ".join(x for x in (protocol.get(name), "connected" if d["connected"] else "disconnected") if x))
+        lines.append(f"published {d['published']} · received {d['received']}")
+        m.devices.append({"name": name, "lines": lines, "connected": d["connected"],
+                          "protocol": protocol.get(name, "MQTT")})
+    m.retained = set(sim.retained_topics())
 
     # Things and shadows.
     thing_names: set[str] = set()
     for t in things or ():
         thing_names.add(str(t.get("thingName", t.get("name", ""))) if isinstance(t, Mapping) else str(t))
     thing_names.discard("")
-    shadows: dict[tuple[str, str], dict | None] = {}
     for thing in sorted(thing_names | names):
         for name, doc in _shadows_of(sim, thing):
-            shadows[(thing, name)] = doc
-    # Shadows the devices' topics address, even if not created yet (e.g. a request still in flight).
+            m.shadows[(thing, name)] = doc
+    m.things = {t: f"thing {t}" for t in thing_names}
     if rules is None:
         rules = _installed_rules(sim)
-    rule_parts = [_rule_parts(r) for r in rules or ()]
-    topics_used = {f for subs in subscriptions.values() for f, _ in subs} | {
-        t for per in published.values() for t in per}
-    republished = {t.removeprefix("$") for _, _, _, acts in rule_parts for _, t in acts if t.startswith("$$")}
+    m.rules = [_rule_parts(r) for r in rules or ()]
+    _add_addressed_shadows(m)
+
+    m.title = f"iotsim world at t={sim.now_s:g} s (seed {sim.seed})"
+    broker = sim.broker_stats()
+    if broker.get("running"):
+        m.broker_label = (f"broker: {broker.get('connections', 0)} connections\n"
+                          f"{broker.get('publishes_received', 0)} publishes in · "
+                          f"{broker.get('messages_delivered', 0)} delivered\n{len(m.retained)} retained")
+    else:
+        m.broker_label = "broker: down (crashed)"
+    return m
+
+
+def _server_model(w: Mapping[str, Any], max_devices: int) -> _Model:
+    m = _Model()
+    clients = sorted(w.get("clients", []), key=lambda c: c["clientId"])
+    shown = clients[:max(0, max_devices)]
+    m.hidden = len(clients) - len(shown) + int(w.get("omitted", {}).get("clients", 0))
+    registry = w.get("registry", {})
+    cert_ids = {c["certificateId"] for c in registry.get("certificates", [])}
+    for c in shown:
+        name = c["clientId"]
+        state = "connected" if c["connected"] else "offline, persistent session" if c["persistent"] else "offline"
+        lines = [name, " · ".join(x for x in (c.get("protocol"), c.get("transport"), state) if x)]
+        principal = c.get("principal", "")
+        if principal and principal not in cert_ids:
+            lines.append(f"principal {_short(principal, 30)}")
+        if c.get("queued"):
+            lines.append(f"{c['queued']} queued")
+        m.devices.append({"name": name, "lines": lines, "connected": c["connected"],
+                          "protocol": c.get("protocol", "MQTT")})
+        m.subscriptions[name] = sorted((s["filter"], int(s["qos"])) for s in c.get("subscriptions", []))
+        if principal in cert_ids:
+            m.edges.append((("d", name), ("c", principal),
+                            _attrs(label="mutual TLS as", color="orange3", style="dashed")))
+    m.retained = set(w.get("retainedTopics", []))
+    for sh in w.get("shadows", []):
+        m.shadows[(sh["thingName"], sh.get("shadowName", ""))] = {"version": sh.get("version"),
+                                                                  "state": sh.get("state", {})}
+    m.rules = [_rule_parts(r) for r in w.get("rules", [])]
+
+    # Registry: things (with their attributes), certificates (status) and policies, attachments.
+    for t in registry.get("things", []):
+        attrs = t.get("attributes", {})
+        label = f"thing {t['thingName']}" + (f"\ntype {t['thingTypeName']}" if t.get("thingTypeName") else "")
+        if attrs:
+            label += "\n" + _short(", ".join(f"{k}={v}" for k, v in sorted(attrs.items())), 40)
+        m.things[t["thingName"]] = label
+        for arn in t.get("principals", []):
+            if _cert_id(arn) in cert_ids:
+                m.edges.append((("c", _cert_id(arn)), ("th", t["thingName"]),
+                                _attrs(label="attached", arrowhead="none", style="dotted")))
+    for c in registry.get("certificates", []):
+        m.registry_nodes.append((("c", c["certificateId"]), _attrs(
+            label=f"certificate {c['certificateId'][:10]}…\n{c['status']}", shape="note",
+            style="filled,dashed" if c["status"] != "ACTIVE" else "filled",
+            fillcolor="white" if c["status"] == "ACTIVE" else "#eeeeee")))
+    for p in registry.get("policies", []):
+        m.registry_nodes.append((("p", p["policyName"]), _attrs(label=f"policy {p['policyName']}", shape="tab",
+                                                                 style="filled", fillcolor="white")))
+        for arn in p.get("targets", []):
+            if _cert_id(arn) in cert_ids:
+                m.edges.append((("p", p["policyName"]), ("c", _cert_id(arn)),
+                                _attrs(label="allows", color="orange3", arrowhead="none")))
+    truncated = [k for k, v in registry.get("truncated", {}).items() if v]
+    truncated += [k for k, v in w.get("omitted", {}).items() if v and k != "clients"]
+    if truncated:
+        m.notes.append("lists cut short: " + ", ".join(sorted(truncated)))
+
+    listeners = w.get("listeners", {})
+    if listeners:
+        m.gateway_label = (f"MQTT 3.1.1 / 5 ({listeners.get('mqtts')}, {listeners.get('mqtt')})\n"
+                           f"iot-data HTTPS ({listeners.get('https')}, {listeners.get('http')})")
+    b = w.get("broker", {})
+    m.broker_label = (f"broker: {b.get('connections', 0)} connections\n"
+                      f"{b.get('publishesReceived', 0)} publishes in · {b.get('messagesDelivered', 0)} delivered\n"
+                      f"{b.get('retained', 0)} retained")
+    m.title = f"iotsim server {w.get('endpoint', '')}".strip()
+    return m
+
+
+def _cert_id(arn: str) -> str:
+    """The certificate id of a certificate ARN (...:cert/<id>); the ARN itself otherwise."""
+    return arn.rsplit("/", 1)[-1] if ":cert/" in arn else arn
+
+
+def _add_addressed_shadows(m: _Model) -> None:
+    """Shadows the devices' and rules' topics address, even if not created yet (a request still
+    in flight); a shadow belongs to a thing."""
+    topics_used = {f for subs in m.subscriptions.values() for f, _ in subs} | {
+        t for per in m.published.values() for t in per}
+    republished = {t.removeprefix("$") for _, _, _, acts in m.rules for _, t in acts if t.startswith("$$")}
     for topic in sorted(topics_used | republished):
-        m = _SHADOW_TOPIC.match(topic)
-        if m and "+" not in m.group(1) and "#" not in m.group(1):
-            shadows.setdefault((m.group(1), m.group(2) or ""), None)
-    thing_names |= {thing for thing, _ in shadows}  # a shadow belongs to a thing
+        sm = _SHADOW_TOPIC.match(topic)
+        if sm and "+" not in sm.group(1) and "#" not in sm.group(1):
+            m.shadows.setdefault((sm.group(1), sm.group(2) or ""), None)
+    for thing, _ in m.shadows:
+        m.things.setdefault(thing, f"thing {thing}")
+
+
+def _render(m: _Model) -> Diagram:
+    ids = _Ids()
 
     def shadow_id(thing: str, name: str) -> str:
         return ids("s", thing + "\0" + name)
 
-    topics = sorted(topics_used | {f for _, _, froms, _ in rule_parts for f in froms} | {
-        t for _, _, _, acts in rule_parts for _, t in acts if t and not t.startswith("$$")} | retained)
+    topics_used = {f for subs in m.subscriptions.values() for f, _ in subs} | {
+        t for per in m.published.values() for t in per}
+    topics = sorted(topics_used | {f for _, _, froms, _ in m.rules for f in froms} | {
+        t for _, _, _, acts in m.rules for _, t in acts if t and not t.startswith("$$")} | m.retained)
 
     out = ["digraph iotsim_architecture {",
            '  graph [rankdir="LR", compound="true", fontname="Helvetica", fontsize="12", nodesep="0.25", '
-           'ranksep="0.9", newrank="true", label=' + quote(f"iotsim world at t={sim.now_s:g} s (seed {sim.seed})") +
-           ', labelloc="t"];',
+           'ranksep="0.9", newrank="true", label=' + quote(m.title) + ', labelloc="t"];',
            '  node [fontname="Helvetica", fontsize="10", shape="box", style="rounded"];',
            '  edge [fontname="Helvetica", fontsize="9"];']
 
     # Devices, outside the cloud.
     out.append('  subgraph cluster_devices {')
     out.append('    graph [label="Devices", style="dashed", color="gray40"];')
-    for d in shown:
-        name = d["name"]
-        lines = [name]
-        if client_id.get(name, name) != name:
-            lines.append(f"client id {client_id[name]}")
-        lines.append(" · ".join(x for x in (protocol.get(name), "connected" if d["connected"] else "disconnected") if x))
-        lines.append(f"published {d['published']} · received {d['received']}")
-        out.append(f'    {ids("d", name)}' + _attrs(label="\n".join(lines), style="rounded" if d["connected"] else "rounded,dashed",
-                                                        color=None if d["connected"] else "gray50"))
-    if hidden:
-        out.append('    d_more' + _attrs(label=f"… and {hidden} more devices", style="rounded,dashed"))
-    if not stats:
+    for d in m.devices:
+        out.append(f'    {ids("d", d["name"])}' + _attrs(label="\n".join(d["lines"]),
+                                                          style="rounded" if d["connected"] else "rounded,dashed",
+                                                          color=None if d["connected"] else "gray50"))
+    if m.hidden:
+        out.append('    d_more' + _attrs(label=f"… and {m.hidden} more devices", style="rounded,dashed"))
+    if not m.devices and not m.hidden:
         out.append('    d_none' + _attrs(label="no devices", style="rounded,dashed"))
     out.append('  }')
 
@@ -346,41 +535,35 @@ def architecture(sim: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = 
 
     cluster("identity", COMPONENTS[0], [
         "identity" + _attrs(label="authentication: X.509 mutual TLS, SigV4\nauthorization: IoT policies")], "#fdf2e9")
-    cluster("gateway", COMPONENTS[1], [
-        "gateway" + _attrs(label="MQTT 3.1.1 / 5 (8883, 1883)\niot-data HTTPS (8443, 8080)")], "#eaf2f8")
+    cluster("gateway", COMPONENTS[1], ["gateway" + _attrs(label=m.gateway_label)], "#eaf2f8")
 
-    broker = sim.broker_stats()
-    if broker.get("running"):
-        broker_label = (f"broker: {broker.get('connections', 0)} connections\n"
-                        f"{broker.get('publishes_received', 0)} publishes in · {broker.get('messages_delivered', 0)} delivered\n"
-                        f"{len(retained)} retained")
-    else:
-        broker_label = "broker: down (crashed)"
-    body = ["broker" + _attrs(label=broker_label)]
+    body = ["broker" + _attrs(label=m.broker_label)]
     for t in topics:
-        body.append(ids("t", t) + _attrs(label=t + ("\n(retained)" if t in retained else ""), shape="note", style="filled",
-                                         fillcolor="white", peripheries="2" if t in retained else None))
+        body.append(ids("t", t) + _attrs(label=t + ("\n(retained)" if t in m.retained else ""), shape="note",
+                                         style="filled", fillcolor="white",
+                                         peripheries="2" if t in m.retained else None))
     cluster("broker", COMPONENTS[2], body, "#eafaf1")
 
     body = []
-    for i, (name, sql, _, acts) in enumerate(rule_parts):
+    for i, (name, sql, _, acts) in enumerate(m.rules):
         body.append(f"r{i}" + _attrs(label=f"rule {name}\n{_short(sql, 70)}", shape="component", style="filled",
                                      fillcolor="white"))
         for j, (label, _) in enumerate(acts):
             body.append(f"r{i}a{j}" + _attrs(label=label, shape="cds", style="filled", fillcolor="white"))
-    if not rule_parts:
+    if not m.rules:
         body.append("rules_none" + _attrs(label="no rules", style="rounded,dashed"))
     cluster("rules", COMPONENTS[3], body, "#f4ecf7")
 
     body = [shadow_id(thing, name) + _attrs(label=_shadow_label(thing, name, doc), shape="folder", style="filled",
                                                  fillcolor="white")
-            for (thing, name), doc in sorted(shadows.items())]
-    if not shadows:
+            for (thing, name), doc in sorted(m.shadows.items())]
+    if not m.shadows:
         body.append("shadows_none" + _attrs(label="no shadows", style="rounded,dashed"))
     cluster("shadow", COMPONENTS[4], body, "#fef9e7")
 
-    body = [ids("th", thing) + _attrs(label=f"thing {thing}", shape="box3d") for thing in sorted(thing_names)]
-    if not thing_names:
+    body = [ids("th", thing) + _attrs(label=label, shape="box3d") for thing, label in sorted(m.things.items())]
+    body += [ids(*ref) + attrs for ref, attrs in m.registry_nodes]
+    if not body:
         body.append("things_none" + _attrs(label="no things given", style="rounded,dashed"))
     cluster("registry", COMPONENTS[5], body, "#f2f3f4")
     out.append('  }')
@@ -388,54 +571,56 @@ def architecture(sim: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = 
     # Edges, in a fixed order.
     out.append('  gateway -> identity' + _attrs(label="authenticate, authorize", style="dashed"))
     out.append('  gateway -> broker' + _attrs(label="MQTT packets"))
-    for d in shown:
-        out.append(f'  {ids("d", d["name"])} -> gateway' + _attrs(label=protocol.get(d["name"], "MQTT"), arrowhead="none",
+    for d in m.devices:
+        out.append(f'  {ids("d", d["name"])} -> gateway' + _attrs(label=d["protocol"], arrowhead="none",
                                                               style=None if d["connected"] else "dashed"))
-    if hidden:
+    if m.hidden:
         out.append('  d_more -> gateway' + _attrs(arrowhead="none", style="dashed"))
-    for d in shown:
-        for topic, q in sorted(published.get(d["name"], {}).items()):
+    for d in m.devices:
+        for topic, q in sorted(m.published.get(d["name"], {}).items()):
             out.append(f'  {ids("d", d["name"])} -> {ids("t", topic)}' + _attrs(label=f"publish q{q}", color="blue4"))
-        for topic, q in subscriptions[d["name"]]:
+        for topic, q in m.subscriptions.get(d["name"], []):
             # Drawn device -> topic with the arrow reversed, so that devices stay left of the broker.
             out.append(f'  {ids("d", d["name"])} -> {ids("t", topic)}' + _attrs(label=f"subscribed q{q}", style="dashed",
                                                                                   color="darkgreen", dir="back"))
     # Routes: a published topic delivered to the filters that match it.
-    pub_topics = sorted({t for per in published.values() for t in per})
-    filters = sorted({f for subs in subscriptions.values() for f, _ in subs} | {
-        f for _, _, froms, _ in rule_parts for f in froms})
+    pub_topics = sorted({t for per in m.published.values() for t in per})
+    filters = sorted({f for subs in m.subscriptions.values() for f, _ in subs} | {
+        f for _, _, froms, _ in m.rules for f in froms})
     for t in pub_topics:
         for f in filters:
             if f != t and topic_matches(f, t):
                 out.append(f'  {ids("t", t)} -> {ids("t", f)}' + _attrs(label="matches", style="dotted", color="gray40"))
     # Shadow topics: requests go to the shadow service, answers come from it.
     for t in topics:
-        m = _SHADOW_TOPIC.match(t)
-        if m and (m.group(1), m.group(2) or "") in shadows:
-            sid = shadow_id(m.group(1), m.group(2) or "")
-            if m.group(3) in _SHADOW_REQUESTS:
+        sm = _SHADOW_TOPIC.match(t)
+        if sm and (sm.group(1), sm.group(2) or "") in m.shadows:
+            sid = shadow_id(sm.group(1), sm.group(2) or "")
+            if sm.group(3) in _SHADOW_REQUESTS:
                 out.append(f'  {ids("t", t)} -> {sid}' + _attrs(label="request", color="goldenrod4"))
             else:
                 out.append(f'  {ids("t", t)} -> {sid}' + _attrs(label="notify", color="goldenrod4", style="dashed",
                                                                 dir="back"))
-    for i, (_, _, froms, acts) in enumerate(rule_parts):
+    for i, (_, _, froms, acts) in enumerate(m.rules):
         for f in froms:
             out.append(f'  {ids("t", f)} -> r{i}' + _attrs(label="SELECT ... FROM", color="purple4"))
         for j, (_, target) in enumerate(acts):
             out.append(f'  r{i} -> r{i}a{j}' + _attrs(color="purple4"))
             if target:
-                m = _SHADOW_TOPIC.match(target.removeprefix("$"))
-                if target.startswith("$$") and m and (m.group(1), m.group(2) or "") in shadows:  # $$: a literal $
-                    out.append(f'  r{i}a{j} -> {shadow_id(m.group(1), m.group(2) or "")}' +
+                sm = _SHADOW_TOPIC.match(target.removeprefix("$"))
+                if target.startswith("$$") and sm and (sm.group(1), sm.group(2) or "") in m.shadows:  # $$: a literal $
+                    out.append(f'  r{i}a{j} -> {shadow_id(sm.group(1), sm.group(2) or "")}' +
                                _attrs(label="republish", color="purple4"))
                 elif not target.startswith("$$"):
                     out.append(f'  r{i}a{j} -> {ids("t", target)}' + _attrs(label="republish", color="purple4"))
-    for thing, name in sorted(shadows):
-        if thing in thing_names:
+    for thing, name in sorted(m.shadows):
+        if thing in m.things:
             out.append(f'  {shadow_id(thing, name)} -> {ids("th", thing)}' + _attrs(arrowhead="none", style="dotted"))
-    if not trace_read:
-        out.append('  trace_note' + _attrs(label=f"publish edges omitted: more than {TRACE_EVENTS_MAX} events",
-                                           shape="plaintext"))
+    # Identity: who authenticated as which certificate; attachments (server diagrams).
+    for a, b, attrs in m.edges:
+        out.append(f"  {ids(*a)} -> {ids(*b)}" + attrs)
+    for i, note in enumerate(m.notes):
+        out.append(f'  note{i}' + _attrs(label=note, shape="plaintext"))
     out.append("}")
     return Diagram("\n".join(out) + "\n")
 
@@ -570,11 +755,62 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _scenario_diagram(parser: _Parser, args: argparse.Namespace, until_s: float | None, start_s: float,
+                      end_s: float | None) -> Diagram:
+    if not os.path.isfile(args.scenario):
+        parser.error(f"{args.scenario}: no such file")
+
+    from . import ScenarioError, load_scenario
+
+    try:
+        sim, duration_s = load_scenario(args.scenario, seed=args.seed)
+    except (ScenarioError, ValueError, OSError) as e:
+        parser.error(f"{args.scenario}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    sim.run_until(duration_s if until_s is None else until_s)
+    if args.kind == "architecture":
+        return architecture(sim)
+    nodes = [n for n in args.nodes.split(",") if n] if args.nodes else None
+    if nodes:
+        unknown = sorted(set(nodes) - {d["name"] for d in sim.device_stats()})
+        if unknown:
+            parser.error(f"--nodes: no device named {unknown[0]!r} in {args.scenario}")
+    try:
+        return sequence(sim, start_s=start_s, end_s=end_s, nodes=nodes, max_messages=args.max_messages)
+    except ValueError as e:
+        parser.error(str(e))
+        raise  # not reached: error() exits
+
+
+def _read_credentials(path: str, profile: str) -> tuple[str, str]:
+    """(access key id, secret) of `profile` in an AWS shared-credentials file."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    try:
+        with open(path, encoding="utf-8") as f:
+            config.read_file(f)
+    except (OSError, configparser.Error) as e:
+        raise ValueError(f"{path}: {getattr(e, 'strerror', None) or e}") from None
+    if not config.has_section(profile):
+        raise ValueError(f"{path}: no [{profile}] profile")
+    try:
+        return config[profile]["aws_access_key_id"], config[profile]["aws_secret_access_key"]
+    except KeyError as e:
+        raise ValueError(f"{path}: [{profile}] has no {e.args[0]}") from None
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
-    """The command line: builds and runs a scenario, then writes its diagram. Returns the exit code."""
+    """The command line: draws a scenario's world after running it, or a running server's
+    (``--endpoint``). Returns the exit code."""
     parser = _Parser(prog=prog or "python3 -m iotsim.diagram",
-                     description="Draws a scenario's architecture or message sequence with Graphviz.")
-    parser.add_argument("scenario", help="scenario file (sim/scenarios/*.json)")
+                     description="Draws the architecture or message sequence of a scenario, or the architecture "
+                                 "of a running iotsim server, with Graphviz.")
+    parser.add_argument("scenario", nargs="?", help="scenario file (sim/scenarios/*.json)")
+    parser.add_argument("--endpoint", help="a running server's HTTP URL instead of a scenario, "
+                                           "e.g. http://127.0.0.1:8080 (architecture only)")
+    parser.add_argument("--credentials", help="with --endpoint: an AWS credentials file to sign the request with "
+                                              "(when the server checks SigV4)")
+    parser.add_argument("--profile", default="default", help="the --credentials profile (default: default)")
     parser.add_argument("--seed", type=int, help="overrides the scenario's seed")
     parser.add_argument("--until", help="virtual time to run to (default: the scenario's duration), e.g. 5m")
     parser.add_argument("--kind", choices=("architecture", "sequence"), default="architecture")
@@ -601,28 +837,29 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         if args.output and ext not in FORMATS:
             parser.error(f"cannot tell the format of {args.output!r}: give --format or one of {', '.join(FORMATS)}")
         fmt = FORMATS.get(ext, "svg")
-    if not os.path.isfile(args.scenario):
-        parser.error(f"{args.scenario}: no such file")
+    if (args.scenario is None) == (args.endpoint is None):
+        parser.error("give a scenario file or --endpoint URL (one of them)")
+    if args.credentials and not args.endpoint:
+        parser.error("--credentials goes with --endpoint")
 
-    from . import ScenarioError, load_scenario
-
-    try:
-        sim, duration_s = load_scenario(args.scenario, seed=args.seed)
-    except (ScenarioError, ValueError, OSError) as e:
-        parser.error(f"{args.scenario}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
-    sim.run_until(duration_s if until_s is None else until_s)
-    if args.kind == "architecture":
-        diagram = architecture(sim)
-    else:
-        nodes = [n for n in args.nodes.split(",") if n] if args.nodes else None
-        if nodes:
-            unknown = sorted(set(nodes) - {d["name"] for d in sim.device_stats()})
-            if unknown:
-                parser.error(f"--nodes: no device named {unknown[0]!r} in {args.scenario}")
+    if args.endpoint:
+        if args.kind != "architecture":
+            parser.error("--endpoint draws the architecture only (a running server keeps no trace)")
+        if not re.match(r"https?://", args.endpoint):
+            parser.error(f"--endpoint must be an http:// or https:// URL, got {args.endpoint!r}")
+        credentials = None
+        if args.credentials:
+            try:
+                credentials = _read_credentials(args.credentials, args.profile)
+            except ValueError as e:
+                parser.error(f"--credentials {e}")
         try:
-            diagram = sequence(sim, start_s=start_s, end_s=end_s, nodes=nodes, max_messages=args.max_messages)
-        except ValueError as e:
-            parser.error(str(e))
+            diagram = architecture(args.endpoint, credentials=credentials)
+        except DiagramError as e:
+            print(f"{parser.prog}: {e}", file=sys.stderr)
+            return 1
+    else:
+        diagram = _scenario_diagram(parser, args, until_s, start_s, end_s)
     try:
         data = diagram.render(fmt)
     except DiagramError as e:

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 
 _READY = re.compile(
     r"^iotsim: listening mqtt=(?P<host>[0-9.]+):(?P<mqtt>\d+) mqtts=[0-9.]+:(?P<mqtts>\d+) "
@@ -54,8 +55,9 @@ class LocalServer:
     temporary directory, removed on stop()."""
 
     def __init__(self, data_dir: str | os.PathLike | None = None, *, binary: str | None = None,
-                 ready_timeout_s: float = 30.0):
+                 ready_timeout_s: float = 30.0, args: Sequence[str] = ()):
         self.binary = binary or find_binary()
+        self.args = list(args)  # more `iotsim serve` flags, e.g. ["--credentials", path]
         self._tmp = None if data_dir is not None else tempfile.TemporaryDirectory(prefix="iotsim-")
         self.data_dir = pathlib.Path(data_dir if data_dir is not None else self._tmp.name)
         self.ready_timeout_s = ready_timeout_s
@@ -94,6 +96,15 @@ class LocalServer:
         """The server's stderr (one line per connection event and error)."""
         return self.data_dir / "iotsim-serve.log"
 
+    # ---- what is inside ---------------------------------------------------
+    def world(self) -> dict:
+        """A snapshot of everything inside the running server (``GET /iotsim/world``): clients
+        and their subscriptions, retained topics, shadows, topic rules, things, certificates and
+        policies. ``iotsim.diagram.architecture(server)`` draws it."""
+        from .diagram import world
+
+        return world(self)
+
     # ---- process control --------------------------------------------------
     def start(self) -> "LocalServer":
         if self.proc is not None and self.proc.poll() is None:
@@ -103,7 +114,7 @@ class LocalServer:
         try:
             self.proc = subprocess.Popen(
                 [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", self.host, "--mqtt-port", "0",
-                 "--mqtts-port", "0", "--http-port", "0", "--https-port", "0"],
+                 "--mqtts-port", "0", "--http-port", "0", "--https-port", "0", *self.args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, start_new_session=True)
         except OSError as e:
             self._log.close()

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "iotsim/iotcore/world.hpp"
 #include "iotsim/sim/scenario.hpp"
 #include "iotsim/sim/shadow_device.hpp"
 #include "iotsim/sim/simulation.hpp"
@@ -508,6 +509,14 @@ dict(thing, name, reported) makes it a shadow-synced device (applies deltas, rep
                  const auto* b = s.broker();
                  return b != nullptr ? b->retained_topics() : std::vector<std::string>{};
              })
+        .def("_world", [](const Simulation& s) -> std::string {
+                 const auto* core = s.core();
+                 if (core == nullptr) {
+                     return "null";
+                 }
+                 return iotsim::iotcore::describe_world(*core).dump(-1, ' ', false,
+                                                                   nlohmann::json::error_handler_t::replace);
+             }, "iotsim.iotcore.describe_world as JSON text ('null' while the broker is down).")
         .def("session", [](const Simulation& s, const std::string& client_id) -> py::object {
                  const auto* b = s.broker();
                  auto info = b != nullptr ? b->session(client_id) : std::nullopt;

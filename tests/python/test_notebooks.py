@@ -1,6 +1,7 @@
 """Every notebook in notebooks/ runs headless without errors, draws its figure, and prints the
 trace hash of the world it builds: the same hash as building that world directly here
 (determinism across the notebook boundary). Notebooks are committed without outputs."""
+import html
 import json
 import os
 import re
@@ -223,6 +224,19 @@ def test_the_connect_a_device_notebook_runs_the_quick_connect_flow_and_every_fai
     assert outcomes["topic not in the policy"] == "connected; the publish to sdk/test/java closed the connection"
     assert outcomes["all correct"] == "connected"
     assert "server exit code: 0" in text
+    # The running endpoint's architecture: the SDK client's persistent session and its
+    # subscription, the test client on '#', the thing with its certificate and policy.
+    assert re.search(r"^basicPubSub\s+connected=False persistent=True\s+subscriptions=\['sdk/test/python'\]$", text, re.M)
+    assert re.search(r"^console-test-client\s+connected=True .*subscriptions=\['#'\]$", text, re.M)
+    svgs = [o for o in outputs(nb) if o.output_type in ("display_data", "execute_result") and "image/svg+xml" in o.data]
+    assert len(svgs) == 1
+    svg = html.unescape(svgs[0].data["image/svg+xml"])  # Graphviz writes "-" as &#45;
+    for component in ("Identity and access", "Device gateway", "Message broker", "Rules engine", "Device Shadow",
+                      "Registry"):
+        assert component in svg
+    for text_in_svg in ("basicPubSub", "console-test-client", "thing TutorialTestThing",
+                        "policy TutorialTestThing-Policy", "mutual TLS as"):
+        assert text_in_svg in svg, text_in_svg
 
 
 def test_the_fault_injection_notebook_measures_each_experiment(executed):
