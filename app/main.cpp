@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iomanip>
 
+#include "iotsim/net/credentials.hpp"
 #include "iotsim/net/server.hpp"
 #include "iotsim/sim/scenario.hpp"
 #include "iotsim/storage/sqlite_store.hpp"
@@ -64,75 +65,6 @@ bool port_in_range(const po::variables_map& vm, const char* name, std::string& e
     return true;
 }
 
-/// Reads the access key ids and secrets of every profile in an AWS credentials file (the INI
-/// format of ~/.aws/credentials). False with `error` set for an unreadable file, a key line
-/// outside a profile, a profile missing one of the two keys, or no profile at all.
-bool read_credentials(const std::string& path, std::map<std::string, std::string, std::less<>>& out,
-                      std::string& error) {
-    std::ifstream in(path);
-    if (!in) {
-        error = "cannot read the file";
-        return false;
-    }
-    const auto trim = [](std::string s) {
-        const auto b = s.find_first_not_of(" \t\r");
-        const auto e = s.find_last_not_of(" \t\r");
-        return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-    };
-    std::string line;
-    std::string profile;
-    std::string key_id;
-    std::string secret;
-    int line_no = 0;
-    const auto finish = [&]() -> bool {
-        if (profile.empty()) {
-            return true;
-        }
-        if (key_id.empty() || secret.empty()) {
-            error = "profile [" + profile + "] needs aws_access_key_id and aws_secret_access_key";
-            return false;
-        }
-        out[key_id] = secret;
-        key_id.clear();
-        secret.clear();
-        return true;
-    };
-    while (std::getline(in, line)) {
-        ++line_no;
-        line = trim(line);
-        if (line.empty() || line[0] == '#' || line[0] == ';') {
-            continue;
-        }
-        if (line.front() == '[' && line.back() == ']') {
-            if (!finish()) {
-                return false;
-            }
-            profile = trim(line.substr(1, line.size() - 2));
-            continue;
-        }
-        const auto eq = line.find('=');
-        if (eq == std::string::npos || profile.empty()) {
-            error = "line " + std::to_string(line_no) + " is not `key = value` inside a [profile]";
-            return false;
-        }
-        const std::string key = trim(line.substr(0, eq));
-        const std::string value = trim(line.substr(eq + 1));
-        if (key == "aws_access_key_id") {
-            key_id = value;
-        } else if (key == "aws_secret_access_key") {
-            secret = value;
-        }
-    }
-    if (!finish()) {
-        return false;
-    }
-    if (out.empty()) {
-        error = "no [profile] with credentials";
-        return false;
-    }
-    return true;
-}
-
 int serve(const std::vector<std::string>& args) {
     iotsim::net::ServerOptions options;
     int mqtt_port = 1883;
@@ -160,8 +92,8 @@ int serve(const std::vector<std::string>& args) {
          "persistent session expiry in seconds (AWS default 3600, at most 604800)")
         ("credentials", po::value<std::string>(),
          "an AWS credentials file (~/.aws/credentials format: aws_access_key_id and "
-         "aws_secret_access_key per profile); HTTP requests must then be SigV4-signed with one of "
-         "them (default: requests are not checked)");
+         "aws_secret_access_key per profile) whose keys are accepted too; HTTP requests must be "
+         "SigV4-signed with one of them or with DATA_DIR/credentials (written on first start)");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -186,8 +118,8 @@ int serve(const std::vector<std::string>& args) {
     options.broker.session_expiry_max_s = expiry;
     if (vm.count("credentials") != 0U) {
         const std::string path = vm["credentials"].as<std::string>();
-        if (!read_credentials(path, options.aws_credentials, error)) {
-            return usage_error("--credentials " + path + ": " + error);
+        if (auto bad = iotsim::net::read_credentials_file(path, options.aws_credentials)) {
+            return usage_error("--credentials " + path + ": " + *bad);
         }
     }
     options.data_dir = data_dir;

@@ -53,7 +53,8 @@ mosquitto_sub -h localhost -p "$mqtt_port" -i lamp-delta-watcher -t '$aws/things
 delta=$!
 sleep 0.3
 aws_v2=$(env -i PATH="$(getconf PATH)" sh -c 'command -v aws' || true)
-export AWS_ACCESS_KEY_ID=AKIAIOTSIMLOCAL AWS_SECRET_ACCESS_KEY=iotsim AWS_DEFAULT_REGION=us-east-1
+# Signed with the keys the server wrote on first start, as every request to its HTTP ports must be.
+export AWS_SHARED_CREDENTIALS_FILE="$data_dir/credentials" AWS_DEFAULT_REGION=us-east-1
 "$aws_v2" --endpoint-url "http://localhost:$http_port" iot-data update-thing-shadow --thing-name lamp \
   --cli-binary-format raw-in-base64-out --payload '{"state":{"desired":{"power":"on"}}}' /dev/stdout | sed 's/^/   [update] /'
 echo

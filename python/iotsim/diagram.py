@@ -308,7 +308,8 @@ def world(source: Any, *, credentials: tuple[str, str] | None = None, timeout_s:
     """A snapshot of everything inside: ``sim.world()`` for a simulation; for a running server
     (a :class:`iotsim.LocalServer` or its HTTP URL), ``GET /iotsim/world`` (iotsim's own,
     read-only; no AWS API lists connected clients), signed with SigV4 when `credentials` are given
-    (the server checks signatures when started with ``--credentials``)."""
+    (every request to the server's HTTP ports must be signed; by default a LocalServer signs
+    with its DATA_DIR/credentials, a URL with :func:`iotsim.sigv4.default_credentials`)."""
     if not isinstance(source, str) and not hasattr(source, "http_url"):
         return source.world()
     import json
@@ -316,15 +317,16 @@ def world(source: Any, *, credentials: tuple[str, str] | None = None, timeout_s:
     import urllib.request
 
     url = (source if isinstance(source, str) else source.http_url).rstrip("/") + WORLD_PATH
+    if credentials is None:
+        from .sigv4 import default_credentials
+
+        # A LocalServer signs with its DATA_DIR/credentials; a URL with the default file.
+        credentials = default_credentials() if isinstance(source, str) else source.credentials
     headers: dict[str, str] = {}
     if credentials is not None:
-        from botocore.auth import SigV4Auth  # Debian's python3-botocore (boto3's dependency)
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
+        from .sigv4 import sign
 
-        request = AWSRequest(method="GET", url=url)
-        SigV4Auth(Credentials(*credentials), "iot", "us-east-1").add_auth(request)
-        headers = dict(request.headers.items())
+        headers = sign("GET", url, credentials, service="iot")
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s) as response:
             return json.loads(response.read())
@@ -781,24 +783,6 @@ def _scenario_diagram(parser: _Parser, args: argparse.Namespace, until_s: float 
         raise  # not reached: error() exits
 
 
-def _read_credentials(path: str, profile: str) -> tuple[str, str]:
-    """(access key id, secret) of `profile` in an AWS shared-credentials file."""
-    import configparser
-
-    config = configparser.ConfigParser()
-    try:
-        with open(path, encoding="utf-8") as f:
-            config.read_file(f)
-    except (OSError, configparser.Error) as e:
-        raise ValueError(f"{path}: {getattr(e, 'strerror', None) or e}") from None
-    if not config.has_section(profile):
-        raise ValueError(f"{path}: no [{profile}] profile")
-    try:
-        return config[profile]["aws_access_key_id"], config[profile]["aws_secret_access_key"]
-    except KeyError as e:
-        raise ValueError(f"{path}: [{profile}] has no {e.args[0]}") from None
-
-
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """The command line: draws a scenario's world after running it, or a running server's
     (``--endpoint``). Returns the exit code."""
@@ -808,8 +792,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     parser.add_argument("scenario", nargs="?", help="scenario file (sim/scenarios/*.json)")
     parser.add_argument("--endpoint", help="a running server's HTTP URL instead of a scenario, "
                                            "e.g. http://127.0.0.1:8080 (architecture only)")
-    parser.add_argument("--credentials", help="with --endpoint: an AWS credentials file to sign the request with "
-                                              "(when the server checks SigV4)")
+    parser.add_argument("--credentials", help="with --endpoint: the AWS credentials file to sign the request with "
+                                              "(default: $AWS_SHARED_CREDENTIALS_FILE, else .iotsim/credentials, "
+                                              "the default data directory's)")
     parser.add_argument("--profile", default="default", help="the --credentials profile (default: default)")
     parser.add_argument("--seed", type=int, help="overrides the scenario's seed")
     parser.add_argument("--until", help="virtual time to run to (default: the scenario's duration), e.g. 5m")
@@ -847,12 +832,13 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             parser.error("--endpoint draws the architecture only (a running server keeps no trace)")
         if not re.match(r"https?://", args.endpoint):
             parser.error(f"--endpoint must be an http:// or https:// URL, got {args.endpoint!r}")
-        credentials = None
-        if args.credentials:
-            try:
-                credentials = _read_credentials(args.credentials, args.profile)
-            except ValueError as e:
-                parser.error(f"--credentials {e}")
+        from .sigv4 import default_credentials, read_credentials
+
+        try:
+            credentials = (read_credentials(args.credentials, args.profile) if args.credentials
+                           else default_credentials(args.profile))
+        except ValueError as e:
+            parser.error(f"--credentials {e}")
         try:
             diagram = architecture(args.endpoint, credentials=credentials)
         except DiagramError as e:

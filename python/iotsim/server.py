@@ -1,8 +1,7 @@
 """Start and stop a local AWS IoT Core endpoint (``iotsim serve``) from Python or a notebook.
 
     with iotsim.LocalServer() as srv:          # free loopback ports, a fresh data directory
-        iot = boto3.client("iot", endpoint_url=srv.http_url, region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
+        iot = srv.client("iot")                # boto3, signed with the server's DATA_DIR/credentials
         iot.create_thing(thingName="TutorialTestThing")
         # MQTT over mutual TLS: srv.host, srv.mqtts_port, srv.ca (the local root CA)
 
@@ -82,6 +81,29 @@ class LocalServer:
     def ca(self) -> str:
         """The local root CA (iotsim's stand-in for Amazon Root CA 1)."""
         return str(self.data_dir / "root-CA.crt")
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        """``(access key id, secret)`` from DATA_DIR/credentials, which the server writes on
+        first start: every request to its HTTP ports must be SigV4-signed with them."""
+        from .sigv4 import read_credentials
+
+        return read_credentials(self.data_dir / "credentials")
+
+    def client(self, service: str, **kwargs):
+        """A boto3 client (``"iot"``, ``"iot-data"``) for this server: its HTTP URL, us-east-1
+        and its credentials, exactly as against AWS but for ``endpoint_url``."""
+        import boto3
+
+        key_id, secret = self.credentials
+        return boto3.client(service, endpoint_url=self.http_url, region_name="us-east-1", aws_access_key_id=key_id,
+                            aws_secret_access_key=secret, **kwargs)
+
+    def aws_env(self) -> dict[str, str]:
+        """Environment variables for the AWS CLI (``aws --endpoint-url srv.http_url ...``) run as a
+        subprocess: this server's credentials file and region."""
+        return {"AWS_SHARED_CREDENTIALS_FILE": str(self.data_dir / "credentials"), "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_PROFILE": "default"}
 
     @property
     def device_cert(self) -> str:

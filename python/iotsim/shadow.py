@@ -73,20 +73,40 @@ class DataClient:
     """The iot-data REST API of a running ``iotsim serve`` (plain HTTP, ``--http-port``), as the
     AWS SDKs call it: shadows, Publish and retained messages. Standard library only.
 
-        client = iotsim.DataClient("http://127.0.0.1:8080")
+        client = iotsim.DataClient("http://127.0.0.1:8080", credentials=(key_id, secret))
+        client = iotsim.DataClient(local_server)   # a LocalServer: its URL and credentials
         client.update_shadow("lamp", {"state": {"desired": {"on": True}}})
+
+    Requests are SigV4-signed with `credentials` ``(access key id, secret)``, by default those of
+    AWS_SHARED_CREDENTIALS_FILE or of .iotsim/credentials (the default data directory's) when
+    that file exists; the server refuses unsigned requests.
     """
 
-    def __init__(self, endpoint_url: str = "http://127.0.0.1:8080", *, timeout_s: float = 10.0):
+    def __init__(self, endpoint_url: Any = "http://127.0.0.1:8080", *, credentials: tuple[str, str] | None = None,
+                 timeout_s: float = 10.0):
+        if not isinstance(endpoint_url, str):  # a LocalServer
+            credentials = credentials or endpoint_url.credentials
+            endpoint_url = endpoint_url.http_url
         self.endpoint_url = endpoint_url.rstrip("/")
         self.timeout_s = timeout_s
+        if credentials is None:
+            from .sigv4 import default_credentials
+
+            credentials = default_credentials()
+        self.credentials = credentials
 
     def _call(self, method: str, path: str, query: dict | None = None, body: bytes | None = None,
               headers: dict | None = None) -> tuple[int, bytes]:
         url = self.endpoint_url + path
         if query:
-            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
-        req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")},
+                                                quote_via=urllib.parse.quote, safe="-_.~")
+        headers = dict(headers or {})
+        if self.credentials is not None:
+            from .sigv4 import sign
+
+            headers.update(sign(method, url, self.credentials, body=body or b""))
+        req = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 return resp.status, resp.read()

@@ -638,7 +638,7 @@ class AwsClient:
 
 
 # --------------------------------------------------------------------------
-# The AWS CLI v2 (Debian's awscli) and its credentials; iotsim accepts any.
+# The AWS CLI v2 (Debian's awscli) and the test credentials (conftest starts every server with them).
 
 AWS_CREDS = {"AWS_ACCESS_KEY_ID": "AKIAIOTSIMLOCAL", "AWS_SECRET_ACCESS_KEY": "iotsim-secret",
              "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}

@@ -23,7 +23,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from clients import Observer  # noqa: E402
+from clients import AWS_CREDS, Observer  # noqa: E402
 
 REPO = HERE.parent.parent
 READY_TIMEOUT_S = 20.0
@@ -91,11 +91,20 @@ class Server:
         self.exit_expected = False
         self.log_path = self.log_dir / f"iotsim-stderr-{self.starts}.log"
         self.log_paths.append(self.log_path)
+        # Every HTTP request must be SigV4-signed: besides DATA_DIR/credentials (fresh keys), the
+        # server also accepts the fixed test keys of clients.AWS_CREDS, so the tests' boto3 and
+        # AWS CLI calls sign with known keys.
+        credentials = []
+        if "--credentials" not in self.extra_args:
+            path = self.log_dir / "test-credentials"
+            path.write_text(f"[default]\naws_access_key_id = {AWS_CREDS['AWS_ACCESS_KEY_ID']}\n"
+                            f"aws_secret_access_key = {AWS_CREDS['AWS_SECRET_ACCESS_KEY']}\n")
+            credentials = ["--credentials", str(path)]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
                  "--mqtt-port", "0", "--mqtts-port", "0", "--http-port", "0", "--https-port", "0",
-                 *self.extra_args],
+                 *credentials, *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                 start_new_session=True)  # own process group: teardown can kill all it spawned
         line = self._read_ready_line()

@@ -107,7 +107,8 @@ def test_boto3_publish_reaches_mqtt_subscribers_and_retained_messages_are_listed
 def test_boto3_over_https_verifies_the_local_root_ca(srv):
     boto3 = pytest.importorskip("boto3")
     client = boto3.client("iot-data", endpoint_url=f"https://localhost:{srv.https_port}", region_name="us-east-1",
-                          aws_access_key_id="a", aws_secret_access_key="b", verify=srv.ca)
+                          aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"], verify=srv.ca)
     thing = unique("tls-")
     client.update_thing_shadow(thingName=thing, payload=b'{"state":{"reported":{"secure":true}}}')
     assert json.loads(client.get_thing_shadow(thingName=thing)["payload"].read())["state"]["reported"] == {"secure": True}
@@ -217,7 +218,8 @@ def test_an_accepted_shadow_update_survives_kill_9(server, tmp_path):
 
     def client():
         return boto3.client("iot-data", endpoint_url=server.http_url, region_name="us-east-1",
-                            aws_access_key_id="a", aws_secret_access_key="b")
+                            aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"])
     c = client()
     for i in range(1, 6):
         c.update_thing_shadow(thingName="durable", payload=json.dumps({"state": {"reported": {"i": i}}}).encode())

@@ -391,7 +391,8 @@ def test_iot_data_paths_still_reach_the_shadow_service(srv, tmp_path):
 def test_control_plane_over_https_verifies_the_local_root_ca(srv):
     boto3 = pytest.importorskip("boto3")
     client = boto3.client("iot", endpoint_url=f"https://localhost:{srv.https_port}", region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="y", verify=srv.ca)
+                          aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"], verify=srv.ca)
     assert client.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
 
 

@@ -10,6 +10,7 @@ import time
 import pytest
 
 import iotsim
+import iotsim.sigv4
 from support import ROOT
 
 READY = re.compile(r"http=[0-9.]+:(\d+)")
@@ -17,6 +18,7 @@ READY = re.compile(r"http=[0-9.]+:(\d+)")
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory):
+    """A DataClient for a fresh `iotsim serve`."""
     binary = os.environ.get("IOTSIM_BIN", str(ROOT / "build" / "dev" / "iotsim"))
     if not pathlib.Path(binary).exists():
         pytest.skip(f"no iotsim binary at {binary}")
@@ -28,7 +30,9 @@ def endpoint(tmp_path_factory):
         line = proc.stdout.readline()
         m = READY.search(line)
         assert m, f"no ready line: {line!r}"
-        yield f"http://127.0.0.1:{m.group(1)}"
+        # Requests are SigV4-signed with the keys the server wrote on first start.
+        yield iotsim.DataClient(f"http://127.0.0.1:{m.group(1)}",
+                                credentials=iotsim.sigv4.read_credentials(data / "credentials"))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -39,7 +43,7 @@ def endpoint(tmp_path_factory):
 
 
 def test_update_get_list_and_delete_shadows_over_rest(endpoint):
-    c = iotsim.DataClient(endpoint)
+    c = endpoint
     accepted = c.update_shadow("lamp", {"state": {"desired": {"on": True}}, "clientToken": "t"})
     assert accepted["version"] == 1 and accepted["clientToken"] == "t"
     doc = c.get_shadow("lamp")
@@ -51,7 +55,7 @@ def test_update_get_list_and_delete_shadows_over_rest(endpoint):
 
 
 def test_rest_errors_raise_shadow_error_with_the_status(endpoint):
-    c = iotsim.DataClient(endpoint)
+    c = endpoint
     with pytest.raises(iotsim.ShadowError) as e:
         c.get_shadow("nobody-home")
     assert e.value.status == 404 and "No shadow exists" in e.value.message
@@ -61,7 +65,7 @@ def test_rest_errors_raise_shadow_error_with_the_status(endpoint):
 
 
 def test_publish_with_retain_is_listed_and_read_back(endpoint):
-    c = iotsim.DataClient(endpoint)
+    c = endpoint
     c.publish("dc/status", b"up", qos=1, retain=True)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not any(t["topic"] == "dc/status" for t in c.list_retained_messages()):
@@ -69,3 +73,28 @@ def test_publish_with_retain_is_listed_and_read_back(endpoint):
     assert any(t["topic"] == "dc/status" for t in c.list_retained_messages())
     got = c.get_retained_message("dc/status")
     assert got["topic"] == "dc/status" and got["qos"] == 1
+
+
+def test_an_unsigned_or_wrongly_signed_client_is_refused_with_awss_403(endpoint):
+    for credentials in (None, (endpoint.credentials[0], "not-the-secret")):
+        c = iotsim.DataClient(endpoint.endpoint_url, credentials=credentials)
+        c.credentials = credentials  # no fallback to a credentials file of the working directory
+        with pytest.raises(iotsim.ShadowError) as e:
+            c.get_shadow("lamp")
+        assert e.value.status == 403
+
+
+def test_sigv4_signs_like_the_aws_documentation_example():
+    # AWS's SigV4 example (IAM ListUsers, 2015-08-30T12:36:00Z, the documented example keys).
+    import datetime
+
+    headers = iotsim.sigv4.sign("GET", "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08",
+                                ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), service="iam",
+                                now=datetime.datetime(2015, 8, 30, 12, 36, tzinfo=datetime.timezone.utc),
+                                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+                                content_sha256=False)
+    assert headers["X-Amz-Date"] == "20150830T123600Z"
+    assert headers["Authorization"] == (
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date, "
+        "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7")

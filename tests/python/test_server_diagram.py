@@ -15,11 +15,12 @@ import pytest
 
 import iotsim
 import iotsim.diagram as diagram
+import iotsim.sigv4
 from support import IOTSIM_PYTHONPATH, ROOT
 from test_diagram import SIX, labels
 
 paho = pytest.importorskip("paho.mqtt.client")
-boto3 = pytest.importorskip("boto3")
+pytest.importorskip("boto3")
 
 BINARY = os.environ.get("IOTSIM_BIN", str(ROOT / "build" / "dev" / "iotsim"))
 if not os.path.exists(BINARY):
@@ -62,11 +63,10 @@ def lab_server():
     """A server with the home world inside: a lamp over mutual TLS subscribed to its commands, an
     offline persistent session, a retained status, the lamp's shadow, thing and motion rule."""
     with iotsim.LocalServer(binary=BINARY) as srv:
-        iot = boto3.client("iot", endpoint_url=srv.http_url, region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
+        iot = srv.client("iot")
         iot.create_thing(thingName="lamp", attributePayload={"attributes": {"room": "kitchen"}})
         iot.create_topic_rule(ruleName="motion", topicRulePayload=MOTION_RULE)
-        iotsim.DataClient(srv.http_url).update_shadow("lamp", {"state": {"desired": {"on": True}}})
+        iotsim.DataClient(srv).update_shadow("lamp", {"state": {"desired": {"on": True}}})
         lamp = connect(srv, "lamp", tls=True)
         subscribe(lamp, "home/lamp/cmd", 1)
         away = connect(srv, "away", tls=False, clean=False)
@@ -120,40 +120,50 @@ def test_a_running_servers_diagram_names_the_six_components_and_what_is_inside(l
 
 
 def test_the_same_server_state_draws_the_same_diagram(lab_server):
-    assert diagram.architecture(lab_server).dot == diagram.architecture(lab_server.http_url).dot
+    url_dot = diagram.architecture(lab_server.http_url, credentials=lab_server.credentials).dot
+    assert diagram.architecture(lab_server).dot == url_dot
 
 
 def test_the_world_endpoint_answers_get_only():
     with iotsim.LocalServer(binary=BINARY) as srv:
-        request = urllib.request.Request(srv.http_url + diagram.WORLD_PATH, data=b"{}", method="POST")
+        url = srv.http_url + diagram.WORLD_PATH
+        request = urllib.request.Request(url, data=b"{}", method="POST",
+                                         headers=iotsim.sigv4.sign("POST", url, srv.credentials, body=b"{}"))
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(request, timeout=10)
         assert e.value.code == 405
         assert e.value.headers["x-amzn-ErrorType"] == "MethodNotAllowedException"
 
 
-def cli(*args):
+def cli(*args, cwd=None, **env_vars):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (IOTSIM_PYTHONPATH, os.environ.get("PYTHONPATH")) if p))
+    env.pop("AWS_SHARED_CREDENTIALS_FILE", None)
+    env.update(env_vars)
     return subprocess.run([sys.executable, "-m", "iotsim.diagram", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, env=env)
+                          timeout=120, env=env, cwd=cwd)
 
 
-def test_cli_draws_a_server_that_checks_sigv4_only_with_the_right_credentials(tmp_path):
+def test_cli_draws_a_server_only_with_the_right_credentials(tmp_path):
     creds = tmp_path / "credentials"
     creds.write_text(f"[default]\naws_access_key_id = {KEYS[0]}\naws_secret_access_key = {KEYS[1]}\n")
     wrong = tmp_path / "wrong"
     wrong.write_text(f"[default]\naws_access_key_id = {KEYS[0]}\naws_secret_access_key = not-the-secret\n")
     with iotsim.LocalServer(binary=BINARY, args=["--credentials", str(creds)]) as srv:
-        unsigned = cli("--endpoint", srv.http_url, "--format", "dot")
+        unsigned = cli("--endpoint", srv.http_url, "--format", "dot", cwd=tmp_path)  # no credentials file found
         assert unsigned.returncode == 1
         assert len(unsigned.stderr.strip().splitlines()) == 1, unsigned.stderr
-        assert "HTTP 403" in unsigned.stderr
-        bad = cli("--endpoint", srv.http_url, "--credentials", wrong, "--format", "dot")
+        assert "HTTP 403 MissingAuthenticationTokenException" in unsigned.stderr
+        bad = cli("--endpoint", srv.http_url, "--credentials", wrong, "--format", "dot", cwd=tmp_path)
         assert bad.returncode == 1 and "signature we calculated does not match" in bad.stderr, bad.stderr
         out = tmp_path / "server.svg"
-        good = cli("--endpoint", srv.http_url, "--credentials", creds, "-o", out)
+        good = cli("--endpoint", srv.http_url, "--credentials", creds, "-o", out, cwd=tmp_path)
         assert good.returncode == 0, good.stderr
         assert out.read_text().lstrip().startswith("<?xml") and "Device gateway" in out.read_text()
+        # Without --credentials: $AWS_SHARED_CREDENTIALS_FILE, as the AWS CLI reads it (here the
+        # server's own DATA_DIR/credentials).
+        from_env = cli("--endpoint", srv.http_url, "--format", "dot", cwd=tmp_path,
+                       AWS_SHARED_CREDENTIALS_FILE=str(srv.data_dir / "credentials"))
+        assert from_env.returncode == 0 and from_env.stdout.startswith("digraph"), from_env.stderr
 
 
 @pytest.mark.parametrize("args, message", [

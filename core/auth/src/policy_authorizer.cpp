@@ -175,6 +175,19 @@ bool PolicyAuthorizer::authorize_publish(const broker::ClientContext& client,
            (!retain || allowed(*entry, policy::actions::retain_publish, arn));
 }
 
+bool PolicyAuthorizer::authorize_rest(const broker::PeerIdentity& peer, std::string_view action,
+                                      std::string_view resource_kind, std::string_view name) {
+    if (peer.certificate_id.empty()) {
+        return false;  // REST callers without a certificate are SigV4's, not the policies'
+    }
+    bool allow_all = false;
+    const Entry* entry = entry_for(peer, "", allow_all);
+    if (entry == nullptr) {
+        return false;
+    }
+    return allowed(*entry, action, resource_kind.empty() ? std::string("*") : resource(resource_kind, name));
+}
+
 bool PolicyAuthorizer::authorize_subscribe(const broker::ClientContext& client,
                                            std::string_view filter) {
     bool allow_all = false;

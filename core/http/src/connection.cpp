@@ -19,7 +19,7 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
     }
     for (CodecEvent& event : codec_.receive(bytes)) {
         if (auto* request = std::get_if<Request>(&event)) {
-            const Response response = router_.handle(*request, now);
+            const Response response = router_.handle(*request, now, caller_);
             const bool close = !request->keep_alive || response.close;
             encode.head = request->method == "HEAD";
             out.bytes += encode_response(response, close, encode);

@@ -280,27 +280,30 @@ std::optional<ApiError> Router::authorize(const AuthorizeRequest& request) const
     return authorize_(request);
 }
 
-Response Router::handle(const Request& request, Now now) {
-    if (auto refused = verify_sigv4(request, options_.sigv4, now.wall)) {
-        // AMBIG: iotsim does not tell an HTTPS request authenticated by its client certificate
-        // (AWS: port 8443) from one that must be signed: with secrets configured, all are signed.
-        const std::string request_id = next_request_id();
-        Response response = error_response(*refused, request_id);
-        response.headers.push_back({"x-amzn-RequestId", request_id});
-        return response;
-    }
-    if (front_) {
-        if (std::optional<Response> answered = front_(request, now)) {
-            return std::move(*answered);
+Response Router::handle(const Request& request, Now now, const Caller& caller) {
+    // A certificate verified in the TLS handshake authenticates an unsigned request (AWS's port
+    // 8443); a signed request is SigV4's whatever the transport (botocore over HTTPS).
+    const bool by_certificate = !caller.certificate_id.empty() && request.header("Authorization") == nullptr;
+    if (!by_certificate) {
+        if (auto refused = verify_sigv4(request, options_.sigv4, now.wall)) {
+            const std::string request_id = next_request_id();
+            Response response = error_response(*refused, request_id);
+            response.headers.push_back({"x-amzn-RequestId", request_id});
+            return response;
+        }
+        if (front_) {
+            if (std::optional<Response> answered = front_(request, now)) {
+                return std::move(*answered);
+            }
         }
     }
     const std::string request_id = next_request_id();
-    Response response = route(request, request_id, now);
+    Response response = route(request, request_id, now, by_certificate ? caller : Caller{});
     response.headers.push_back({"x-amzn-RequestId", request_id});
     return response;
 }
 
-Response Router::route(const Request& request, const std::string& request_id, Now now) {
+Response Router::route(const Request& request, const std::string& request_id, Now now, const Caller& caller) {
     auto matched = match(request);
     if (!matched) {
         return error_response(matched.error(), request_id);
@@ -318,6 +321,7 @@ Response Router::route(const Request& request, const std::string& request_id, No
     auth.operation = route.operation;
     auth.request = &request;
     auth.resource = route.resource;
+    auth.certificate_id = caller.certificate_id;
     if (const std::string* name = param("name");
         name && (route.operation == Operation::get_thing_shadow ||
                  route.operation == Operation::update_thing_shadow ||

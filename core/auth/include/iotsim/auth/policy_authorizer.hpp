@@ -73,6 +73,14 @@ public:
     [[nodiscard]] bool authorize_receive(const broker::ClientContext& client,
                                          std::string_view topic) override;
 
+    /// An iot-data REST request over HTTPS authenticated by a client certificate (AWS's port
+    /// 8443): the certificate must be registered and ACTIVE, and `action` (iot:Publish,
+    /// iot:GetThingShadow, ...) allowed on `<resource_kind>/<name>` (thing/<thing>,
+    /// topic/<topic>), or on `*` when `resource_kind` is empty (iot:ListRetainedMessages). There
+    /// is no client id (AWS: none exists for HTTPS), so ${iot:ClientId} resolves to "".
+    [[nodiscard]] bool authorize_rest(const broker::PeerIdentity& peer, std::string_view action,
+                                      std::string_view resource_kind, std::string_view name);
+
     /// For tests and logs: how many policy evaluations were made.
     [[nodiscard]] std::uint64_t evaluations() const { return evaluations_; }
 

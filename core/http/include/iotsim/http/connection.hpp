@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "iotsim/common/time.hpp"
 #include "iotsim/http/codec.hpp"
@@ -33,6 +34,10 @@ class HttpConnection {
 public:
     explicit HttpConnection(Router& router, HttpConnectionOptions options = {});
 
+    /// The client certificate the TLS handshake verified (its SHA-256 id), passed to the Router
+    /// with every request (Router::handle's `caller`).
+    void set_caller(Caller caller) { caller_ = std::move(caller); }
+
     /// Bytes arrived (any split). Returns what to write and whether to close afterwards.
     [[nodiscard]] ConnectionOutput receive(std::string_view bytes, Now now);
 
@@ -42,6 +47,7 @@ public:
 private:
     ServerCodec codec_;
     Router& router_;
+    Caller caller_;
     bool date_header_;
     bool closed_ = false;
 };

@@ -31,6 +31,12 @@ enum class Operation : std::uint8_t {
 /// botocore's name of an operation, e.g. "GetThingShadow".
 [[nodiscard]] std::string_view operation_name(Operation operation);
 
+/// Who sent a request, as the transport authenticated it: the SHA-256 id of the client
+/// certificate verified in the TLS handshake (HTTPS), "" otherwise.
+struct Caller {
+    std::string certificate_id;
+};
+
 /// What the authorization seam sees of a routed request.
 struct AuthorizeRequest {
     Operation operation = Operation::get_thing_shadow;
@@ -40,6 +46,9 @@ struct AuthorizeRequest {
     std::string resource;
     std::string shadow_name;  // "" unless a named shadow
     bool retain = false;      // Publish with retain=true (AWS also checks iot:RetainPublish)
+    /// The client certificate that authenticated an unsigned HTTPS request (X.509 instead of
+    /// SigV4: the policies decide); "" for a SigV4-signed or unauthenticated request.
+    std::string certificate_id;
 };
 
 /// The authentication/authorization seam (SigV4 and policies come with the registry): nullopt
@@ -88,8 +97,13 @@ public:
     /// Installs the API served in front of this one; without one the Router serves alone.
     void set_front(Front front) { front_ = std::move(front); }
 
-    /// Answers one request. Never throws on input.
-    [[nodiscard]] Response handle(const Request& request, Now now);
+    /// Answers one request. Never throws on input. Authentication (reference §5): a request
+    /// with a SigV4 signature (an Authorization header or X-Amz-Signature) is verified against
+    /// options().sigv4; an unsigned one from a `caller` with a client certificate is
+    /// authenticated by it, reaches only the iot-data routes (never the front: the control
+    /// plane takes SigV4 only) and is authorized by the Authorize hook; any other unsigned
+    /// request is refused as verify_sigv4 refuses it (when secrets are configured).
+    [[nodiscard]] Response handle(const Request& request, Now now, const Caller& caller = {});
 
     /// A fresh request id (a UUID drawn from the Rng), for responses the codec produced.
     [[nodiscard]] std::string next_request_id();
@@ -97,7 +111,7 @@ public:
     [[nodiscard]] const RouterOptions& options() const { return options_; }
 
 private:
-    Response route(const Request& request, const std::string& request_id, Now now);
+    Response route(const Request& request, const std::string& request_id, Now now, const Caller& caller);
     std::optional<ApiError> authorize(const AuthorizeRequest& request) const;
 
     DataPlane& data_plane_;

@@ -27,7 +27,8 @@ struct ServerOptions {
     std::string plain_principal = "iotsim-local";
     broker::BrokerConfig broker;
     shadow::ShadowOptions shadow;
-    /// Access key id -> secret for SigV4 on the HTTP ports; empty: requests are not checked.
+    /// Access key id -> secret accepted by SigV4 on the HTTP ports besides DATA_DIR/credentials
+    /// (written with fresh keys on first start): every HTTP request is checked.
     std::map<std::string, std::string, std::less<>> aws_credentials;
     /// Shut down gracefully on SIGINT/SIGTERM (handlers are installed before the constructor
     /// returns, so a signal right after the ready line is never lost).

@@ -1,0 +1,92 @@
+// Who may call (reference §5): with SigV4 secrets configured, an unsigned request is refused
+// unless the transport authenticated a client certificate (HTTPS, AWS's port 8443); such a
+// request reaches only the iot-data routes, and the Authorize hook sees its certificate.
+
+#include "http_harness.hpp"
+
+namespace iotsim::http::test {
+namespace {
+
+struct CallerFixture {
+    CallerFixture() : rng(7), router(plane, rng, options()) {
+        router.set_front([this](const Request& request, Now) -> std::optional<Response> {
+            if (request.path != "/control") {
+                return std::nullopt;
+            }
+            ++front_calls;
+            return Response{200, {}, "front", false};
+        });
+        router.set_authorize([this](const AuthorizeRequest& request) -> std::optional<ApiError> {
+            seen.push_back(request.certificate_id);
+            if (request.certificate_id == "denied") {
+                return ApiError{403, "ForbiddenException", "Forbidden"};
+            }
+            return std::nullopt;
+        });
+    }
+
+    static RouterOptions options() {
+        RouterOptions o;
+        o.sigv4.secrets = {{"AKIDLOCAL", "secret"}};
+        return o;
+    }
+
+    Response get(std::string path, Caller caller, bool with_authorization = false) {
+        Request r;
+        r.method = "GET";
+        r.path = std::move(path);
+        r.target = r.path;
+        r.headers = {{"Host", "localhost"}};
+        if (with_authorization) {
+            r.headers.push_back({"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20260101/us-east-1/iotdata/"
+                                                  "aws4_request, SignedHeaders=host, Signature=00"});
+        }
+        return router.handle(r, now_at_s(t0_s), caller);
+    }
+
+    TestDataPlane plane;
+    Rng rng;
+    Router router;
+    int front_calls = 0;
+    std::vector<std::string> seen;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(router_caller)
+
+BOOST_FIXTURE_TEST_CASE(an_unsigned_request_without_a_certificate_is_refused_before_any_route, CallerFixture) {
+    const Response r = get("/things/lamp/shadow", {});
+    BOOST_TEST(r.status == 403);
+    BOOST_TEST(*r.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException");
+    BOOST_TEST(seen.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unsigned_request_with_a_certificate_reaches_iot_data_and_the_hook_sees_the_certificate,
+                        CallerFixture) {
+    const Response r = get("/things/lamp/shadow", {"cert-1"});
+    BOOST_TEST(r.status == 404);  // routed: the shadow does not exist
+    BOOST_TEST(*r.header("x-amzn-ErrorType") == "ResourceNotFoundException");
+    BOOST_REQUIRE_EQUAL(seen.size(), 1U);
+    BOOST_TEST(seen[0] == "cert-1");
+    const Response denied = get("/things/lamp/shadow", {"denied"});
+    BOOST_TEST(denied.status == 403);
+    BOOST_TEST(*denied.header("x-amzn-ErrorType") == "ForbiddenException");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_certificate_never_reaches_the_front_which_takes_sigv4_only, CallerFixture) {
+    const Response r = get("/control", {"cert-1"});
+    BOOST_TEST(front_calls == 0);
+    BOOST_TEST(r.status == 404);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_signed_request_is_verified_as_sigv4_even_with_a_certificate, CallerFixture) {
+    const Response r = get("/things/lamp/shadow", {"cert-1"}, /*with_authorization=*/true);
+    BOOST_TEST(r.status == 403);  // the signature is wrong: the certificate does not rescue it
+    BOOST_TEST(*r.header("x-amzn-ErrorType") != "ForbiddenException");
+    BOOST_TEST(seen.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace iotsim::http::test
