@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libboost1.74-dev libboost-test1.74-dev libboost-program-options1.74-dev
-  libssl-dev nlohmann-json3-dev libsqlite3-dev openssl
+  libssl-dev nlohmann-json3-dev libsqlite3-dev libpcre2-dev openssl
   python3 python3-dev pybind11-dev python3-pytest python3-paho-mqtt python3-awscrt
   python3-numpy python3-pandas python3-matplotlib python3-tqdm
   python3-nbclient python3-nbformat python3-ipykernel
