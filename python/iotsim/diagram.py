@@ -260,7 +260,7 @@ class _Model:
 
 def architecture(source: Any, *, rules: Sequence[Mapping[str, Any] | str] | None = None,
                  things: Sequence[str | Mapping[str, Any]] | None = None, max_devices: int = 40,
-                 credentials: tuple[str, str] | None = None) -> Diagram:
+                 credentials: tuple[str, str] | None = None, ca: str | None = None) -> Diagram:
     """The architecture of a simulated world or of a running server around AWS IoT Core's six
     components.
 
@@ -282,12 +282,13 @@ def architecture(source: Any, *, rules: Sequence[Mapping[str, Any] | str] | None
     registry's things, certificates and policies with their attachments (who authenticated as
     which certificate, attached to which thing, allowed by which policy). A server does not
     remember which topics a client published to, so there are no publish edges. `credentials`
-    ``(access key id, secret)`` sign the request when the server checks SigV4.
+    ``(access key id, secret)`` sign the request (default: :func:`world`'s); `ca` is the CA file
+    an ``https://`` URL is verified with.
     """
     if isinstance(source, Mapping):
         model = _server_model(source, max_devices)
     elif isinstance(source, str) or hasattr(source, "http_url"):
-        model = _server_model(world(source, credentials=credentials), max_devices)
+        model = _server_model(world(source, credentials=credentials, ca=ca), max_devices)
     else:
         model = _simulation_model(source, rules, things, max_devices)
         return _render(model)
@@ -304,7 +305,8 @@ def architecture(source: Any, *, rules: Sequence[Mapping[str, Any] | str] | None
 WORLD_PATH = "/iotsim/world"
 
 
-def world(source: Any, *, credentials: tuple[str, str] | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
+def world(source: Any, *, credentials: tuple[str, str] | None = None, ca: str | None = None,
+          timeout_s: float = 10.0) -> dict[str, Any]:
     """A snapshot of everything inside: ``sim.world()`` for a simulation; for a running server
     (a :class:`iotsim.LocalServer` or its HTTP URL), ``GET /iotsim/world`` (iotsim's own,
     read-only; no AWS API lists connected clients), signed with SigV4 when `credentials` are given
@@ -328,7 +330,16 @@ def world(source: Any, *, credentials: tuple[str, str] | None = None, timeout_s:
 
         headers = sign("GET", url, credentials, service="iot")
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s) as response:
+        context = None
+        if url.startswith("https://"):
+            import ssl
+
+            # The local root CA signs the server's certificate (on AWS: Amazon Root CA 1).
+            ca = ca or os.environ.get("AWS_CA_BUNDLE") or (
+                str(source.ca) if not isinstance(source, str) else os.path.join(".iotsim", "root-CA.crt"))
+            context = ssl.create_default_context(cafile=ca if os.path.exists(ca) else None)
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s,
+                                    context=context) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as e:
         body = e.read().decode("utf-8", "replace")
@@ -795,7 +806,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     parser.add_argument("--credentials", help="with --endpoint: the AWS credentials file to sign the request with "
                                               "(default: $AWS_SHARED_CREDENTIALS_FILE, else .iotsim/credentials, "
                                               "the default data directory's)")
-    parser.add_argument("--profile", default="default", help="the --credentials profile (default: default)")
+    parser.add_argument("--profile", help="the credentials profile (default: $AWS_PROFILE, else default)")
+    parser.add_argument("--ca", help="with an https:// --endpoint: the CA file to trust (default: $AWS_CA_BUNDLE, "
+                                     "else .iotsim/root-CA.crt, the local root CA)")
     parser.add_argument("--seed", type=int, help="overrides the scenario's seed")
     parser.add_argument("--until", help="virtual time to run to (default: the scenario's duration), e.g. 5m")
     parser.add_argument("--kind", choices=("architecture", "sequence"), default="architecture")
@@ -835,12 +848,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         from .sigv4 import default_credentials, read_credentials
 
         try:
-            credentials = (read_credentials(args.credentials, args.profile) if args.credentials
+            credentials = (read_credentials(args.credentials, args.profile or "default") if args.credentials
                            else default_credentials(args.profile))
         except ValueError as e:
             parser.error(f"--credentials {e}")
         try:
-            diagram = architecture(args.endpoint, credentials=credentials)
+            diagram = architecture(args.endpoint, credentials=credentials, ca=args.ca)
         except DiagramError as e:
             print(f"{parser.prog}: {e}", file=sys.stderr)
             return 1

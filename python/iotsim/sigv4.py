@@ -34,6 +34,20 @@ def _canonical_query(query: str) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
+def _normalize_path(path: str) -> str:
+    """RFC 3986 dot-segment removal, empty segments dropped (botocore's normalize_url_path; the
+    server's verifier does the same)."""
+    out: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if out:
+                out.pop()
+        elif part not in ("", "."):
+            out.append(part)
+    joined = "/" + "/".join(out)
+    return joined + "/" if len(path) > 1 and path.endswith("/") and out else joined
+
+
 def sign(method: str, url: str, credentials: tuple[str, str], *, body: bytes = b"", service: str = "iotdata",
          region: str = REGION, now: datetime.datetime | None = None, headers: dict[str, str] | None = None,
          content_sha256: bool = True) -> dict[str, str]:
@@ -50,7 +64,8 @@ def sign(method: str, url: str, credentials: tuple[str, str], *, body: bytes = b
     headers = {k.lower(): " ".join(str(v).split()) for k, v in {**(headers or {}), **out}.items()}
     signed = ";".join(sorted(headers))
     # The path as sent, percent-encoded once more (SigV4 for every service but S3).
-    canonical = "\n".join([method, urllib.parse.quote(parts.path or "/", safe="/~"), _canonical_query(parts.query),
+    canonical = "\n".join([method, urllib.parse.quote(_normalize_path(parts.path), safe="/~"),
+                           _canonical_query(parts.query),
                            "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed, payload_hash])
     scope = f"{when[:8]}/{region}/{service}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", when, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
@@ -64,7 +79,7 @@ def sign(method: str, url: str, credentials: tuple[str, str], *, body: bytes = b
 def read_credentials(path: str | os.PathLike, profile: str = "default") -> tuple[str, str]:
     """``(access key id, secret)`` of `profile` in an AWS shared-credentials file (e.g. the
     server's DATA_DIR/credentials). ValueError with the reason for a file without them."""
-    config = configparser.ConfigParser()
+    config = configparser.ConfigParser(interpolation=None)  # a secret may hold '%'
     try:
         with open(path, encoding="utf-8") as f:
             config.read_file(f)
@@ -80,9 +95,14 @@ def read_credentials(path: str | os.PathLike, profile: str = "default") -> tuple
         raise ValueError(f"{path}: [{profile}] has no {e.args[0]}") from None
 
 
-def default_credentials(profile: str = "default") -> tuple[str, str] | None:
-    """The credentials a client uses when given none, as the AWS SDKs look for a shared
-    credentials file: $AWS_SHARED_CREDENTIALS_FILE, else .iotsim/credentials (the file
+def default_credentials(profile: str | None = None) -> tuple[str, str] | None:
+    """The credentials a client uses when given none, looked up as the AWS SDKs do: the
+    AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables; else `profile` (default: $AWS_PROFILE,
+    else ``default``) of $AWS_SHARED_CREDENTIALS_FILE; else of .iotsim/credentials (the file
     ``iotsim serve`` writes in its default data directory) when it exists; else None."""
+    key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if key_id and secret:
+        return key_id, secret
+    profile = profile or os.environ.get("AWS_PROFILE") or "default"
     path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(".iotsim", "credentials")
     return read_credentials(path, profile) if os.path.exists(path) else None

@@ -113,6 +113,49 @@ def test_a_client_certificate_authenticates_https_and_its_policy_decides_each_op
     assert https(srv, f"/things/{thing}/shadow", cert=writer)[:2] == (403, "ForbiddenException")
 
 
+def test_rest_policies_see_the_callers_address_and_no_client_id_or_connection_thing(auth_server, tmp_path):
+    srv = auth_server
+    thing = unique("ctx-")
+    arn = "arn:aws:iot:us-east-1:123456789012"
+    # aws:SourceIp is the caller's address: a Deny for loopback applies to REST as to MQTT.
+    fenced = device(srv, tmp_path, policy(ALLOW_ALL, {"Effect": "Deny", "Action": "iot:*", "Resource": "*",
+                                                      "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}))
+    assert https(srv, f"/things/{thing}/shadow", cert=fenced)[:2] == (403, "ForbiddenException")
+    # No client id over HTTPS (AWS: none exists): ${iot:ClientId} does not widen to topic/*.
+    by_client = device(srv, tmp_path, policy({"Effect": "Allow", "Action": "iot:Publish",
+                                              "Resource": f"{arn}:topic/${{iot:ClientId}}*"}))
+    assert https(srv, "/topics/anything/else?qos=0", cert=by_client, method="POST", body=b"{}")[:2] == \
+        (403, "ForbiddenException")
+    # The connection thing variables are MQTT's: an exclusively attached thing does not bind them.
+    by_thing = device(srv, tmp_path, policy({"Effect": "Allow", "Action": "iot:GetThingShadow",
+                                             "Resource": f"{arn}:thing/${{iot:Connection.Thing.ThingName}}"}))
+    boto_iot(srv).create_thing(thingName=thing)
+    attach_exclusively(srv, thing, by_thing["arn"])
+    https(srv, f"/things/{thing}/shadow", cert=fenced_free(srv, tmp_path), method="POST", body=b'{"state":{}}')
+    status, kind, _ = https(srv, f"/things/{thing}/shadow", cert=by_thing)
+    assert (status, kind) == (403, "ForbiddenException")
+
+
+def fenced_free(srv, tmp_path):
+    return device(srv, tmp_path, policy(ALLOW_ALL))
+
+
+def attach_exclusively(srv, thing, principal):
+    """AttachThingPrincipal with thingPrincipalType=EXCLUSIVE_THING, signed by hand (Debian's
+    botocore predates the parameter)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = f"{srv.http_url}/things/{thing}/principals?thingPrincipalType=EXCLUSIVE_THING"
+    request = AWSRequest(method="PUT", url=url, data=b"", headers={"x-amzn-principal": principal})
+    SigV4Auth(Credentials(AWS_CREDS["AWS_ACCESS_KEY_ID"], AWS_CREDS["AWS_SECRET_ACCESS_KEY"]), "iot",
+              "us-east-1").add_auth(request)
+    with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="PUT", headers=dict(request.headers)),
+                                timeout=10) as r:
+        assert r.status == 200
+
+
 def test_a_signed_https_request_with_a_certificate_is_sigv4s(auth_server, tmp_path):
     boto3 = pytest.importorskip("boto3")
     srv = auth_server
@@ -125,7 +168,8 @@ def test_a_signed_https_request_with_a_certificate_is_sigv4s(auth_server, tmp_pa
     client.update_thing_shadow(thingName=thing, payload=b'{"state":{"reported":{"x":1}}}')  # not the deny-all policy's
 
 
-@pytest.mark.parametrize("text", ["[default]\naws_access_key_id = AKIAONLYTHEID\n", "garbage without a profile\n"])
+@pytest.mark.parametrize("text", ["[default]\naws_access_key_id = AKIAONLYTHEID\n", "garbage without a profile\n",
+                                  "[]\n", "# only a comment\n"])
 def test_a_corrupt_credentials_file_stops_the_start_with_one_line_naming_it(request, tmp_path, pki_seed, text):
     data = tmp_path / "data"
     data.mkdir()

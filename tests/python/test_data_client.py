@@ -98,3 +98,34 @@ def test_sigv4_signs_like_the_aws_documentation_example():
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "
         "SignedHeaders=content-type;host;x-amz-date, "
         "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7")
+
+
+def test_default_credentials_are_looked_up_as_the_aws_sdks_do(tmp_path, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert iotsim.sigv4.default_credentials() is None
+    (tmp_path / ".iotsim").mkdir()
+    (tmp_path / ".iotsim" / "credentials").write_text("[default]\naws_access_key_id = AKIALOCAL\n"
+                                                      "aws_secret_access_key = 100%local\n")  # '%' is no interpolation
+    assert iotsim.sigv4.default_credentials() == ("AKIALOCAL", "100%local")
+    shared = tmp_path / "shared"
+    shared.write_text("[default]\naws_access_key_id = AKIAD\naws_secret_access_key = d\n"
+                      "[lab]\naws_access_key_id = AKIALAB\naws_secret_access_key = l\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
+    assert iotsim.sigv4.default_credentials() == ("AKIAD", "d")
+    monkeypatch.setenv("AWS_PROFILE", "lab")
+    assert iotsim.sigv4.default_credentials() == ("AKIALAB", "l")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "e")
+    assert iotsim.sigv4.default_credentials() == ("AKIAENV", "e")
+
+
+def test_paths_with_dot_and_empty_segments_sign_as_the_server_verifies_them(endpoint):
+    # The server removes dot segments and empty segments before checking the signature, as
+    # botocore does before signing; the client must agree.
+    endpoint.update_shadow("norm", {"state": {"reported": {"x": 1}}})
+    status, body = endpoint._call("GET", "/things/./norm/shadow")
+    assert status in (200, 404), body  # signed correctly: not a 403
+    status, body = endpoint._call("GET", "/things//norm/../norm/shadow")
+    assert status != 403, body

@@ -166,6 +166,16 @@ def test_cli_draws_a_server_only_with_the_right_credentials(tmp_path):
         assert from_env.returncode == 0 and from_env.stdout.startswith("digraph"), from_env.stderr
 
 
+def test_cli_draws_a_server_over_https_trusting_the_local_root_ca(lab_server, tmp_path):
+    url = f"https://localhost:{lab_server.https_port}"
+    creds = lab_server.data_dir / "credentials"
+    done = cli("--endpoint", url, "--credentials", creds, "--ca", lab_server.ca, "--format", "dot", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("digraph") and "home/lamp/cmd" in done.stdout
+    untrusted = cli("--endpoint", url, "--credentials", creds, "--format", "dot", cwd=tmp_path)  # no local CA here
+    assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, untrusted.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["--endpoint", "ftp://x"], "must be an http:// or https:// URL"),
     (["--endpoint", "http://127.0.0.1:1", "--kind", "sequence"], "architecture only"),

@@ -31,7 +31,7 @@ std::string PolicyAuthorizer::resource(std::string_view kind, std::string_view n
 }
 
 PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer,
-                                                std::string_view client_id) {
+                                                std::optional<std::string_view> client_id) {
     Entry entry;
     const registry::CertificateRecord* cert = registry_.find_certificate(peer.certificate_id);
     if (cert == nullptr || cert->status != registry::CertificateStatus::active) {
@@ -54,11 +54,18 @@ PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer
         entry.policies.push_back(it->second);
     }
     policy::RequestContext& ctx = entry.context;
-    ctx.client_id = std::string(client_id);
+    if (client_id) {
+        ctx.client_id = std::string(*client_id);
+    }
     ctx.certificate_id = cert->id;
     ctx.certificate = certificate_fields(cert->pem);
     if (!peer.address.empty()) {
         ctx.source_ip = peer.address;
+    }
+    if (!client_id) {
+        // REST over HTTPS: no client id and no connection thing (the iot:Connection.Thing.*
+        // variables are MQTT's; reference §4.4), so policies using them do not match.
+        return entry;
     }
     // The bound thing (reference §5.1): the exclusive thing, else the one named like the client.
     const std::string cert_arn = registry_.certificate_arn(cert->id);
@@ -74,7 +81,7 @@ PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer
             bound = thing;
             break;
         }
-        if (name == client_id) {
+        if (name == *client_id) {
             bound = thing;
         }
     }
@@ -94,7 +101,7 @@ PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer
 }
 
 const PolicyAuthorizer::Entry* PolicyAuthorizer::entry_for(const broker::PeerIdentity& peer,
-                                                           std::string_view client_id,
+                                                           std::optional<std::string_view> client_id,
                                                            bool& allow_all) {
     allow_all = false;
     if (peer.certificate_id.empty()) {
@@ -105,10 +112,15 @@ const PolicyAuthorizer::Entry* PolicyAuthorizer::entry_for(const broker::PeerIde
     }
     // The context holds aws:SourceIp: the peer's address is part of the key.
     std::string key;
-    key.reserve(peer.certificate_id.size() + peer.address.size() + 2 + client_id.size());
+    key.reserve(peer.certificate_id.size() + peer.address.size() + 3 + (client_id ? client_id->size() : 0));
     key.append(peer.certificate_id).push_back('\0');
     key.append(peer.address).push_back('\0');
-    key.append(client_id);
+    if (client_id) {
+        key.push_back('c');  // MQTT: a client id (possibly empty) follows
+        key.append(*client_id);
+    } else {
+        key.push_back('r');  // REST: no client id, no connection thing
+    }
     if (auto it = entries_.find(key); it != entries_.end()) {
         return &it->second;
     }
@@ -181,7 +193,7 @@ bool PolicyAuthorizer::authorize_rest(const broker::PeerIdentity& peer, std::str
         return false;  // REST callers without a certificate are SigV4's, not the policies'
     }
     bool allow_all = false;
-    const Entry* entry = entry_for(peer, "", allow_all);
+    const Entry* entry = entry_for(peer, std::nullopt, allow_all);
     if (entry == nullptr) {
         return false;
     }

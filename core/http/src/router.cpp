@@ -322,6 +322,7 @@ Response Router::route(const Request& request, const std::string& request_id, No
     auth.request = &request;
     auth.resource = route.resource;
     auth.certificate_id = caller.certificate_id;
+    auth.address = caller.address;
     if (const std::string* name = param("name");
         name && (route.operation == Operation::get_thing_shadow ||
                  route.operation == Operation::update_thing_shadow ||

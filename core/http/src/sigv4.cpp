@@ -217,8 +217,9 @@ ApiError refuse(const char* type, std::string message) { return ApiError{403, ty
 
 std::string sigv4_signature(const Request& request, std::string_view signed_headers, std::string_view amz_date,
                             std::string_view secret, std::string_view region, std::string_view service) {
-    const std::string* content_sha = request.header("x-amz-content-sha256");
-    const std::string payload_hash = content_sha != nullptr ? *content_sha : sha256_hex(request.body);
+    // Always the hash of the body received, never the client's X-Amz-Content-Sha256 claim: a
+    // captured request replayed with another body must not verify.
+    const std::string payload_hash = sha256_hex(request.body);
     const std::string headers = canonical_headers(request, signed_headers).value_or("");
     const std::string canonical = request.method + "\n" + encode_path(remove_dot_segments(request.path)) + "\n" +
                                   canonical_query(request.query) + "\n" + headers + "\n" + std::string(signed_headers) +

@@ -1,5 +1,6 @@
 #include "iotsim/iotcore/world.hpp"
 
+#include <cstddef>
 #include <algorithm>
 #include <optional>
 #include <string_view>
@@ -55,9 +56,10 @@ nlohmann::json describe_world(const IotCore& core, const WorldLimits& limits) {
     }
 
     std::vector<std::string> retained = broker.retained_topics();
-    std::sort(retained.begin(), retained.end());
     const std::size_t retained_total = retained.size();
-    retained.resize(std::min(retained.size(), limits.retained_max));
+    const auto kept = static_cast<std::ptrdiff_t>(std::min(retained.size(), limits.retained_max));
+    std::partial_sort(retained.begin(), retained.begin() + kept, retained.end());
+    retained.resize(static_cast<std::size_t>(kept));
 
     const broker::BrokerStats& stats = broker.stats();
     world["broker"] = {

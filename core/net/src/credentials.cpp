@@ -46,8 +46,9 @@ std::optional<std::string> read_credentials_file(const std::filesystem::path& pa
     std::string key_id;
     std::string secret;
     int line_no = 0;
+    bool in_profile = false;
     const auto finish = [&]() -> std::optional<std::string> {
-        if (profile.empty()) {
+        if (!in_profile) {
             return std::nullopt;
         }
         if (key_id.empty() || secret.empty()) {
@@ -58,7 +59,7 @@ std::optional<std::string> read_credentials_file(const std::filesystem::path& pa
         secret.clear();
         return std::nullopt;
     };
-    std::size_t found = 0;
+    const std::size_t before = out.size();
     while (std::getline(in, line)) {
         ++line_no;
         line = trim(line);
@@ -70,11 +71,14 @@ std::optional<std::string> read_credentials_file(const std::filesystem::path& pa
                 return error;
             }
             profile = trim(std::string_view(line).substr(1, line.size() - 2));
-            ++found;
+            if (profile.empty()) {
+                return "line " + std::to_string(line_no) + ": a profile needs a name";
+            }
+            in_profile = true;
             continue;
         }
         const auto eq = line.find('=');
-        if (eq == std::string::npos || profile.empty()) {
+        if (eq == std::string::npos || !in_profile) {
             return "line " + std::to_string(line_no) + " is not `key = value` inside a [profile]";
         }
         const std::string key = trim(std::string_view(line).substr(0, eq));
@@ -88,7 +92,7 @@ std::optional<std::string> read_credentials_file(const std::filesystem::path& pa
     if (auto error = finish()) {
         return error;
     }
-    if (found == 0) {
+    if (out.size() == before) {
         return std::string("no [profile] with credentials");
     }
     return std::nullopt;
@@ -109,13 +113,18 @@ std::filesystem::path ensure_credentials(const std::filesystem::path& data_dir) 
                              "# them (AWS Signature Version 4). AWS_SHARED_CREDENTIALS_FILE=" +
                              path.string() + "\n[default]\naws_access_key_id = " + key_id +
                              "\naws_secret_access_key = " + secret + "\n";
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    // Written to a temporary file, then linked into place: a crash never leaves a torn file,
+    // and link() fails rather than replace a file another start wrote meanwhile.
+    const std::filesystem::path temp = data_dir / (".credentials." + std::to_string(::getpid()));
+    std::filesystem::remove(temp, ec);
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        if (errno == EEXIST) {
-            return path;  // written meanwhile by another start on the same directory
-        }
-        throw PkiError("cannot create " + path.string() + ": " + std::strerror(errno));
+        throw PkiError("cannot create " + temp.string() + ": " + std::strerror(errno));
     }
+    const auto fail = [&](int err) {
+        std::filesystem::remove(temp, ec);
+        throw PkiError("cannot write " + path.string() + ": " + std::strerror(err));
+    };
     std::size_t done = 0;
     while (done < text.size()) {
         const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -123,20 +132,21 @@ std::filesystem::path ensure_credentials(const std::filesystem::path& data_dir) 
             continue;
         }
         if (n <= 0) {
-            const int err = errno;
+            const int err = n < 0 ? errno : EIO;
             ::close(fd);
-            std::filesystem::remove(path, ec);
-            throw PkiError("cannot write " + path.string() + ": " + std::strerror(err));
+            fail(err);
         }
         done += static_cast<std::size_t>(n);
     }
     const bool synced = ::fsync(fd) == 0;
     const int sync_errno = errno;
     if (::close(fd) != 0 || !synced) {
-        const int err = synced ? errno : sync_errno;
-        std::filesystem::remove(path, ec);
-        throw PkiError("cannot write " + path.string() + ": " + std::strerror(err));
+        fail(synced ? errno : sync_errno);
     }
+    if (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+        fail(errno);
+    }
+    std::filesystem::remove(temp, ec);
     return path;
 }
 

@@ -456,7 +456,8 @@ struct Server::Impl {
         bool close_after_write = false;
         bool closed = false;
         asio::steady_timer timer;
-        std::string from;
+        std::string address;  // the peer's IP address
+        std::string from;     // address:port, for logs
 
         HttpConn(Impl& s, std::uint64_t i, tcp::socket sock, bool use_tls)
             : srv(s), id(i), http(*s.router), timer(s.io) {
@@ -473,7 +474,8 @@ struct Server::Impl {
             error_code ec;
             socket().set_option(tcp::no_delay(true), ec);
             const auto remote = socket().remote_endpoint(ec);
-            from = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+            address = ec ? std::string() : remote.address().to_string();
+            from = ec ? "unknown" : address + ":" + std::to_string(remote.port());
             arm_idle();
             if (!tls) {
                 read();
@@ -487,7 +489,7 @@ struct Server::Impl {
                 }
                 // A client certificate (verified against the root CA when offered) authenticates
                 // the connection's unsigned requests (AWS's port 8443); the policies decide.
-                self->http.set_caller({peer_certificate_id(self->tls->native_handle())});
+                self->http.set_caller({peer_certificate_id(self->tls->native_handle()), self->address});
                 self->read();
             });
         }
@@ -774,6 +776,9 @@ struct Server::Impl {
         for (const auto& [key_id, secret] : options.aws_credentials) {
             keys[key_id] = secret;
         }
+        if (keys.empty()) {  // never: read_credentials_file refuses a file without keys
+            throw StartupError(path.string() + ": no credentials (delete it and restart for new keys)");
+        }
         startup_notes.push_back("HTTP requests must be SigV4-signed: AWS_SHARED_CREDENTIALS_FILE=" + path.string());
         return keys;
     }
@@ -794,6 +799,7 @@ struct Server::Impl {
         peer.transport = broker::Transport::tls;
         peer.certificate_id = request.certificate_id;
         peer.principal = request.certificate_id;
+        peer.address = request.address;
         namespace actions = policy::actions;
         auto& a = *authorizer;
         bool allowed = false;

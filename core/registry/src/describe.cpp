@@ -1,5 +1,6 @@
 #include "iotsim/registry/describe.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace iotsim::registry {
@@ -30,6 +31,8 @@ bool walk(const List& list, std::size_t max, Take&& take) {
 
 nlohmann::json describe_registry(const Registry& registry, std::size_t max) {
     const int page_size = registry.options().page_size_max;
+    // A policy attached to every certificate would otherwise list max x max ARNs.
+    const std::size_t targets_max = std::min<std::size_t>(max, 100);
     nlohmann::json out = nlohmann::json::object();
 
     nlohmann::json things = nlohmann::json::array();
@@ -81,9 +84,14 @@ nlohmann::json describe_registry(const Registry& registry, std::size_t max) {
         max,
         [&](const std::string& name) {
             nlohmann::json targets = nlohmann::json::array();
-            (void)walk([&](const std::string& token) { return registry.list_targets_for_policy(name, {token, page_size}); },
-                 max, [&](const std::string& arn) { targets.push_back(arn); });
-            policies.push_back({{"policyName", name}, {"targets", std::move(targets)}});
+            const bool cut = walk(
+                [&](const std::string& token) { return registry.list_targets_for_policy(name, {token, page_size}); },
+                targets_max, [&](const std::string& arn) { targets.push_back(arn); });
+            nlohmann::json p = {{"policyName", name}, {"targets", std::move(targets)}};
+            if (cut) {
+                p["targetsTruncated"] = true;
+            }
+            policies.push_back(std::move(p));
         });
 
     out["things"] = std::move(things);

@@ -18,6 +18,7 @@ struct CallerFixture {
         });
         router.set_authorize([this](const AuthorizeRequest& request) -> std::optional<ApiError> {
             seen.push_back(request.certificate_id);
+            seen_address = request.address;
             if (request.certificate_id == "denied") {
                 return ApiError{403, "ForbiddenException", "Forbidden"};
             }
@@ -49,6 +50,7 @@ struct CallerFixture {
     Router router;
     int front_calls = 0;
     std::vector<std::string> seen;
+    std::string seen_address;
 };
 
 }  // namespace
@@ -64,24 +66,25 @@ BOOST_FIXTURE_TEST_CASE(an_unsigned_request_without_a_certificate_is_refused_bef
 
 BOOST_FIXTURE_TEST_CASE(an_unsigned_request_with_a_certificate_reaches_iot_data_and_the_hook_sees_the_certificate,
                         CallerFixture) {
-    const Response r = get("/things/lamp/shadow", {"cert-1"});
+    const Response r = get("/things/lamp/shadow", {"cert-1", "192.0.2.7"});
     BOOST_TEST(r.status == 404);  // routed: the shadow does not exist
     BOOST_TEST(*r.header("x-amzn-ErrorType") == "ResourceNotFoundException");
     BOOST_REQUIRE_EQUAL(seen.size(), 1U);
     BOOST_TEST(seen[0] == "cert-1");
-    const Response denied = get("/things/lamp/shadow", {"denied"});
+    BOOST_TEST(seen_address == "192.0.2.7");  // the policies' aws:SourceIp
+    const Response denied = get("/things/lamp/shadow", {"denied", "192.0.2.7"});
     BOOST_TEST(denied.status == 403);
     BOOST_TEST(*denied.header("x-amzn-ErrorType") == "ForbiddenException");
 }
 
 BOOST_FIXTURE_TEST_CASE(a_certificate_never_reaches_the_front_which_takes_sigv4_only, CallerFixture) {
-    const Response r = get("/control", {"cert-1"});
+    const Response r = get("/control", {"cert-1", "192.0.2.7"});
     BOOST_TEST(front_calls == 0);
     BOOST_TEST(r.status == 404);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_signed_request_is_verified_as_sigv4_even_with_a_certificate, CallerFixture) {
-    const Response r = get("/things/lamp/shadow", {"cert-1"}, /*with_authorization=*/true);
+    const Response r = get("/things/lamp/shadow", {"cert-1", "192.0.2.7"}, /*with_authorization=*/true);
     BOOST_TEST(r.status == 403);  // the signature is wrong: the certificate does not rescue it
     BOOST_TEST(*r.header("x-amzn-ErrorType") != "ForbiddenException");
     BOOST_TEST(seen.empty());

@@ -95,6 +95,12 @@ BOOST_AUTO_TEST_CASE(each_way_of_getting_the_signature_wrong_is_refused_with_aws
     Request tampered = signed_publish("AKIDEXAMPLE", "secret-one", "20261126T120000Z");
     tampered.body = R"({"temp":99})";
     BOOST_TEST(refusal(tampered, with_key(), now) == "InvalidSignatureException");
+    // ... also when the request claims the original body's hash in X-Amz-Content-Sha256 (unsigned
+    // header, as botocore sends it): the verifier hashes the body it received.
+    tampered = signed_publish("AKIDEXAMPLE", "secret-one", "20261126T120000Z");
+    tampered.headers.push_back({"X-Amz-Content-Sha256", "1f9dc84f6e60fad5ecf6943ec7064836acacd6f7dbe7f9348f32519aedab4972"});
+    tampered.body = R"({"temp":99})";
+    BOOST_TEST(refusal(tampered, with_key(), now) == "InvalidSignatureException");
     tampered = signed_publish("AKIDEXAMPLE", "secret-one", "20261126T120000Z");
     tampered.query = "qos=0";
     BOOST_TEST(refusal(tampered, with_key(), now) == "InvalidSignatureException");

@@ -52,4 +52,14 @@ BOOST_FIXTURE_TEST_CASE(a_registry_larger_than_the_limit_is_cut_across_pages_and
     BOOST_TEST(cut["truncated"]["certificates"] == false);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_policy_attached_to_many_certificates_lists_100_targets_and_says_it_cut, Fixture) {
+    registry.create_policy("fleet", allow_all_policy, {}, now());
+    for (int i = 0; i < 101; ++i) {
+        registry.attach_policy("fleet", registry.certificate_arn(certificate("d" + std::to_string(i)).id), now());
+    }
+    const nlohmann::json d = describe_registry(registry);
+    BOOST_TEST(d["policies"][0]["targets"].size() == 100U);
+    BOOST_TEST(d["policies"][0]["targetsTruncated"] == true);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

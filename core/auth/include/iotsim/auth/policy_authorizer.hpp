@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -77,7 +78,9 @@ public:
     /// 8443): the certificate must be registered and ACTIVE, and `action` (iot:Publish,
     /// iot:GetThingShadow, ...) allowed on `<resource_kind>/<name>` (thing/<thing>,
     /// topic/<topic>), or on `*` when `resource_kind` is empty (iot:ListRetainedMessages). There
-    /// is no client id (AWS: none exists for HTTPS), so ${iot:ClientId} resolves to "".
+    /// is no client id (AWS: none exists for HTTPS) and no connection thing: policies using
+    /// ${iot:ClientId} or ${iot:Connection.Thing.*} do not match; aws:SourceIp is the peer's
+    /// address (PeerIdentity::address).
     [[nodiscard]] bool authorize_rest(const broker::PeerIdentity& peer, std::string_view action,
                                       std::string_view resource_kind, std::string_view name);
 
@@ -93,9 +96,10 @@ private:
     };
 
     /// nullptr: allow everything (an unauthenticated local connection).
-    const Entry* entry_for(const broker::PeerIdentity& peer, std::string_view client_id,
+    /// `client_id` nullopt: a REST request (no client id, no connection thing).
+    const Entry* entry_for(const broker::PeerIdentity& peer, std::optional<std::string_view> client_id,
                            bool& allow_all);
-    Entry build(const broker::PeerIdentity& peer, std::string_view client_id);
+    Entry build(const broker::PeerIdentity& peer, std::optional<std::string_view> client_id);
     bool allowed(const Entry& entry, std::string_view action, const std::string& resource,
                  const policy::RequestContext& context);
     bool allowed(const Entry& entry, std::string_view action, const std::string& resource) {

@@ -35,6 +35,7 @@ enum class Operation : std::uint8_t {
 /// certificate verified in the TLS handshake (HTTPS), "" otherwise.
 struct Caller {
     std::string certificate_id;
+    std::string address;  // the peer's IP address as text (the policies' aws:SourceIp)
 };
 
 /// What the authorization seam sees of a routed request.
@@ -49,6 +50,7 @@ struct AuthorizeRequest {
     /// The client certificate that authenticated an unsigned HTTPS request (X.509 instead of
     /// SigV4: the policies decide); "" for a SigV4-signed or unauthenticated request.
     std::string certificate_id;
+    std::string address;  // the caller's IP address (Caller::address), with certificate_id
 };
 
 /// The authentication/authorization seam (SigV4 and policies come with the registry): nullopt
