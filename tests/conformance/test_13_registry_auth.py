@@ -299,6 +299,29 @@ def test_update_certificate_inactive_refuses_the_next_connect_and_active_restore
     refused_without_connack_or_0x87(srv, dev, cid, rawmqtt.MQTT5)
 
 
+@pytest.mark.parametrize("status", ["INACTIVE", "REVOKED"])
+def test_a_connected_device_whose_certificate_leaves_active_is_disconnected_at_once(srv, tmp_path, status):
+    dev = device(srv, tmp_path, policy(ALLOW_ALL))
+    other = device(srv, tmp_path, policy(ALLOW_ALL))
+    c5, c311, bystander = tls_raw(srv, dev, rawmqtt.MQTT5), tls_raw(srv, dev), tls_raw(srv, other)
+    try:
+        for conn, version, cid in ((c5, rawmqtt.MQTT5, unique("v5-")), (c311, rawmqtt.MQTT311, unique("v311-")),
+                                   (bystander, rawmqtt.MQTT311, unique("other-"))):
+            conn.send(rawmqtt.connect(cid, version=version))
+            assert conn.read_packet(5).return_code == 0
+        boto_iot(srv).update_certificate(certificateId=dev["id"], newStatus=status)
+        # MQTT 5: DISCONNECT 0x87 (Not authorized), then closed; MQTT 3.1.1: closed.
+        packets = c5.collect_until_closed()
+        assert [(p.type, p.body[:1]) for p in packets] == [(rawmqtt.DISCONNECT, b"\x87")], packets
+        assert c311.collect_until_closed() == []
+        # Another certificate's connection is untouched.
+        bystander.send(rawmqtt.pingreq())
+        assert bystander.read_packet(5).type == rawmqtt.PINGRESP
+    finally:
+        for conn in (c5, c311, bystander):
+            conn.close()
+
+
 def test_certificate_without_policies_cannot_connect(srv, tmp_path):
     client = boto_iot(srv)
     made = client.create_keys_and_certificate(setAsActive=True)

@@ -1363,6 +1363,15 @@ Effects Broker::closed(ConnectionId connection, Now now) {
     return impl_->finish();
 }
 
+Effects Broker::revoke(ConnectionId connection, Now now) {
+    auto it = impl_->connections.find(connection);
+    if (it != impl_->connections.end()) {
+        impl_->drop(*it->second, Cause::auth_error, ReasonCode::not_authorized,
+                    "the connection's certificate is no longer ACTIVE", now);
+    }
+    return impl_->finish();
+}
+
 Effects Broker::timer_fired(Now now) {
     impl_->timer_fired(now);
     return impl_->finish();

@@ -85,6 +85,10 @@ broker::Effects IotCore::closed(broker::ConnectionId connection, Now now) {
     return settle(broker_.closed(connection, now), now);
 }
 
+broker::Effects IotCore::revoke(broker::ConnectionId connection, Now now) {
+    return settle(broker_.revoke(connection, now), now);
+}
+
 broker::Effects IotCore::timer_fired(Now now) { return settle(broker_.timer_fired(now), now); }
 
 broker::Effects IotCore::publish(broker::Message message, Now now) {

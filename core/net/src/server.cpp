@@ -738,11 +738,15 @@ struct Server::Impl {
             if (ruleset::TopicRuleRouter::owns_path(request.path)) {
                 return rules_router->handle(request, now);  // /rules...: topic rules (DATA_DIR/iotsim.db)
             }
-            if (registry::ControlPlaneRouter::operation_for(request).empty()) {
+            const std::string operation(registry::ControlPlaneRouter::operation_for(request));
+            if (operation.empty()) {
                 return std::nullopt;
             }
             http::Response response = control_plane->handle(request, now);
             authorizer->invalidate();  // policies, certificates and things apply from the next check
+            if (response.status < 300 && operation.find("Certificate") != std::string::npos) {
+                disconnect_revoked(now);
+            }
             return response;
         });
         listen(plain, options.mqtt_port, "mqtt");
@@ -757,6 +761,26 @@ struct Server::Impl {
         }
         for (const auto& note : startup_notes) {
             log_line(note);
+        }
+    }
+
+    /// Disconnects every MQTT connection whose client certificate is no longer registered and
+    /// ACTIVE (after UpdateCertificate, DeleteCertificate...; reference §4.3: AWS disconnects
+    /// them "within minutes", iotsim at once), as Broker::revoke describes.
+    void disconnect_revoked(Now now) {
+        std::vector<broker::ConnectionId> revoked;
+        for (const auto& [id, conn] : conns) {
+            if (conn->peer.certificate_id.empty()) {
+                continue;
+            }
+            const registry::CertificateRecord* cert = registry->find_certificate(conn->peer.certificate_id);
+            if (cert == nullptr || cert->status != registry::CertificateStatus::active) {
+                revoked.push_back(conn->id);
+            }
+        }
+        for (const broker::ConnectionId id : revoked) {
+            log_line("certificate_revoked conn=" + std::to_string(id.value));
+            apply(broker->revoke(id, now));
         }
     }
 

@@ -110,6 +110,32 @@ BOOST_AUTO_TEST_CASE(disconnect_reasons_follow_aws_names) {
                                                     "MQTT_KEEP_ALIVE_TIMEOUT"}));
 }
 
+BOOST_AUTO_TEST_CASE(a_revoked_connection_gets_disconnect_0x87_its_will_and_an_auth_error_event) {
+    Harness h;
+    const auto monitor = h.connect("monitor");
+    h.subscribe(monitor, "$aws/events/presence/disconnected/+");
+    h.subscribe(monitor, "wills/dev");
+    Will will{"wills/dev", "revoked", QoS::at_most_once, false, {}};
+    const auto dev = h.connect("dev", Version::v5, true, will);
+    const auto other = h.connect("other", Version::v311);
+    h.apply(h.broker->revoke(dev, h.now));
+    BOOST_TEST(h.closed(dev));
+    BOOST_TEST(!h.closed(other));
+    auto d = h.take_all<Disconnect>(dev);
+    BOOST_REQUIRE_EQUAL(d.size(), 1U);
+    BOOST_TEST(static_cast<int>(d[0].reason) == 0x87);  // Not authorized
+    std::vector<std::string> seen;
+    for (const auto& p : h.received(monitor)) {
+        seen.push_back(p.topic == "wills/dev" ? "will " + p.payload
+                                              : nlohmann::json::parse(p.payload)["disconnectReason"].get<std::string>());
+    }
+    BOOST_TEST(seen == (std::vector<std::string>{"will revoked", "AUTH_ERROR"}), boost::test_tools::per_element());
+    // An MQTT 3.1.1 connection has no DISCONNECT to receive: it is closed.
+    h.apply(h.broker->revoke(other, h.now));
+    BOOST_TEST(h.closed(other));
+    BOOST_TEST(h.take_all<Disconnect>(other).empty());
+}
+
 BOOST_AUTO_TEST_CASE(version_number_increases_per_connection_of_a_client_id) {
     Harness h;
     const auto monitor = h.connect("monitor");

@@ -80,6 +80,12 @@ public:
     [[nodiscard]] Effects drained(ConnectionId connection, std::size_t bytes, Now now);
     /// The transport closed or failed under the broker (peer reset, EOF, TLS error).
     [[nodiscard]] Effects closed(ConnectionId connection, Now now);
+    /// The host found that the connection's credentials no longer hold (its certificate left
+    /// ACTIVE; AWS disconnects such devices "within minutes", iotsim at once): an MQTT 5 client
+    /// gets DISCONNECT 0x87 (Not authorized), then the connection is closed, with the lifecycle
+    /// reason AUTH_ERROR and the will published (AWS's table: AUTH_ERROR sends the will).
+    /// Unknown connections are ignored.
+    [[nodiscard]] Effects revoke(ConnectionId connection, Now now);
     /// The wake-up requested by the last ArmTimer effect is due.
     [[nodiscard]] Effects timer_fired(Now now);
     /// Publishes a message from inside the service (HTTP publish, shadow service, rules), routed

@@ -78,6 +78,7 @@ public:
     [[nodiscard]] broker::Effects receive(broker::ConnectionId connection, std::string_view bytes, Now now);
     [[nodiscard]] broker::Effects drained(broker::ConnectionId connection, std::size_t bytes, Now now);
     [[nodiscard]] broker::Effects closed(broker::ConnectionId connection, Now now);
+    [[nodiscard]] broker::Effects revoke(broker::ConnectionId connection, Now now);
     [[nodiscard]] broker::Effects timer_fired(Now now);
     /// A message from inside the service (HTTP publish, a tool), routed as a client's PUBLISH.
     [[nodiscard]] broker::Effects publish(broker::Message message, Now now);
