@@ -71,6 +71,7 @@ int serve(const std::vector<std::string>& args) {
     int mqtts_port = 8883;
     int http_port = 8080;
     int https_port = 8443;
+    int wss_port = 4443;
     std::string data_dir = ".iotsim";
     po::options_description desc("iotsim serve options");
     desc.add_options()
@@ -84,6 +85,9 @@ int serve(const std::vector<std::string>& args) {
          "MQTT over TLS with client certificates, as AWS IoT Core; 0 = any free port")
         ("http-port", po::value(&http_port)->default_value(8080),
          "iot-data REST API over plain HTTP (shadows, Publish, retained messages); 0 = any free port")
+        ("wss-port", po::value(&wss_port)->default_value(4443),
+         "AWS's port 443: HTTPS and MQTT over WebSocket (GET /mqtt, SigV4-presigned), no client "
+         "certificate requested; 0 = any free port")
         ("https-port", po::value(&https_port)->default_value(8443),
          "iot-data REST API over HTTPS (the server certificate from DATA_DIR); 0 = any free port")
         ("endpoint", po::value(&options.endpoint)->default_value(options.endpoint),
@@ -106,7 +110,7 @@ int serve(const std::vector<std::string>& args) {
         return 0;
     }
     std::string error;
-    for (const char* name : {"mqtt-port", "mqtts-port", "http-port", "https-port"}) {
+    for (const char* name : {"mqtt-port", "mqtts-port", "http-port", "https-port", "wss-port"}) {
         if (!port_in_range<int>(vm, name, error)) {
             return usage_error(error);
         }
@@ -127,12 +131,14 @@ int serve(const std::vector<std::string>& args) {
     options.mqtts_port = static_cast<std::uint16_t>(mqtts_port);
     options.http_port = static_cast<std::uint16_t>(http_port);
     options.https_port = static_cast<std::uint16_t>(https_port);
+    options.wss_port = static_cast<std::uint16_t>(wss_port);
     options.handle_signals = true;
     try {
         iotsim::net::Server server(options);
         std::cout << "iotsim: listening mqtt=" << options.host << ":" << server.mqtt_port()
                   << " mqtts=" << options.host << ":" << server.mqtts_port() << " http=" << options.host << ":"
-                  << server.http_port() << " https=" << options.host << ":" << server.https_port()
+                  << server.http_port() << " https=" << options.host << ":" << server.https_port() << " wss=" << options.host << ":"
+                  << server.wss_port()
                   << " data-dir=" << data_dir << std::endl;
         server.run();
         std::cout << "iotsim: stopped" << std::endl;

@@ -213,7 +213,7 @@ start_broker() {
       mkdir -p "$data"
       # shellcheck disable=SC2086 # IOTSIM_EXTRA_ARGS is split on purpose
       taskset -c "$BROKER_CPU" "$IOTSIM" serve --data-dir "$data" --host 127.0.0.1 \
-        --mqtt-port "$BPORT" --mqtts-port 0 --http-port 0 --https-port 0 $IOTSIM_EXTRA_ARGS >"$BLOG" 2>&1 &
+        --mqtt-port "$BPORT" --mqtts-port 0 --http-port 0 --https-port 0 --wss-port 0 $IOTSIM_EXTRA_ARGS >"$BLOG" 2>&1 &
       BPID=$!
       for ((i = 0; i < 300; i++)); do
         grep -q listening "$BLOG" 2>/dev/null && break

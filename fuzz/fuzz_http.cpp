@@ -20,6 +20,7 @@
 #include "iotsim/http/connection.hpp"
 #include "iotsim/http/data_plane.hpp"
 #include "iotsim/http/router.hpp"
+#include "iotsim/http/websocket.hpp"
 #include "iotsim/shadow/service.hpp"
 #include "iotsim/shadow/store.hpp"
 
@@ -85,7 +86,8 @@ private:
 };
 
 struct Run {
-    std::string bytes;
+    std::string bytes;    // what the connection writes: HTTP responses, then WebSocket replies
+    std::string ws_data;  // the application bytes of WebSocket binary messages
     bool closed = false;
 };
 
@@ -102,14 +104,33 @@ Run run(std::string_view input, bool signed_requests, NextSize next_size) {
     }
     Router router(plane, rng, options);
     HttpConnection connection(router);
+    // After a 101 (GET /mqtt), the rest is WebSocket frames, as the network host hands them on.
+    std::optional<ws::ServerFramer> framer;
+    const auto frames = [&](std::string_view bytes, Run& result) {
+        ws::FramerOutput f = framer->receive(bytes);
+        result.ws_data += f.data;
+        result.bytes += f.reply;
+        result.closed = f.close;
+    };
     const Now now{Instant{seconds(100)}, WallTime{seconds(1'767'225'600)}};
     Run result;
     while (!input.empty() && !result.closed) {
         const std::size_t n = std::min(next_size(), input.size());
-        ConnectionOutput out = connection.receive(input.substr(0, n), now);
+        const std::string_view chunk = input.substr(0, n);
         input.remove_prefix(n);
+        if (framer) {
+            frames(chunk, result);
+            continue;
+        }
+        ConnectionOutput out = connection.receive(chunk, now);
         result.bytes += out.bytes;
         result.closed = out.close;
+        if (out.upgrade) {
+            framer.emplace(4096);
+            if (!out.leftover.empty()) {
+                frames(out.leftover, result);
+            }
+        }
     }
     return result;
 }
@@ -127,7 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         ++i;
         return n;
     });
-    if (whole.bytes != split.bytes || whole.closed != split.closed) {
+    if (whole.bytes != split.bytes || whole.ws_data != split.ws_data || whole.closed != split.closed) {
         std::fprintf(stderr, "fuzz_http: output depends on how the input is split\n--- whole:\n%s\n--- split:\n%s\n",
                      whole.bytes.c_str(), split.bytes.c_str());
         std::abort();

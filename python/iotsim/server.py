@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 _READY = re.compile(
     r"^iotsim: listening mqtt=(?P<host>[0-9.]+):(?P<mqtt>\d+) mqtts=[0-9.]+:(?P<mqtts>\d+) "
-    r"http=[0-9.]+:(?P<http>\d+) https=[0-9.]+:(?P<https>\d+) data-dir=(?P<dir>.+)$")
+    r"http=[0-9.]+:(?P<http>\d+) https=[0-9.]+:(?P<https>\d+) wss=[0-9.]+:(?P<wss>\d+) data-dir=(?P<dir>.+)$")
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -61,7 +61,7 @@ class LocalServer:
         self.data_dir = pathlib.Path(data_dir if data_dir is not None else self._tmp.name)
         self.ready_timeout_s = ready_timeout_s
         self.host = "127.0.0.1"
-        self.mqtt_port = self.mqtts_port = self.http_port = self.https_port = 0
+        self.mqtt_port = self.mqtts_port = self.http_port = self.https_port = self.wss_port = 0
         self.proc: subprocess.Popen | None = None
         self._log = None
         self._drain: threading.Thread | None = None
@@ -136,7 +136,7 @@ class LocalServer:
         try:
             self.proc = subprocess.Popen(
                 [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", self.host, "--mqtt-port", "0",
-                 "--mqtts-port", "0", "--http-port", "0", "--https-port", "0", *self.args],
+                 "--mqtts-port", "0", "--http-port", "0", "--https-port", "0", "--wss-port", "0", *self.args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, start_new_session=True)
         except OSError as e:
             self._log.close()
@@ -149,6 +149,7 @@ class LocalServer:
         self.host = m["host"]
         self.mqtt_port, self.mqtts_port = int(m["mqtt"]), int(m["mqtts"])
         self.http_port, self.https_port = int(m["http"]), int(m["https"])
+        self.wss_port = int(m["wss"])
         self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
         self._drain.start()
         # A notebook that fails before stop() must not leave the server running (its own session

@@ -27,7 +27,7 @@ def test_version_and_help_exit_0():
     assert h.returncode == 0 and "iotsim serve" in h.stdout and "iotsim run" in h.stdout
     sh = iotsim("serve", "--help")
     assert sh.returncode == 0
-    for flag in ("--data-dir", "--host", "--mqtt-port", "--mqtts-port", "--http-port", "--https-port"):
+    for flag in ("--data-dir", "--host", "--mqtt-port", "--mqtts-port", "--http-port", "--https-port", "--wss-port"):
         assert flag in sh.stdout
 
 
@@ -52,7 +52,7 @@ def test_a_busy_port_is_one_line_and_exit_2(tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        p = iotsim("serve", "--data-dir", tmp_path, "--mqtt-port", port, "--mqtts-port", 0, "--http-port", 0, "--https-port", 0)
+        p = iotsim("serve", "--data-dir", tmp_path, "--mqtt-port", port, "--mqtts-port", 0, "--http-port", 0, "--https-port", 0, "--wss-port", 0)
     assert_one_line_exit_2(p, f"cannot listen for mqtt on 127.0.0.1:{port}")
 
 
@@ -67,7 +67,7 @@ def test_an_unwritable_data_dir_is_one_line_and_exit_2(tmp_path):
             data_dir = target / "data"
         else:
             data_dir = ro / "data"
-        assert_one_line_exit_2(iotsim("serve", "--data-dir", data_dir, "--mqtt-port", 0, "--mqtts-port", 0, "--http-port", 0, "--https-port", 0),
+        assert_one_line_exit_2(iotsim("serve", "--data-dir", data_dir, "--mqtt-port", 0, "--mqtts-port", 0, "--http-port", 0, "--https-port", 0, "--wss-port", 0),
                                "data directory")
     finally:
         ro.chmod(0o700)
@@ -76,10 +76,10 @@ def test_an_unwritable_data_dir_is_one_line_and_exit_2(tmp_path):
 def test_a_corrupt_ca_in_the_data_dir_is_one_line_and_exit_2(tmp_path):
     (tmp_path / "root-CA.crt").write_text("not a certificate")
     (tmp_path / "root-CA.key").write_text("not a key")
-    assert_one_line_exit_2(iotsim("serve", "--data-dir", tmp_path, "--mqtt-port", 0, "--mqtts-port", 0, "--http-port", 0, "--https-port", 0),
+    assert_one_line_exit_2(iotsim("serve", "--data-dir", tmp_path, "--mqtt-port", 0, "--mqtts-port", 0, "--http-port", 0, "--https-port", 0, "--wss-port", 0),
                            "root-CA.crt")
 
 
 def test_an_invalid_host_is_one_line_and_exit_2(tmp_path):
     assert_one_line_exit_2(iotsim("serve", "--data-dir", tmp_path, "--host", "not-an-ip", "--mqtt-port", 0,
-                                  "--mqtts-port", 0, "--http-port", 0, "--https-port", 0), "--host")
+                                  "--mqtts-port", 0, "--http-port", 0, "--https-port", 0, "--wss-port", 0), "--host")

@@ -31,7 +31,8 @@ STOP_TIMEOUT_S = 10.0
 READY_LINE = re.compile(
     r"^iotsim: listening mqtt=(?P<mhost>[0-9.]+):(?P<mport>\d+) "
     r"mqtts=(?P<thost>[0-9.]+):(?P<tport>\d+) "
-    r"(?:http=[0-9.]+:(?P<hport>\d+) https=[0-9.]+:(?P<sport>\d+) )?data-dir=(?P<dir>.+)$")
+    r"(?:http=[0-9.]+:(?P<hport>\d+) https=[0-9.]+:(?P<sport>\d+) )?(?:wss=[0-9.]+:(?P<wport>\d+) )?"
+    r"data-dir=(?P<dir>.+)$")
 
 
 def iotsim_binary() -> str:
@@ -55,6 +56,7 @@ class Server:
         self.mqtts_port = 0
         self.http_port = 0   # 0: the server has no HTTP API (the mosquitto stand-in)
         self.https_port = 0
+        self.wss_port = 0
         self.ready_line = ""
         self._stdout_lines: list = []
         self._drain: Optional[threading.Thread] = None
@@ -104,7 +106,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
                  "--mqtt-port", "0", "--mqtts-port", "0", "--http-port", "0", "--https-port", "0",
-                 *credentials, *self.extra_args],
+                 "--wss-port", "0", *credentials, *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                 start_new_session=True)  # own process group: teardown can kill all it spawned
         line = self._read_ready_line()
@@ -119,6 +121,7 @@ class Server:
         self.mqtts_port = int(m["tport"])
         self.http_port = int(m["hport"] or 0)
         self.https_port = int(m["sport"] or 0)
+        self.wss_port = int(m["wport"] or 0)
         self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
         self._drain.start()
         return self

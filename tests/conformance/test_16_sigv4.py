@@ -90,7 +90,7 @@ def test_a_bad_credentials_file_is_refused_at_startup_with_exit_2(tmp_path, cont
     creds = tmp_path / "credentials"
     creds.write_text(content)
     p = subprocess.run([iotsim_binary(), "serve", "--data-dir", str(tmp_path / "d"), "--credentials", str(creds),
-                        "--mqtt-port", "0", "--mqtts-port", "0", "--http-port", "0", "--https-port", "0"],
+                        "--mqtt-port", "0", "--mqtts-port", "0", "--http-port", "0", "--https-port", "0", "--wss-port", "0"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 2
     assert fragment in p.stderr and len(p.stderr.strip().splitlines()) == 1

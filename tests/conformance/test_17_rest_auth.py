@@ -179,7 +179,7 @@ def test_a_corrupt_credentials_file_stops_the_start_with_one_line_naming_it(requ
     (data / "credentials").write_text(text)
     from conftest import iotsim_binary
     p = subprocess.run([iotsim_binary(), "serve", "--data-dir", str(data), "--mqtt-port", "0", "--mqtts-port", "0",
-                        "--http-port", "0", "--https-port", "0"], capture_output=True, text=True, timeout=60)
+                        "--http-port", "0", "--https-port", "0", "--wss-port", "0"], capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and str(data / "credentials") in lines[0], p.stderr

@@ -24,7 +24,7 @@ def endpoint(tmp_path_factory):
         pytest.skip(f"no iotsim binary at {binary}")
     data = tmp_path_factory.mktemp("serve")
     proc = subprocess.Popen([binary, "serve", "--data-dir", str(data), "--mqtt-port", "0", "--mqtts-port", "0",
-                             "--http-port", "0", "--https-port", "0"],
+                             "--http-port", "0", "--https-port", "0", "--wss-port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
         line = proc.stdout.readline()

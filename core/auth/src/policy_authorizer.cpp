@@ -107,7 +107,11 @@ const PolicyAuthorizer::Entry* PolicyAuthorizer::entry_for(const broker::PeerIde
     if (peer.certificate_id.empty()) {
         const bool local = peer.transport == broker::Transport::tcp ||
                            peer.transport == broker::Transport::simulated;
-        allow_all = local && options_.allow_unauthenticated_local;
+        // AMBIG: a SigV4 WebSocket connection is authorized by its IAM identity's IAM policy
+        // (reference §5.3); iotsim's keys are the account's own (DATA_DIR/credentials), like an
+        // administrator's, so it is allowed everything. IAM policies are not modelled.
+        const bool iam = peer.transport == broker::Transport::websocket && peer.sigv4 && !peer.principal.empty();
+        allow_all = iam || (local && options_.allow_unauthenticated_local);
         return nullptr;
     }
     // The context holds aws:SourceIp: the peer's address is part of the key.

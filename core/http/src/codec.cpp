@@ -76,9 +76,34 @@ constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
 ServerCodec::ServerCodec(CodecLimits limits) : limits_(limits) {}
 
+std::string ServerCodec::take_held() {
+    std::string held = std::move(held_);
+    held_.clear();
+    state_ = State::done;
+    return held;
+}
+
+std::vector<CodecEvent> ServerCodec::resume() {
+    if (state_ != State::paused) {
+        return {};
+    }
+    state_ = State::request_line;
+    const std::string held = std::move(held_);
+    held_.clear();
+    return receive(held);
+}
+
 std::vector<CodecEvent> ServerCodec::receive(std::string_view in) {
     std::vector<CodecEvent> out;
+    if (state_ == State::paused) {
+        held_.append(in);
+        return out;
+    }
     while (!in.empty() && state_ != State::done) {
+        if (state_ == State::paused) {
+            held_.append(in);
+            break;
+        }
         if (state_ == State::body || state_ == State::chunk_data) {
             // The length was checked against body_bytes_max before entering this state.
             const std::size_t n = std::min(body_remaining_, in.size());
@@ -163,6 +188,7 @@ void ServerCodec::on_line(std::string_view line, std::vector<CodecEvent>& out) {
         case State::trailers: on_header_line(line, out); return;
         case State::body:
         case State::chunk_data:
+        case State::paused:
         case State::done: break;
     }
     IOTSIM_ASSERT(false);
@@ -415,10 +441,11 @@ void ServerCodec::on_chunk_size_line(std::string_view line, std::vector<CodecEve
 
 void ServerCodec::complete(std::vector<CodecEvent>& out) {
     const bool keep_alive = request_.keep_alive;
+    const bool upgrade = request_.header("upgrade") != nullptr;
     out.emplace_back(std::move(request_));
     request_ = Request{};
     body_remaining_ = 0;
-    state_ = keep_alive ? State::request_line : State::done;
+    state_ = !keep_alive ? State::done : upgrade ? State::paused : State::request_line;
 }
 
 void ServerCodec::fail(int status, std::string_view message, std::vector<CodecEvent>& out) {
@@ -454,6 +481,10 @@ std::string encode_response(const Response& response, bool close, const EncodeOp
         out += "Date: ";
         out += http_date(*options.date);
         out += "\r\n";
+    }
+    if (response.status == 101) {  // no body and no Content-Length in a 1xx (RFC 9110 §8.6)
+        out += "Connection: Upgrade\r\n\r\n";
+        return out;
     }
     out += "Content-Length: ";
     out += std::to_string(response.body.size());

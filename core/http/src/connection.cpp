@@ -1,5 +1,6 @@
 #include "iotsim/http/connection.hpp"
 
+#include <deque>
 #include <variant>
 
 namespace iotsim::http {
@@ -17,9 +18,23 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
     if (date_header_) {
         encode.date = now.wall;
     }
-    for (CodecEvent& event : codec_.receive(bytes)) {
+    std::deque<CodecEvent> events;
+    for (CodecEvent& e : codec_.receive(bytes)) {
+        events.push_back(std::move(e));
+    }
+    while (!events.empty()) {
+        CodecEvent event = std::move(events.front());
+        events.pop_front();
         if (auto* request = std::get_if<Request>(&event)) {
             const Response response = router_.handle(*request, now, caller_);
+            if (response.upgrade) {
+                out.bytes += encode_response(response, false, encode);
+                out.upgrade = true;
+                out.principal = response.principal;
+                out.leftover = codec_.take_held();
+                closed_ = true;
+                break;
+            }
             const bool close = !request->keep_alive || response.close;
             encode.head = request->method == "HEAD";
             out.bytes += encode_response(response, close, encode);
@@ -30,6 +45,11 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
                 closed_ = true;
                 break;
             }
+            if (codec_.paused()) {  // an Upgrade header the Router did not take: HTTP goes on
+                for (CodecEvent& e : codec_.resume()) {
+                    events.push_back(std::move(e));
+                }
+            }
         } else if (auto* interim = std::get_if<Interim>(&event)) {
             out.bytes += interim->bytes;
         } else {
@@ -39,6 +59,7 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
             out.bytes += encode_response(response, true, encode);
             out.close = true;
             closed_ = true;
+            break;
         }
     }
     return out;

@@ -32,6 +32,7 @@ const std::string* Response::header(std::string_view name) const { return find_h
 std::string_view reason_phrase(int status) {
     switch (status) {
         case 100: return "Continue";
+        case 101: return "Switching Protocols";
         case 200: return "OK";
         case 400: return "Bad Request";
         case 401: return "Unauthorized";

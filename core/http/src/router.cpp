@@ -1,5 +1,7 @@
 #include "iotsim/http/router.hpp"
 
+#include "iotsim/http/websocket.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <utility>
@@ -280,7 +282,74 @@ std::optional<ApiError> Router::authorize(const AuthorizeRequest& request) const
     return authorize_(request);
 }
 
+Response Router::websocket_upgrade(const Request& request, Now now) {
+    const std::string request_id = next_request_id();
+    const auto refuse = [&](const ApiError& error) {
+        Response response = error_response(error, request_id);
+        response.headers.push_back({"x-amzn-RequestId", request_id});
+        return response;
+    };
+    if (request.method != "GET") {
+        Response response = refuse(ApiError{405, "MethodNotAllowedException", "Method Not Allowed"});
+        response.headers.push_back({"Allow", "GET"});
+        return response;
+    }
+    const auto has_token = [&](std::string_view name, std::string_view token) {
+        const std::string* value = request.header(name);
+        if (value == nullptr) {
+            return false;
+        }
+        for (std::size_t start = 0; start <= value->size();) {
+            const auto comma = value->find(',', start);
+            std::string_view item = std::string_view(*value).substr(
+                start, comma == std::string::npos ? std::string_view::npos : comma - start);
+            while (!item.empty() && item.front() == ' ') {
+                item.remove_prefix(1);
+            }
+            while (!item.empty() && item.back() == ' ') {
+                item.remove_suffix(1);
+            }
+            if (iequals(item, token)) {
+                return true;
+            }
+            if (comma == std::string::npos) {
+                break;
+            }
+            start = comma + 1;
+        }
+        return false;
+    };
+    const std::string* key = request.header("Sec-WebSocket-Key");
+    const std::string* version = request.header("Sec-WebSocket-Version");
+    if (!has_token("Upgrade", "websocket") || !has_token("Connection", "upgrade") || key == nullptr ||
+        key->size() != 24 || version == nullptr || *version != "13") {
+        return refuse(invalid_request("GET /mqtt is MQTT over WebSocket: it needs Upgrade: websocket, "
+                                      "Connection: Upgrade, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key"));
+    }
+    if (!has_token("Sec-WebSocket-Protocol", "mqtt")) {
+        return refuse(invalid_request("MQTT over WebSocket needs Sec-WebSocket-Protocol: mqtt"));
+    }
+    std::string principal;
+    if (!options_.sigv4.secrets.empty()) {
+        if (auto refused = verify_sigv4_query(request, options_.sigv4, now.wall, &principal)) {
+            return refuse(*refused);
+        }
+    }
+    Response response;
+    response.status = 101;
+    response.headers = {{"Upgrade", "websocket"},
+                        {"Sec-WebSocket-Accept", ws::accept_key(*key)},
+                        {"Sec-WebSocket-Protocol", "mqtt"}};
+    response.upgrade = true;
+    response.principal = std::move(principal);
+    return response;
+}
+
 Response Router::handle(const Request& request, Now now, const Caller& caller) {
+    // MQTT over WebSocket (reference §5.3): authenticated by a presigned URL, not a header.
+    if (request.path == "/mqtt") {
+        return websocket_upgrade(request, now);
+    }
     // A certificate verified in the TLS handshake authenticates an unsigned request (AWS's port
     // 8443); a signed request is SigV4's whatever the transport (botocore over HTTPS).
     const bool by_certificate = !caller.certificate_id.empty() && request.header("Authorization") == nullptr;

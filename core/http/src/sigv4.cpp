@@ -1,5 +1,7 @@
 #include "iotsim/http/sigv4.hpp"
 
+#include "iotsim/http/url.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -7,6 +9,8 @@
 #include <cstdio>
 #include <ctime>
 #include <utility>
+
+#include <vector>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -215,15 +219,15 @@ ApiError refuse(const char* type, std::string message) { return ApiError{403, ty
 
 }  // namespace
 
-std::string sigv4_signature(const Request& request, std::string_view signed_headers, std::string_view amz_date,
-                            std::string_view secret, std::string_view region, std::string_view service) {
-    // Always the hash of the body received, never the client's X-Amz-Content-Sha256 claim: a
-    // captured request replayed with another body must not verify.
-    const std::string payload_hash = sha256_hex(request.body);
+namespace {
+
+std::string signature_of(const Request& request, std::string_view query, std::string_view signed_headers,
+                         std::string_view payload_hash, std::string_view amz_date, std::string_view secret,
+                         std::string_view region, std::string_view service) {
     const std::string headers = canonical_headers(request, signed_headers).value_or("");
     const std::string canonical = request.method + "\n" + encode_path(remove_dot_segments(request.path)) + "\n" +
-                                  canonical_query(request.query) + "\n" + headers + "\n" + std::string(signed_headers) +
-                                  "\n" + payload_hash;
+                                  canonical_query(query) + "\n" + headers + "\n" + std::string(signed_headers) +
+                                  "\n" + std::string(payload_hash);
     const std::string_view date = amz_date.substr(0, 8);
     const std::string scope = std::string(date) + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
     const std::string to_sign =
@@ -234,6 +238,55 @@ std::string sigv4_signature(const Request& request, std::string_view signed_head
     key = hmac(key, "aws4_request");
     const std::string sig = hmac(key, to_sign);
     return hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+}
+
+/// Credential=<access key>/<yyyymmdd>/<region>/<service>/aws4_request: the scope's parts and
+/// the key's secret, or AWS's refusal.
+std::optional<ApiError> check_credential(std::string_view credential, const SigV4Options& options,
+                                         std::vector<std::string_view>& scope, const std::string*& secret) {
+    scope.clear();
+    for (std::size_t start = 0;;) {
+        const auto slash = credential.find('/', start);
+        scope.push_back(credential.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+        if (slash == std::string_view::npos) {
+            break;
+        }
+        start = slash + 1;
+    }
+    if (scope.size() != 5 || scope[4] != "aws4_request") {
+        return refuse("IncompleteSignatureException",
+                      "Credential should be scoped to a valid region and service: " + std::string(credential));
+    }
+    const auto found = options.secrets.find(scope[0]);
+    if (found == options.secrets.end()) {
+        return refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
+    }
+    if (scope[2] != options.region ||
+        std::find(options.services.begin(), options.services.end(), scope[3]) == options.services.end()) {
+        return refuse("InvalidSignatureException",
+                      "Credential should be scoped to a valid region and service ('" + options.region + "'), not '" +
+                          std::string(scope[2]) + "/" + std::string(scope[3]) + "'.");
+    }
+    secret = &found->second;
+    return std::nullopt;
+}
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    }
+    return diff == 0;
+}
+
+}  // namespace
+
+std::string sigv4_signature(const Request& request, std::string_view signed_headers, std::string_view amz_date,
+                            std::string_view secret, std::string_view region, std::string_view service) {
+    // Always the hash of the body received, never the client's X-Amz-Content-Sha256 claim: a
+    // captured request replayed with another body must not verify.
+    return signature_of(request, request.query, signed_headers, sha256_hex(request.body), amz_date, secret, region,
+                        service);
 }
 
 std::optional<ApiError> verify_sigv4(const Request& request, const SigV4Options& options, WallTime now) {
@@ -277,29 +330,10 @@ std::optional<ApiError> verify_sigv4(const Request& request, const SigV4Options&
         return refuse("IncompleteSignatureException",
                       "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters");
     }
-    // Credential=<access key>/<yyyymmdd>/<region>/<service>/aws4_request
     std::vector<std::string_view> scope;
-    for (std::size_t start = 0;;) {
-        const auto slash = credential.find('/', start);
-        scope.push_back(credential.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
-        if (slash == std::string_view::npos) {
-            break;
-        }
-        start = slash + 1;
-    }
-    if (scope.size() != 5 || scope[4] != "aws4_request") {
-        return refuse("IncompleteSignatureException", "Credential should be scoped to a valid region and service: " +
-                                                          std::string(credential));
-    }
-    const auto secret = options.secrets.find(scope[0]);
-    if (secret == options.secrets.end()) {
-        return refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
-    }
-    if (scope[2] != options.region ||
-        std::find(options.services.begin(), options.services.end(), scope[3]) == options.services.end()) {
-        return refuse("InvalidSignatureException",
-                      "Credential should be scoped to a valid region and service ('" + options.region + "'), not '" +
-                          std::string(scope[2]) + "/" + std::string(scope[3]) + "'.");
+    const std::string* secret = nullptr;
+    if (auto refused = check_credential(credential, options, scope, secret)) {
+        return refused;
     }
     const std::string* amz_date = request.header("x-amz-date");
     const auto when = amz_date != nullptr ? parse_amz_date(*amz_date) : std::nullopt;
@@ -320,7 +354,7 @@ std::optional<ApiError> verify_sigv4(const Request& request, const SigV4Options&
                                                        " is now earlier or later than 15 minutes from the server's time.");
     }
     const std::string expected =
-        sigv4_signature(request, signed_headers, *amz_date, secret->second, scope[2], scope[3]);
+        sigv4_signature(request, signed_headers, *amz_date, *secret, scope[2], scope[3]);
     // Constant-time comparison (CRYPTO_memcmp would do too; this keeps the header OpenSSL-free).
     unsigned char diff = expected.size() == signature.size() ? 0 : 1;
     for (std::size_t i = 0; i < std::min(expected.size(), signature.size()); ++i) {
@@ -332,6 +366,98 @@ std::optional<ApiError> verify_sigv4(const Request& request, const SigV4Options&
                       "Secret Access Key and signing method. Consult the service documentation for details.");
     }
     return std::nullopt;
+}
+
+std::optional<ApiError> verify_sigv4_query(const Request& request, const SigV4Options& options, WallTime now,
+                                           std::string* key_id) {
+    // The query's parameters, raw (still percent-encoded), and the signed query without the
+    // signature itself.
+    std::string credential;
+    std::string amz_date;
+    std::string signed_headers;
+    std::string signature;
+    std::string algorithm_value;
+    std::optional<std::int64_t> expires;
+    std::string unsigned_query;
+    for (std::size_t start = 0; start <= request.query.size() && !request.query.empty();) {
+        const auto amp = request.query.find('&', start);
+        const std::string_view pair = std::string_view(request.query).substr(
+            start, amp == std::string::npos ? std::string_view::npos : amp - start);
+        const auto eq = pair.find('=');
+        const std::string_view name = pair.substr(0, eq);
+        const auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        if (name == "X-Amz-Signature") {
+            signature = value.value_or("");
+        } else {
+            if (name == "X-Amz-Credential") {
+                credential = value.value_or("");
+            } else if (name == "X-Amz-Date") {
+                amz_date = value.value_or("");
+            } else if (name == "X-Amz-SignedHeaders") {
+                signed_headers = value.value_or("");
+            } else if (name == "X-Amz-Algorithm") {
+                algorithm_value = value.value_or("");
+            } else if (name == "X-Amz-Expires") {
+                const std::string text = value.value_or("");
+                if (!text.empty() && text.size() <= 6 &&
+                    std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+                    expires = std::stoll(text);
+                }
+            }
+            // AWS IoT leaves the session token out of the signature (the SDKs append it after
+            // signing: omit_session_token).
+            if (name != "X-Amz-Security-Token") {
+                unsigned_query += (unsigned_query.empty() ? "" : "&") + std::string(pair);
+            }
+        }
+        if (amp == std::string::npos) {
+            break;
+        }
+        start = amp + 1;
+    }
+    if (signature.empty() && credential.empty()) {
+        return refuse("MissingAuthenticationTokenException", "Missing Authentication Token");
+    }
+    if (algorithm_value != algorithm || credential.empty() || amz_date.empty() || signed_headers.empty() ||
+        signature.empty()) {
+        return refuse("IncompleteSignatureException",
+                      "A presigned URL needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential, X-Amz-Date, "
+                      "X-Amz-SignedHeaders and X-Amz-Signature");
+    }
+    std::vector<std::string_view> scope;
+    const std::string* secret = nullptr;
+    if (auto refused = check_credential(credential, options, scope, secret)) {
+        return refused;
+    }
+    const auto when = parse_amz_date(amz_date);
+    if (!when || amz_date.substr(0, 8) != scope[1]) {
+        return refuse("IncompleteSignatureException", "X-Amz-Date must match the credential's date.");
+    }
+    if (signed_headers.find("host") == std::string::npos || !canonical_headers(request, signed_headers)) {
+        return refuse("IncompleteSignatureException",
+                      "Signed header missing from the request, or 'host' not signed: " + signed_headers);
+    }
+    const Duration skew = *when > now ? when->since_unix_epoch - now.since_unix_epoch
+                                      : now.since_unix_epoch - when->since_unix_epoch;
+    const bool expired = expires && now > *when && now.since_unix_epoch - when->since_unix_epoch > seconds(*expires);
+    if (expired || (!expires && skew > options.clock_skew_max) || (*when > now && skew > options.clock_skew_max)) {
+        return refuse("InvalidSignatureException", "Signature expired: " + amz_date);
+    }
+    // The payload of a presigned GET: the empty body's hash (botocore, awscrt) or UNSIGNED-PAYLOAD.
+    const std::string empty_body_hash = sha256_hex("");
+    for (const std::string_view payload_hash : {std::string_view(empty_body_hash), std::string_view("UNSIGNED-PAYLOAD")}) {
+        if (equal_constant_time(signature_of(request, unsigned_query, signed_headers, payload_hash, amz_date,
+                                             *secret, scope[2], scope[3]),
+                                signature)) {
+            if (key_id != nullptr) {
+                *key_id = std::string(scope[0]);
+            }
+            return std::nullopt;
+        }
+    }
+    return refuse("InvalidSignatureException",
+                  "The request signature we calculated does not match the signature you provided. Check your AWS "
+                  "Secret Access Key and signing method. Consult the service documentation for details.");
 }
 
 }  // namespace iotsim::http

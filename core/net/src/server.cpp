@@ -31,6 +31,7 @@
 #include "iotsim/broker/broker.hpp"
 #include "iotsim/http/connection.hpp"
 #include "iotsim/http/router.hpp"
+#include "iotsim/http/websocket.hpp"
 #include "iotsim/iotcore/world.hpp"
 #include "iotsim/iotcore/data_plane.hpp"
 #include "iotsim/actions/action_runner.hpp"
@@ -117,6 +118,9 @@ struct Server::Impl {
     asio::io_context io{1};
     ssl::context tls{ssl::context::tls_server};
     ssl::context https_tls{ssl::context::tls_server};  // HTTPS: a client certificate is optional
+    // AWS's port 443 without ALPN: HTTPS and MQTT over WebSocket authenticated by SigV4; no
+    // client certificate is requested (the CRT's TLS client fails a request it cannot answer).
+    ssl::context wss_tls{ssl::context::tls_server};
     std::unique_ptr<storage::SqliteStore> store;
     std::unique_ptr<storage::SqliteShadowStore> shadow_store;
     std::unique_ptr<storage::SqliteRegistryStore> registry_store;
@@ -139,6 +143,7 @@ struct Server::Impl {
     tcp::acceptor secure{io};
     tcp::acceptor http_plain{io};
     tcp::acceptor http_secure{io};
+    tcp::acceptor http_wss{io};
     std::map<std::uint64_t, std::shared_ptr<HttpConn>> http_conns;
     std::unique_ptr<ruleset::TopicRuleRouter> rules_router;  // CreateTopicRule & co. on the HTTP ports
     Rng rules_router_rng{0};
@@ -235,6 +240,12 @@ struct Server::Impl {
         bool broker_closed = false;   // the broker asked to close (or was told it closed)
         bool socket_closed = false;
         std::optional<asio::steady_timer> timer_;  // TLS handshake deadline, close linger
+        // MQTT over WebSocket (GET /mqtt, adopted from an HTTP connection): the framing state,
+        // and per queued write how many of its bytes are MQTT (the broker's drained() counts
+        // those, not the frame headers; 0 for a pong or close frame).
+        std::unique_ptr<http::ws::ServerFramer> ws;
+        std::vector<std::size_t> ws_mqtt_bytes;
+        bool ws_close_sent = false;
 
         Conn(Impl& s, broker::ConnectionId i, tcp::socket sock, bool use_tls) : srv(s), id(i) {
             if (use_tls) {
@@ -244,6 +255,35 @@ struct Server::Impl {
                 plain.emplace(std::move(sock));
                 error_code ec;
                 plain->non_blocking(true, ec);
+            }
+        }
+
+        /// A WebSocket connection adopted from an HTTP port after its 101 (plain or TLS stream).
+        Conn(Impl& s, broker::ConnectionId i, std::optional<tcp::socket> sock,
+             std::unique_ptr<ssl::stream<tcp::socket>> tls_stream)
+            : srv(s), id(i), ws(std::make_unique<http::ws::ServerFramer>()) {
+            if (tls_stream) {
+                tls = std::move(tls_stream);
+                tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
+            } else {
+                plain.emplace(std::move(*sock));
+                error_code ec;
+                plain->non_blocking(true, ec);
+            }
+        }
+
+        /// Starts MQTT on an adopted WebSocket, authenticated by SigV4 as `key_id`.
+        void start_websocket(std::string key_id, std::string_view leftover) {
+            error_code ec;
+            const auto remote = socket().remote_endpoint(ec);
+            peer.address = ec ? "unknown" : remote.address().to_string();
+            peer.port = ec ? 0 : remote.port();
+            peer.transport = broker::Transport::websocket;
+            peer.principal = std::move(key_id);
+            peer.sigv4 = true;
+            begin_mqtt();
+            if (!leftover.empty() && accepted && !socket_closed) {
+                on_read({}, leftover.data(), leftover.size());  // frames sent right behind the handshake
             }
         }
 
@@ -350,12 +390,48 @@ struct Server::Impl {
             if (broker_closed) {
                 return;  // the broker has finished with this connection; ignore late bytes
             }
+            if (ws) {
+                http::ws::FramerOutput frames = ws->receive(std::string_view(data, n));
+                if (!frames.data.empty()) {
+                    srv.apply(srv.broker->receive(id, frames.data, read_clocks()));
+                }
+                if (!frames.reply.empty() && !socket_closed) {
+                    ws_close_sent = ws_close_sent || frames.close;
+                    queue_raw(std::move(frames.reply), 0);
+                }
+                if (frames.close) {
+                    if (!frames.error.empty()) {
+                        srv.log_line("websocket_closed conn=" + std::to_string(id.value) + " reason=\"" +
+                                     frames.error + "\"");
+                    }
+                    if (!broker_closed) {
+                        broker_closed = true;
+                        srv.apply(srv.broker->closed(id, read_clocks()));
+                    }
+                    close_requested();
+                    return;
+                }
+                read();
+                return;
+            }
             srv.apply(srv.broker->receive(id, std::string_view(data, n), read_clocks()));
             read();
         }
 
+        void queue_raw(std::string bytes, std::size_t mqtt_bytes) {
+            pending_bytes += bytes.size();
+            wq.push_back(std::move(bytes));
+            ws_mqtt_bytes.push_back(mqtt_bytes);
+            write();
+        }
+
         void send(std::string bytes) {
             if (socket_closed) {
+                return;
+            }
+            if (ws) {
+                const std::size_t mqtt_bytes = bytes.size();
+                queue_raw(http::ws::binary_frame(bytes), mqtt_bytes);
                 return;
             }
             pending_bytes += bytes.size();
@@ -398,8 +474,16 @@ struct Server::Impl {
             }
             wq.erase(wq.begin(), wq.begin() + static_cast<std::ptrdiff_t>(count));
             pending_bytes -= n;
-            if (!broker_closed) {
-                srv.apply(srv.broker->drained(id, n, read_clocks()));
+            std::size_t drained = n;
+            if (ws) {
+                drained = 0;
+                for (std::size_t i = 0; i < count; ++i) {
+                    drained += ws_mqtt_bytes[i];
+                }
+                ws_mqtt_bytes.erase(ws_mqtt_bytes.begin(), ws_mqtt_bytes.begin() + static_cast<std::ptrdiff_t>(count));
+            }
+            if (!broker_closed && drained > 0) {
+                srv.apply(srv.broker->drained(id, drained, read_clocks()));
             }
             if (!wq.empty()) {
                 write();
@@ -413,6 +497,10 @@ struct Server::Impl {
         /// The broker's Close effect: flush what is queued, then close (bounded by a linger).
         void close_requested() {
             broker_closed = true;
+            if (ws && !ws_close_sent && !socket_closed) {
+                ws_close_sent = true;
+                queue_raw(http::ws::close_frame(1000), 0);
+            }
             if (wq.empty() && !writing) {
                 close_socket();
                 return;
@@ -459,10 +547,10 @@ struct Server::Impl {
         std::string address;  // the peer's IP address
         std::string from;     // address:port, for logs
 
-        HttpConn(Impl& s, std::uint64_t i, tcp::socket sock, bool use_tls)
+        HttpConn(Impl& s, std::uint64_t i, tcp::socket sock, ssl::context* tls_context)
             : srv(s), id(i), http(*s.router), timer(s.io) {
-            if (use_tls) {
-                tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(sock), s.https_tls);
+            if (tls_context != nullptr) {
+                tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(sock), *tls_context);
             } else {
                 plain.emplace(std::move(sock));
             }
@@ -523,6 +611,10 @@ struct Server::Impl {
             arm_idle();
             auto out = http.receive(std::string_view(rbuf.data(), n), read_clocks());
             srv.apply(srv.data_plane->take_effects());
+            if (out.upgrade) {
+                upgrade(std::move(out.bytes), std::move(out.principal), std::move(out.leftover));
+                return;
+            }
             if (out.close) {
                 close_after_write = true;
             }
@@ -558,6 +650,29 @@ struct Server::Impl {
                 asio::async_write(*tls, asio::buffer(wq.front()), handler);
             } else {
                 asio::async_write(*plain, asio::buffer(wq.front()), handler);
+            }
+        }
+
+        /// GET /mqtt answered 101: writes it, then hands the socket to a broker connection that
+        /// speaks MQTT in WebSocket frames (this HttpConn then ends without closing the socket).
+        void upgrade(std::string response, std::string key_id, std::string leftover) {
+            timer.cancel();
+            auto bytes = std::make_shared<std::string>(std::move(response));
+            auto done = [self = shared_from_this(), bytes, key_id = std::move(key_id),
+                         leftover = std::move(leftover)](error_code e, std::size_t) mutable {
+                if (e || self->closed || self->srv.stopping) {
+                    self->close();
+                    return;
+                }
+                self->closed = true;  // the socket now belongs to the WebSocket connection
+                self->srv.adopt_websocket(std::move(self->plain), std::move(self->tls), std::move(key_id),
+                                          std::move(leftover));
+                self->srv.http_conns.erase(self->id);
+            };
+            if (tls) {
+                asio::async_write(*tls, asio::buffer(*bytes), std::move(done));
+            } else {
+                asio::async_write(*plain, asio::buffer(*bytes), std::move(done));
             }
         }
 
@@ -607,22 +722,30 @@ struct Server::Impl {
         }
     };
 
-    void http_accept_loop(tcp::acceptor& acceptor, bool use_tls) {
-        acceptor.async_accept([this, &acceptor, use_tls](error_code e, tcp::socket sock) {
+    void adopt_websocket(std::optional<tcp::socket> sock, std::unique_ptr<ssl::stream<tcp::socket>> tls_stream,
+                         std::string key_id, std::string leftover) {
+        const broker::ConnectionId id{next_connection++};
+        auto conn = std::make_shared<Conn>(*this, id, std::move(sock), std::move(tls_stream));
+        conns.emplace(id.value, conn);
+        conn->start_websocket(std::move(key_id), leftover);
+    }
+
+    void http_accept_loop(tcp::acceptor& acceptor, ssl::context* tls_context) {
+        acceptor.async_accept([this, &acceptor, tls_context](error_code e, tcp::socket sock) {
             if (e == asio::error::operation_aborted || stopping) {
                 return;
             }
             if (e) {
                 log_line("accept_failed reason=\"" + e.message() + "\"");
                 auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
-                t->async_wait([this, t, &acceptor, use_tls](error_code) { http_accept_loop(acceptor, use_tls); });
+                t->async_wait([this, t, &acceptor, tls_context](error_code) { http_accept_loop(acceptor, tls_context); });
                 return;
             }
             const std::uint64_t id = next_http_connection++;
-            auto conn = std::make_shared<HttpConn>(*this, id, std::move(sock), use_tls);
+            auto conn = std::make_shared<HttpConn>(*this, id, std::move(sock), tls_context);
             http_conns.emplace(id, conn);
             conn->start();
-            http_accept_loop(acceptor, use_tls);
+            http_accept_loop(acceptor, tls_context);
         });
     }
 
@@ -693,6 +816,12 @@ struct Server::Impl {
             https_tls.use_private_key_file(pki.server_key.string(), ssl::context::pem);
             https_tls.load_verify_file(pki.root_ca_cert.string());
             https_tls.set_verify_mode(ssl::verify_peer);
+            wss_tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                                ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+            SSL_CTX_set_min_proto_version(wss_tls.native_handle(), TLS1_2_VERSION);
+            wss_tls.use_certificate_chain_file(pki.server_cert.string());
+            wss_tls.use_private_key_file(pki.server_key.string(), ssl::context::pem);
+            wss_tls.set_verify_mode(ssl::verify_none);
         } catch (const boost::system::system_error& e) {
             throw StartupError("cannot set up TLS from " + options.data_dir.string() + ": " + e.what());
         }
@@ -753,6 +882,7 @@ struct Server::Impl {
         listen(secure, options.mqtts_port, "mqtts");
         listen(http_plain, options.http_port, "http");
         listen(http_secure, options.https_port, "https");
+        listen(http_wss, options.wss_port, "wss");
         try {
             apply(broker->recover(read_clocks()));
         } catch (const std::exception& e) {
@@ -883,7 +1013,8 @@ struct Server::Impl {
         world["listeners"] = {{"mqtt", plain.local_endpoint().port()},
                               {"mqtts", secure.local_endpoint().port()},
                               {"http", http_plain.local_endpoint().port()},
-                              {"https", http_secure.local_endpoint().port()}};
+                              {"https", http_secure.local_endpoint().port()},
+                              {"wss", http_wss.local_endpoint().port()}};
         response.body = world.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         return response;
     }
@@ -1043,6 +1174,7 @@ struct Server::Impl {
         secure.close(ec);
         http_plain.close(ec);
         http_secure.close(ec);
+        http_wss.close(ec);
         signals.cancel(ec);
         std::vector<std::shared_ptr<HttpConn>> https;
         for (auto& [id, c] : http_conns) {
@@ -1089,13 +1221,15 @@ std::uint16_t Server::mqtt_port() const { return impl_->plain.local_endpoint().p
 std::uint16_t Server::mqtts_port() const { return impl_->secure.local_endpoint().port(); }
 std::uint16_t Server::http_port() const { return impl_->http_plain.local_endpoint().port(); }
 std::uint16_t Server::https_port() const { return impl_->http_secure.local_endpoint().port(); }
+std::uint16_t Server::wss_port() const { return impl_->http_wss.local_endpoint().port(); }
 
 void Server::run() {
     Impl& s = *impl_;
     s.accept_loop(s.plain, false);
     s.accept_loop(s.secure, true);
-    s.http_accept_loop(s.http_plain, false);
-    s.http_accept_loop(s.http_secure, true);
+    s.http_accept_loop(s.http_plain, nullptr);
+    s.http_accept_loop(s.http_secure, &s.https_tls);
+    s.http_accept_loop(s.http_wss, &s.wss_tls);
     s.io.run();
     s.store->commit();
 }

@@ -86,6 +86,7 @@ def main():
     ap.add_argument("--mqtts-port", type=int, default=8883)
     ap.add_argument("--http-port", type=int, default=8080)   # accepted and ignored: no HTTP API
     ap.add_argument("--https-port", type=int, default=8443)
+    ap.add_argument("--wss-port", type=int, default=4443)
     a = ap.parse_args()
 
     d = os.path.abspath(a.data_dir)

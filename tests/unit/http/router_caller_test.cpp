@@ -14,7 +14,9 @@ struct CallerFixture {
                 return std::nullopt;
             }
             ++front_calls;
-            return Response{200, {}, "front", false};
+            Response answered;
+            answered.body = "front";
+            return answered;
         });
         router.set_authorize([this](const AuthorizeRequest& request) -> std::optional<ApiError> {
             seen.push_back(request.certificate_id);

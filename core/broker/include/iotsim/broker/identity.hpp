@@ -18,8 +18,11 @@ struct PeerIdentity {
     /// otherwise. This is AWS's principalIdentifier for X.509 connections.
     std::string certificate_id;
     /// Principal used for authorization and lifecycle events; for the plain port a configurable
-    /// local principal.
+    /// local principal; for SigV4 the access key id.
     std::string principal;
+    /// Authenticated by SigV4 (MQTT over WebSocket with a presigned URL) with the account's own
+    /// keys: IAM decides, not IoT policies (reference §5.3).
+    bool sigv4 = false;
 };
 
 }  // namespace iotsim::broker

@@ -66,6 +66,14 @@ public:
     /// True once the codec reads no more (after a close request or malformed input).
     [[nodiscard]] bool done() const { return state_ == State::done; }
 
+    /// After a request with an `Upgrade` header the codec pauses: bytes after it are held, not
+    /// parsed, until the host either takes them (the protocol switched: take_held) or resumes
+    /// HTTP (resume returns the events of the held bytes). So what follows an upgrade request is
+    /// framed the same however TCP split the stream.
+    [[nodiscard]] bool paused() const { return state_ == State::paused; }
+    [[nodiscard]] std::string take_held();
+    [[nodiscard]] std::vector<CodecEvent> resume();
+
     [[nodiscard]] const CodecLimits& limits() const { return limits_; }
 
 private:
@@ -77,6 +85,7 @@ private:
         chunk_data,
         chunk_data_end,
         trailers,
+        paused,
         done,
     };
 
@@ -99,6 +108,7 @@ private:
     std::size_t header_bytes_ = 0;
     std::size_t header_count_ = 0;
     std::size_t body_remaining_ = 0;  // body or current chunk bytes still to read
+    std::string held_;                // bytes received while paused
 };
 
 /// Options for encode_response.

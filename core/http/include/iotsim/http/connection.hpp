@@ -16,6 +16,12 @@ namespace iotsim::http {
 struct ConnectionOutput {
     std::string bytes;
     bool close = false;
+    /// `bytes` end with a 101 to WebSocket: the connection now carries MQTT in WebSocket frames
+    /// (RFC 6455: the client sends nothing more before it reads the 101), authenticated as
+    /// `principal`. The HttpConnection reads no more input.
+    bool upgrade = false;
+    std::string principal;
+    std::string leftover;  // bytes that followed the upgrade request: the first WebSocket bytes
 };
 
 /// Options of one HttpConnection.

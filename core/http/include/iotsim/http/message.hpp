@@ -45,6 +45,10 @@ struct Response {
     std::string body;
     /// Close the connection after this response (set for malformed requests).
     bool close = false;
+    /// A 101 Switching Protocols to WebSocket (GET /mqtt): after it the connection carries
+    /// MQTT in WebSocket frames, as `principal` (the SigV4 access key id).
+    bool upgrade = false;
+    std::string principal;
 
     /// The value of the first header named `name` (case-insensitive), or nullptr.
     [[nodiscard]] const std::string* header(std::string_view name) const;

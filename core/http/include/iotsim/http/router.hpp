@@ -114,6 +114,8 @@ public:
 
 private:
     Response route(const Request& request, const std::string& request_id, Now now, const Caller& caller);
+    /// GET /mqtt: the WebSocket handshake, SigV4-presigned (verify_sigv4_query).
+    Response websocket_upgrade(const Request& request, Now now);
     std::optional<ApiError> authorize(const AuthorizeRequest& request) const;
 
     DataPlane& data_plane_;

@@ -39,6 +39,15 @@ struct SigV4Options {
 /// signature, or an X-Amz-Date too far from `now`).
 [[nodiscard]] std::optional<ApiError> verify_sigv4(const Request& request, const SigV4Options& options, WallTime now);
 
+/// Checks a presigned URL: SigV4 in the query string (X-Amz-Algorithm, X-Amz-Credential,
+/// X-Amz-Date, X-Amz-SignedHeaders, X-Amz-Signature, optionally X-Amz-Expires), as the AWS IoT
+/// Device SDKs sign an MQTT-over-WebSocket handshake (service `iotdevicegateway`; the session
+/// token, if any, is appended unsigned). The payload hash is the empty body's (or
+/// UNSIGNED-PAYLOAD). On success `key_id` (if given) gets the access key id. Refusals as
+/// verify_sigv4's. Secrets must be configured (an empty map refuses every key).
+[[nodiscard]] std::optional<ApiError> verify_sigv4_query(const Request& request, const SigV4Options& options,
+                                                         WallTime now, std::string* key_id = nullptr);
+
 /// The signature for `request` as SigV4 computes it, given the signed header names (lower case,
 /// sorted, ';'-separated as in the header), the X-Amz-Date value and the scope. For tests and
 /// for clients built on iotsim.

@@ -21,6 +21,9 @@ struct ServerOptions {
     std::uint16_t mqtts_port = 8883;   // MQTT over TLS with client certificates, as AWS
     std::uint16_t http_port = 8080;    // iot-data REST API, plain HTTP (a local convenience)
     std::uint16_t https_port = 8443;   // iot-data REST API over TLS (client certificate optional)
+    /// AWS's port 443 (without ALPN): HTTPS and MQTT over WebSocket (GET /mqtt), SigV4 only; no
+    /// client certificate is requested.
+    std::uint16_t wss_port = 4443;
     /// The name DescribeEndpoint returns; also in the server certificate.
     std::string endpoint = "iotsim-ats.iot.us-east-1.localhost";
     /// Principal of clients on the plain port (allowed everything).
@@ -63,6 +66,7 @@ public:
     [[nodiscard]] std::uint16_t mqtts_port() const;
     [[nodiscard]] std::uint16_t http_port() const;
     [[nodiscard]] std::uint16_t https_port() const;
+    [[nodiscard]] std::uint16_t wss_port() const;
 
     /// Runs until stop() or SIGINT/SIGTERM (when ServerOptions::handle_signals), then shuts down
     /// gracefully.
