@@ -87,9 +87,13 @@ std::vector<CodecEvent> ServerCodec::resume() {
     if (state_ != State::paused) {
         return {};
     }
-    state_ = State::request_line;
     const std::string held = std::move(held_);
     held_.clear();
+    if (!paused_keep_alive_) {
+        state_ = State::done;  // the paused request closed the connection: nothing follows
+        return {};
+    }
+    state_ = State::request_line;
     return receive(held);
 }
 
@@ -445,7 +449,10 @@ void ServerCodec::complete(std::vector<CodecEvent>& out) {
     out.emplace_back(std::move(request_));
     request_ = Request{};
     body_remaining_ = 0;
-    state_ = !keep_alive ? State::done : upgrade ? State::paused : State::request_line;
+    // A request with Upgrade pauses the codec whether or not it keeps the connection alive: the
+    // bytes behind it are the new protocol's if the host switches.
+    paused_keep_alive_ = keep_alive;
+    state_ = upgrade ? State::paused : keep_alive ? State::request_line : State::done;
 }
 
 void ServerCodec::fail(int status, std::string_view message, std::vector<CodecEvent>& out) {

@@ -45,7 +45,7 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
                 closed_ = true;
                 break;
             }
-            if (codec_.paused()) {  // an Upgrade header the Router did not take: HTTP goes on
+            if (events.empty() && codec_.paused()) {  // the Upgrade request was not taken: HTTP goes on
                 for (CodecEvent& e : codec_.resume()) {
                     events.push_back(std::move(e));
                 }

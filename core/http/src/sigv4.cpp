@@ -271,6 +271,22 @@ std::optional<ApiError> check_credential(std::string_view credential, const SigV
     return std::nullopt;
 }
 
+/// True if `signed_headers` (names separated by ';') names `host` itself.
+bool signs_host(std::string_view signed_headers) {
+    for (std::size_t start = 0; start <= signed_headers.size();) {
+        const auto semi = signed_headers.find(';', start);
+        if (signed_headers.substr(start, semi == std::string_view::npos ? std::string_view::npos : semi - start) ==
+            "host") {
+            return true;
+        }
+        if (semi == std::string_view::npos) {
+            break;
+        }
+        start = semi + 1;
+    }
+    return false;
+}
+
 bool equal_constant_time(std::string_view a, std::string_view b) {
     unsigned char diff = a.size() == b.size() ? 0 : 1;
     for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
@@ -342,7 +358,7 @@ std::optional<ApiError> verify_sigv4(const Request& request, const SigV4Options&
                       "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header matching "
                       "the credential's date.");
     }
-    if (std::string(signed_headers).find("host") == std::string::npos ||
+    if (!signs_host(signed_headers) ||
         !canonical_headers(request, signed_headers)) {
         return refuse("IncompleteSignatureException", "Signed header missing from the request, or 'host' not signed: " +
                                                           std::string(signed_headers));
@@ -399,10 +415,14 @@ std::optional<ApiError> verify_sigv4_query(const Request& request, const SigV4Op
                 algorithm_value = value.value_or("");
             } else if (name == "X-Amz-Expires") {
                 const std::string text = value.value_or("");
-                if (!text.empty() && text.size() <= 6 &&
-                    std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
-                    expires = std::stoll(text);
+                if (text.empty() || text.size() > 6 ||
+                    !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; }) ||
+                    std::stoll(text) > 604'800) {
+                    // AWS: a presigned URL lives at most 7 days.
+                    return refuse("IncompleteSignatureException",
+                                  "X-Amz-Expires must be a number of seconds from 0 to 604800 (7 days)");
                 }
+                expires = std::stoll(text);
             }
             // AWS IoT leaves the session token out of the signature (the SDKs append it after
             // signing: omit_session_token).
@@ -433,7 +453,7 @@ std::optional<ApiError> verify_sigv4_query(const Request& request, const SigV4Op
     if (!when || amz_date.substr(0, 8) != scope[1]) {
         return refuse("IncompleteSignatureException", "X-Amz-Date must match the credential's date.");
     }
-    if (signed_headers.find("host") == std::string::npos || !canonical_headers(request, signed_headers)) {
+    if (!signs_host(signed_headers) || !canonical_headers(request, signed_headers)) {
         return refuse("IncompleteSignatureException",
                       "Signed header missing from the request, or 'host' not signed: " + signed_headers);
     }

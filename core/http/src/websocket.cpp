@@ -149,15 +149,30 @@ FramerOutput ServerFramer::receive(std::string_view bytes) {
                 break;
             case pong:
                 break;
-            case close:
-                // Echo the status code (RFC 6455 §5.5.1), then close.
-                out.reply += payload.size() >= 2 ? close_frame(static_cast<std::uint16_t>(
-                                                       (static_cast<std::uint8_t>(payload[0]) << 8) |
-                                                       static_cast<std::uint8_t>(payload[1])))
-                                                 : frame(close, {});
+            case close: {
+                if (payload.size() == 1) {
+                    fail(out, 1002, "close frame with a 1-byte payload");
+                    break;
+                }
+                if (payload.empty()) {
+                    out.reply += frame(close, {});
+                } else {
+                    const auto code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) |
+                                                                 static_cast<std::uint8_t>(payload[1]));
+                    // RFC 6455 §7.4: codes a peer may send; others (1004-1006, 1015, < 1000,
+                    // unassigned) are a protocol error.
+                    const bool valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+                                       (code >= 3000 && code <= 4999);
+                    if (!valid) {
+                        fail(out, 1002, "invalid close code " + std::to_string(code));
+                        break;
+                    }
+                    out.reply += close_frame(code);  // echoed (§5.5.1)
+                }
                 out.close = true;
                 closed_ = true;
                 break;
+            }
             default:
                 fail(out, 1002, "unknown opcode");
                 break;

@@ -81,6 +81,8 @@ constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 constexpr auto close_linger = std::chrono::seconds(5);
 constexpr auto shutdown_grace = std::chrono::seconds(2);
 constexpr auto http_idle_timeout = std::chrono::seconds(120);  // an idle keep-alive HTTP connection
+constexpr auto upgrade_write_timeout = std::chrono::seconds(10);  // writing a 101 (and what precedes it)
+constexpr std::size_t http_queue_bytes_max = 1U << 20;  // unwritten responses before reading pauses
 constexpr std::size_t http_read_bytes = 16 * 1024;
 
 Now read_clocks() {
@@ -395,8 +397,8 @@ struct Server::Impl {
                 if (!frames.data.empty()) {
                     srv.apply(srv.broker->receive(id, frames.data, read_clocks()));
                 }
-                if (!frames.reply.empty() && !socket_closed) {
-                    ws_close_sent = ws_close_sent || frames.close;
+                if (!frames.reply.empty() && !socket_closed && !ws_close_sent) {
+                    ws_close_sent = frames.close;
                     queue_raw(std::move(frames.reply), 0);
                 }
                 if (frames.close) {
@@ -540,8 +542,12 @@ struct Server::Impl {
         http::HttpConnection http;
         std::array<char, http_read_bytes> rbuf{};
         std::deque<std::string> wq;
+        std::size_t wq_bytes = 0;
         bool writing = false;
+        bool reading = false;
         bool close_after_write = false;
+        /// Set once GET /mqtt was answered 101: the access key id and the bytes behind the request.
+        std::optional<std::pair<std::string, std::string>> upgrade_to;
         bool closed = false;
         asio::steady_timer timer;
         std::string address;  // the peer's IP address
@@ -592,10 +598,19 @@ struct Server::Impl {
         }
 
         void read() {
-            if (closed || close_after_write) {
+            if (closed || close_after_write || upgrade_to || reading) {
                 return;
             }
-            auto handler = [self = shared_from_this()](error_code e, std::size_t n) { self->on_read(e, n); };
+            // Back-pressure: a client that pipelines requests without reading the answers is not
+            // read from until they are written (its idle timer runs meanwhile).
+            if (wq_bytes > http_queue_bytes_max) {
+                return;
+            }
+            reading = true;
+            auto handler = [self = shared_from_this()](error_code e, std::size_t n) {
+                self->reading = false;
+                self->on_read(e, n);
+            };
             if (tls) {
                 tls->async_read_some(asio::buffer(rbuf), handler);
             } else {
@@ -612,20 +627,32 @@ struct Server::Impl {
             auto out = http.receive(std::string_view(rbuf.data(), n), read_clocks());
             srv.apply(srv.data_plane->take_effects());
             if (out.upgrade) {
-                upgrade(std::move(out.bytes), std::move(out.principal), std::move(out.leftover));
-                return;
+                upgrade_to.emplace(std::move(out.principal), std::move(out.leftover));
+                queue(std::move(out.bytes));
+                timer.expires_after(upgrade_write_timeout);
+                timer.async_wait([self = shared_from_this()](error_code expired) {
+                    if (!expired) {
+                        self->close();
+                    }
+                });
+                return;  // no more reads: what follows belongs to the WebSocket
             }
             if (out.close) {
                 close_after_write = true;
             }
             if (!out.bytes.empty()) {
-                wq.push_back(std::move(out.bytes));
-                write();
+                queue(std::move(out.bytes));
             } else if (close_after_write) {
                 linger();
                 return;
             }
             read();
+        }
+
+        void queue(std::string bytes) {
+            wq_bytes += bytes.size();
+            wq.push_back(std::move(bytes));
+            write();
         }
 
         void write() {
@@ -639,12 +666,18 @@ struct Server::Impl {
                     self->close();
                     return;
                 }
+                self->wq_bytes -= self->wq.front().size();
                 self->wq.pop_front();
                 if (!self->wq.empty()) {
                     self->write();
+                } else if (self->upgrade_to) {
+                    self->finish_upgrade();
+                    return;
                 } else if (self->close_after_write) {
                     self->linger();
+                    return;
                 }
+                self->read();  // resumes reading if back-pressure had paused it
             };
             if (tls) {
                 asio::async_write(*tls, asio::buffer(wq.front()), handler);
@@ -653,27 +686,17 @@ struct Server::Impl {
             }
         }
 
-        /// GET /mqtt answered 101: writes it, then hands the socket to a broker connection that
-        /// speaks MQTT in WebSocket frames (this HttpConn then ends without closing the socket).
-        void upgrade(std::string response, std::string key_id, std::string leftover) {
+        /// GET /mqtt answered 101 (queued last in `wq`): once everything before it and the 101
+        /// itself are written, the socket goes to a broker connection that speaks MQTT in
+        /// WebSocket frames; this HttpConn then ends without closing the socket. Nothing more is
+        /// read meanwhile, and a client that does not read its answers gets closed.
+        void finish_upgrade() {
             timer.cancel();
-            auto bytes = std::make_shared<std::string>(std::move(response));
-            auto done = [self = shared_from_this(), bytes, key_id = std::move(key_id),
-                         leftover = std::move(leftover)](error_code e, std::size_t) mutable {
-                if (e || self->closed || self->srv.stopping) {
-                    self->close();
-                    return;
-                }
-                self->closed = true;  // the socket now belongs to the WebSocket connection
-                self->srv.adopt_websocket(std::move(self->plain), std::move(self->tls), std::move(key_id),
-                                          std::move(leftover));
-                self->srv.http_conns.erase(self->id);
-            };
-            if (tls) {
-                asio::async_write(*tls, asio::buffer(*bytes), std::move(done));
-            } else {
-                asio::async_write(*plain, asio::buffer(*bytes), std::move(done));
-            }
+            closed = true;  // the socket now belongs to the WebSocket connection
+            auto [key_id, leftover] = std::move(*upgrade_to);
+            upgrade_to.reset();
+            srv.adopt_websocket(std::move(plain), std::move(tls), std::move(key_id), std::move(leftover));
+            srv.http_conns.erase(id);
         }
 
         /// After an answer that ends the connection (an error, `Connection: close`): stop sending,

@@ -112,6 +112,8 @@ BOOST_AUTO_TEST_CASE(protocol_errors_close_with_rfc_6455s_codes) {
     BOOST_TEST(code_of(client_frame(0x9, std::string(126, 'p'))) == 1002);       // control frame > 125
     BOOST_TEST(code_of(client_frame(0x0, "orphan")) == 1002);                     // continuation of nothing
     BOOST_TEST(code_of(client_frame(0x2, std::string(2000, 'b'))) == 1009);      // beyond the frame limit
+    BOOST_TEST(code_of(client_frame(0x8, "x")) == 1002);                          // 1-byte close payload
+    BOOST_TEST(code_of(client_frame(0x8, std::string("\x03\xed", 2))) == 1002);   // 1005 is never sent
 }
 
 BOOST_AUTO_TEST_CASE(server_frames_use_the_shortest_length_encoding) {
@@ -136,6 +138,16 @@ BOOST_AUTO_TEST_CASE(a_wrong_key_a_changed_query_a_stale_date_or_no_signature_is
     std::string changed = awscrt_presigned_query;
     changed.replace(changed.find("SignedHeaders=host"), 18, "SignedHeaders=host%3Bupgrade");
     BOOST_TEST(verify_sigv4_query(handshake(changed), example_keys(), signed_at).has_value());
+    // The host header must be signed by name, not as part of another name.
+    std::string x_host = awscrt_presigned_query;
+    x_host.replace(x_host.find("SignedHeaders=host"), 18, "SignedHeaders=x-host");
+    Request with_x_host = handshake(x_host);
+    with_x_host.headers.push_back({"x-host", "anything"});
+    BOOST_TEST(verify_sigv4_query(with_x_host, example_keys(), signed_at)->type == "IncompleteSignatureException");
+    // AWS: presigned URLs live at most 7 days.
+    BOOST_TEST(verify_sigv4_query(handshake(std::string(awscrt_presigned_query) + "&X-Amz-Expires=604801"),
+                                  example_keys(), signed_at)
+                   ->type == "IncompleteSignatureException");
     const WallTime later{std::chrono::seconds(1795694400 + 16 * 60)};
     BOOST_TEST(verify_sigv4_query(handshake(awscrt_presigned_query), example_keys(), later)->type ==
                "InvalidSignatureException");
@@ -192,6 +204,20 @@ BOOST_FIXTURE_TEST_CASE(frames_right_behind_the_handshake_are_handed_over_howeve
         BOOST_TEST(upgraded);
         BOOST_TEST(data == "MQTT-BYTES");
     }
+}
+
+BOOST_FIXTURE_TEST_CASE(frames_behind_a_handshake_that_follows_another_request_are_still_handed_over, Fixture) {
+    HttpConnection connection(router);
+    const ConnectionOutput out = connection.receive(
+        "GET /retainedMessage HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        "GET /mqtt HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: mqtt\r\n\r\n" + client_frame(0x2, "MQTT"),
+        now);
+    BOOST_TEST(out.upgrade);
+    BOOST_TEST(out.bytes.starts_with("HTTP/1.1 200 OK\r\n"));
+    ws::ServerFramer framer;
+    BOOST_TEST(framer.receive(out.leftover).data == "MQTT");
 }
 
 BOOST_FIXTURE_TEST_CASE(an_upgrade_header_on_another_path_does_not_stop_pipelined_requests, Fixture) {

@@ -109,6 +109,7 @@ private:
     std::size_t header_count_ = 0;
     std::size_t body_remaining_ = 0;  // body or current chunk bytes still to read
     std::string held_;                // bytes received while paused
+    bool paused_keep_alive_ = false;  // whether the request that paused the codec keeps the connection
 };
 
 /// Options for encode_response.
