@@ -107,9 +107,12 @@ def mqtt_js(tmp_path_factory):
     # The registry may be unreachable from where the tests run (no network, or a proxy whose CA
     # this environment does not pass to Node): that is the environment's, not iotsim's, so the
     # test is skipped with the reason instead of failing, and npm is not left to retry for long.
+    env = dict(os.environ)
+    if "NODE_EXTRA_CA_CERTS" not in env and os.path.exists("/etc/ssl/certs/ca-certificates.crt"):
+        env["NODE_EXTRA_CA_CERTS"] = "/etc/ssl/certs/ca-certificates.crt"  # Debian's CA store (e.g. a proxy's CA)
     try:
         p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--fetch-retries=1", "--fetch-timeout=20000",
-                            "--prefix", str(prefix), "mqtt@5"], capture_output=True, text=True, timeout=90)
+                            "--prefix", str(prefix), "mqtt@5"], capture_output=True, text=True, timeout=90, env=env)
     except subprocess.TimeoutExpired:
         pytest.skip("npm install mqtt did not finish within 90 s (is the npm registry reachable?)")
     if p.returncode != 0:
