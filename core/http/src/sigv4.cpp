@@ -371,12 +371,7 @@ std::optional<ApiError> verify_sigv4(const Request& request, const SigV4Options&
     }
     const std::string expected =
         sigv4_signature(request, signed_headers, *amz_date, *secret, scope[2], scope[3]);
-    // Constant-time comparison (CRYPTO_memcmp would do too; this keeps the header OpenSSL-free).
-    unsigned char diff = expected.size() == signature.size() ? 0 : 1;
-    for (std::size_t i = 0; i < std::min(expected.size(), signature.size()); ++i) {
-        diff |= static_cast<unsigned char>(expected[i] ^ signature[i]);
-    }
-    if (diff != 0) {
+    if (!equal_constant_time(expected, signature)) {
         return refuse("InvalidSignatureException",
                       "The request signature we calculated does not match the signature you provided. Check your AWS "
                       "Secret Access Key and signing method. Consult the service documentation for details.");

@@ -119,28 +119,31 @@ FramerOutput ServerFramer::receive(std::string_view bytes) {
         }
         const std::size_t mask_at = pos + header;
         const std::size_t payload_at = mask_at + 4;
-        std::string payload = buf_.substr(payload_at, static_cast<std::size_t>(length));
-        for (std::size_t i = 0; i < payload.size(); ++i) {
-            payload[i] = static_cast<char>(payload[i] ^ buf_[mask_at + (i & 3U)]);
-        }
+        const std::string_view wire_payload(buf_.data() + payload_at, static_cast<std::size_t>(length));
+        const auto unmask_into = [&](std::string& to) {
+            const std::size_t at = to.size();
+            to.append(wire_payload);
+            for (std::size_t i = 0; i < wire_payload.size(); ++i) {
+                to[at + i] = static_cast<char>(to[at + i] ^ buf_[mask_at + (i & 3U)]);
+            }
+        };
         pos = payload_at + static_cast<std::size_t>(length);
+        // Data frames are unmasked straight into the output (MQTT bytes are not copied twice);
+        // control frames (at most 125 bytes) into their own payload.
+        const bool data_frame = opcode == binary || opcode == continuation;
+        if (data_frame && in_message_ == (opcode == binary)) {
+            fail(out, 1002, opcode == binary ? "a new message before the previous one ended"
+                                             : "continuation without a message");
+            break;
+        }
+        if (data_frame) {
+            unmask_into(out.data);
+            in_message_ = !fin;
+            continue;
+        }
+        std::string payload;
+        unmask_into(payload);
         switch (opcode) {
-            case binary:
-                if (in_message_) {
-                    fail(out, 1002, "a new message before the previous one ended");
-                    break;
-                }
-                out.data += payload;
-                in_message_ = !fin;
-                break;
-            case continuation:
-                if (!in_message_) {
-                    fail(out, 1002, "continuation without a message");
-                    break;
-                }
-                out.data += payload;
-                in_message_ = !fin;
-                break;
             case text:
                 fail(out, 1003, "text frame: MQTT over WebSocket is binary");
                 break;
