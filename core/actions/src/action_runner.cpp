@@ -855,7 +855,7 @@ Result<std::string, rules::RuntimeError> FileActionRunner::invoke(std::string_vi
     if (!safe_function_name(name)) {
         return rules::RuntimeError{"The function name is invalid for iotsim's local stand-in: '" + name + "'"};
     }
-    const auto result = dir_ / "lambda" / (name + ".result");
+    const auto result = dir_ / "lambda" / (name + (invoke_tag == "invoke" ? std::string{} : "." + invoke_tag) + ".result");
     if (auto error = run_lambda(name, input, &result)) {
         return rules::RuntimeError{*error};
     }
@@ -873,7 +873,7 @@ std::optional<std::string> FileActionRunner::run_lambda(const std::string& name,
     }
     // The event goes in through a file (no pipe to fill while the child does not read); an
     // invoke() has its own, as it may run on another thread than the actions.
-    const auto event = dir_ / "lambda" / (name + (result != nullptr ? ".invoke.event" : ".event"));
+    const auto event = dir_ / "lambda" / (name + (result != nullptr ? "." + invoke_tag + ".event" : std::string(".event")));
     {
         std::ofstream out(event, std::ios::trunc | std::ios::binary);
         out.write(payload.data(), static_cast<std::streamsize>(payload.size()));

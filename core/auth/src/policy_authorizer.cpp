@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "iotsim/auth/certificate_fields.hpp"
+#include "iotsim/auth/custom_auth.hpp"
 #include "iotsim/policy/action.hpp"
 #include "iotsim/policy/arn.hpp"
 #include "iotsim/policy/evaluate.hpp"
@@ -100,10 +101,44 @@ PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer
     return entry;
 }
 
+PolicyAuthorizer::Entry PolicyAuthorizer::build_custom(const broker::PeerIdentity& peer,
+                                                       std::optional<std::string_view> client_id) {
+    Entry entry;
+    const auto* grant = dynamic_cast<const CustomAuthGrant*>(peer.custom.get());
+    if (grant == nullptr || !grant->authenticated) {
+        return entry;  // refused at CONNECT
+    }
+    entry.active = true;
+    entry.policies = grant->policies;
+    if (client_id) {
+        entry.context.client_id = std::string(*client_id);
+    }
+    if (!peer.address.empty()) {
+        entry.context.source_ip = peer.address;
+    }
+    return entry;
+}
+
 const PolicyAuthorizer::Entry* PolicyAuthorizer::entry_for(const broker::PeerIdentity& peer,
                                                            std::optional<std::string_view> client_id,
                                                            bool& allow_all) {
     allow_all = false;
+    if (peer.custom) {
+        // A custom authorizer's grant: its policies, whatever the transport. The grant's serial
+        // is unique, so a refreshed grant gets a fresh entry.
+        std::string key = "\x01" + std::to_string(peer.custom->serial);
+        key.push_back('\0');
+        key.append(peer.address).push_back('\0');
+        key.push_back(client_id ? 'c' : 'r');
+        key.append(client_id.value_or(std::string_view{}));
+        if (auto it = entries_.find(key); it != entries_.end()) {
+            return &it->second;
+        }
+        if (entries_.size() >= options_.cache_entries_max) {
+            entries_.clear();
+        }
+        return &entries_.emplace(std::move(key), build_custom(peer, client_id)).first->second;
+    }
     if (peer.certificate_id.empty()) {
         const bool local = peer.transport == broker::Transport::tcp ||
                            peer.transport == broker::Transport::simulated;
@@ -151,7 +186,8 @@ broker::ConnectDecision PolicyAuthorizer::authorize_connect(const broker::PeerId
         return allow_all ? broker::ConnectDecision::allow : broker::ConnectDecision::not_authorized;
     }
     if (!entry->active) {
-        return broker::ConnectDecision::not_authorized;
+        // A custom authorizer that did not authenticate: MQTT 5 CONNACK 0x86 (reference §5.4).
+        return peer.custom ? broker::ConnectDecision::bad_credentials : broker::ConnectDecision::not_authorized;
     }
     policy::RequestContext context = entry->context;
     std::vector<std::string> attributes;
@@ -193,7 +229,7 @@ bool PolicyAuthorizer::authorize_publish(const broker::ClientContext& client,
 
 bool PolicyAuthorizer::authorize_rest(const broker::PeerIdentity& peer, std::string_view action,
                                       std::string_view resource_kind, std::string_view name) {
-    if (peer.certificate_id.empty()) {
+    if (peer.certificate_id.empty() && !peer.custom) {
         return false;  // REST callers without a certificate are SigV4's, not the policies'
     }
     bool allow_all = false;

@@ -34,6 +34,7 @@ enum class Cause : std::uint8_t {
     duplicate_client_id,
     keep_alive_timeout,
     server_shutdown,
+    customauth_ttl,  // a custom authorizer's disconnectAfterInSeconds elapsed
 };
 
 std::string_view cause_name(Cause cause) {
@@ -46,13 +47,23 @@ std::string_view cause_name(Cause cause) {
         case Cause::duplicate_client_id: return "DUPLICATE_CLIENTID";
         case Cause::keep_alive_timeout: return "MQTT_KEEP_ALIVE_TIMEOUT";
         case Cause::server_shutdown: return "SERVER_INITIATED_DISCONNECT";
+        case Cause::customauth_ttl: return "CUSTOMAUTH_TTL_EXPIRATION";
     }
     return "UNKNOWN";
 }
 
 bool publishes_will(Cause cause) { return cause != Cause::client_initiated; }
 
-enum class TimerKind : std::uint8_t { connect_timeout, keep_alive, session_expiry };
+enum class TimerKind : std::uint8_t { connect_timeout, keep_alive, session_expiry, connect_ttl };
+
+/// When a custom authorizer's disconnectAfterInSeconds ends the connection (counted from the
+/// transport's accept, which precedes the CONNACK by the function's run time), or nullopt.
+std::optional<Instant> connect_ttl_deadline(const Connection& c) {
+    if (!c.peer.custom || c.peer.custom->disconnect_after_s == 0) {
+        return std::nullopt;
+    }
+    return c.accepted_at + seconds(c.peer.custom->disconnect_after_s);
+}
 
 struct TimerEntry {
     Instant deadline;
@@ -201,6 +212,9 @@ struct Broker::Impl {
             event(Severity::warning, c, "closed_before_connect", std::string(why));
         }
         fx.push_back(Close{c.id});
+        if (const auto ttl = connect_ttl_deadline(c); ttl && was_connected) {
+            timers.erase(TimerEntry{*ttl, TimerKind::connect_ttl, c.id.value});
+        }
         if (was_connected) {
             end_session_link(c, cause, now);
         }
@@ -980,6 +994,9 @@ struct Broker::Impl {
                   (session->persistent() ? " persistent" : " clean"));
         persist_session(*session, now);
         arm(now.monotonic + keep_alive_timeout(c), TimerKind::keep_alive, c.id.value);
+        if (const auto ttl = connect_ttl_deadline(c)) {
+            arm(*ttl, TimerKind::connect_ttl, c.id.value);
+        }
         lifecycle_connected(c, now);
         pump(*session, now);
     }
@@ -1246,6 +1263,19 @@ struct Broker::Impl {
                     }
                     break;
                 }
+                case TimerKind::connect_ttl: {
+                    auto it = connections.find(ConnectionId{t.key});
+                    if (it == connections.end() || it->second->state != ConnectionState::connected) {
+                        break;
+                    }
+                    const auto ttl = connect_ttl_deadline(*it->second);
+                    if (ttl && *ttl <= now.monotonic) {
+                        // AWS: CUSTOMAUTH_TTL_EXPIRATION; MQTT 5's code for it is 0xA0.
+                        drop(*it->second, Cause::customauth_ttl, ReasonCode::maximum_connect_time,
+                             "the custom authorizer's disconnectAfterInSeconds elapsed", now);
+                    }
+                    break;
+                }
                 case TimerKind::session_expiry: {
                     auto it = sessions_by_serial.find(t.key);
                     if (it == sessions_by_serial.end()) {
@@ -1368,6 +1398,35 @@ Effects Broker::revoke(ConnectionId connection, Now now) {
     if (it != impl_->connections.end()) {
         impl_->drop(*it->second, Cause::auth_error, ReasonCode::not_authorized,
                     "the connection's certificate is no longer ACTIVE", now);
+    }
+    return impl_->finish();
+}
+
+Effects Broker::set_credentials(ConnectionId connection, std::shared_ptr<const CustomCredentials> credentials,
+                                Now now) {
+    auto it = impl_->connections.find(connection);
+    if (it != impl_->connections.end()) {
+        Connection& c = *it->second;
+        const bool refused = credentials == nullptr || !credentials->authenticated;
+        if (c.state == ConnectionState::connected && refused) {
+            const std::string why = "the custom authorizer no longer authenticates the connection" +
+                                    (credentials && !credentials->refusal.empty() ? ": " + credentials->refusal
+                                                                                  : std::string{});
+            impl_->drop(c, Cause::auth_error, ReasonCode::not_authorized, why, now);
+        } else {
+            if (credentials && !credentials->principal_id.empty()) {
+                c.peer.principal = credentials->principal_id;
+            }
+            // A refreshed answer may bring another disconnectAfterInSeconds: re-arm.
+            const auto before = connect_ttl_deadline(c);
+            if (before && c.state == ConnectionState::connected) {
+                impl_->timers.erase(TimerEntry{*before, TimerKind::connect_ttl, c.id.value});
+            }
+            c.peer.custom = std::move(credentials);
+            if (const auto after = connect_ttl_deadline(c); after && c.state == ConnectionState::connected) {
+                impl_->arm(*after, TimerKind::connect_ttl, c.id.value);
+            }
+        }
     }
     return impl_->finish();
 }

@@ -31,6 +31,9 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
                 out.bytes += encode_response(response, false, encode);
                 out.upgrade = true;
                 out.principal = response.principal;
+                out.custom_auth = response.custom_auth;
+                out.upgrade_headers = response.upgrade_headers;
+                out.upgrade_query = response.upgrade_query;
                 out.leftover = codec_.take_held();
                 closed_ = true;
                 break;

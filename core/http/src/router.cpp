@@ -330,12 +330,21 @@ Response Router::websocket_upgrade(const Request& request, Now now) {
         return refuse(invalid_request("MQTT over WebSocket needs Sec-WebSocket-Protocol: mqtt"));
     }
     std::string principal;
-    if (!options_.sigv4.secrets.empty()) {
+    const bool presigned = request.query.find("X-Amz-Signature=") != std::string::npos ||
+                           request.query.find("X-Amz-Algorithm=") != std::string::npos ||
+                           request.header("Authorization") != nullptr;
+    const bool custom = !presigned && websocket_custom_auth_ && websocket_custom_auth_(request);
+    if (!custom && !options_.sigv4.secrets.empty()) {
         if (auto refused = verify_sigv4_query(request, options_.sigv4, now.wall, &principal)) {
             return refuse(*refused);
         }
     }
     Response response;
+    if (custom) {
+        response.custom_auth = true;
+        response.upgrade_headers = request.headers;
+        response.upgrade_query = request.query;
+    }
     response.status = 101;
     response.headers = {{"Upgrade", "websocket"},
                         {"Sec-WebSocket-Accept", ws::accept_key(*key)},

@@ -89,6 +89,11 @@ broker::Effects IotCore::revoke(broker::ConnectionId connection, Now now) {
     return settle(broker_.revoke(connection, now), now);
 }
 
+broker::Effects IotCore::set_credentials(broker::ConnectionId connection,
+                                         std::shared_ptr<const broker::CustomCredentials> credentials, Now now) {
+    return settle(broker_.set_credentials(connection, std::move(credentials), now), now);
+}
+
 broker::Effects IotCore::timer_fired(Now now) { return settle(broker_.timer_fired(now), now); }
 
 broker::Effects IotCore::publish(broker::Message message, Now now) {

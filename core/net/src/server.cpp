@@ -27,8 +27,10 @@
 #include <system_error>
 #include <unistd.h>
 
+#include "iotsim/auth/custom_auth.hpp"
 #include "iotsim/auth/policy_authorizer.hpp"
 #include "iotsim/broker/broker.hpp"
+#include "iotsim/http/base64.hpp"
 #include "iotsim/http/connection.hpp"
 #include "iotsim/http/router.hpp"
 #include "iotsim/http/websocket.hpp"
@@ -43,6 +45,7 @@
 #include "iotsim/policy/action.hpp"
 #include "iotsim/registry/control_plane_router.hpp"
 #include "iotsim/registry/describe.hpp"
+#include "iotsim/registry/error.hpp"
 #include "iotsim/registry/registry.hpp"
 #include "iotsim/storage/sqlite_registry_store.hpp"
 #include "iotsim/storage/sqlite_rule_store.hpp"
@@ -84,6 +87,43 @@ constexpr auto http_idle_timeout = std::chrono::seconds(120);  // an idle keep-a
 constexpr auto upgrade_write_timeout = std::chrono::seconds(10);  // writing a 101 (and what precedes it)
 constexpr std::size_t http_queue_bytes_max = 1U << 20;  // unwritten responses before reading pauses
 constexpr std::size_t http_read_bytes = 16 * 1024;
+// AWS's Lambda timeout for authorizer functions (reference §5.4).
+constexpr auto authorizer_timeout = std::chrono::milliseconds(5000);
+// Bytes a connection may send while its authorizer function runs before reading pauses.
+constexpr std::size_t custom_auth_held_max = 1U << 20;
+
+/// Offers MQTT on AWS's port 443 to clients that ask for ALPN "mqtt" (custom authentication,
+/// reference §1.2); "http/1.1" or no ALPN is HTTPS and MQTT over WebSocket.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                void*) {
+    for (const std::string_view wanted : {std::string_view("mqtt"), std::string_view("http/1.1")}) {
+        for (unsigned int i = 0; i < inlen;) {
+            const unsigned int n = in[i];
+            if (i + 1 + n > inlen) {
+                break;
+            }
+            if (std::string_view(reinterpret_cast<const char*>(in + i + 1), n) == wanted) {
+                *out = in + i + 1;
+                *outlen = static_cast<unsigned char>(n);
+                return SSL_TLSEXT_ERR_OK;
+            }
+            i += 1 + n;
+        }
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+std::string negotiated_alpn(SSL* ssl) {
+    const unsigned char* data = nullptr;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(ssl, &data, &len);
+    return data == nullptr ? std::string{} : std::string(reinterpret_cast<const char*>(data), len);
+}
+
+std::string server_name_of(SSL* ssl) {
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    return name == nullptr ? std::string{} : std::string(name);
+}
 
 Now read_clocks() {
     return Now{Instant{std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch())},
@@ -213,6 +253,177 @@ struct Server::Impl {
         }
     };
     std::unique_ptr<ActionWorker> action_worker;
+
+    /// Custom authorizers' functions (DATA_DIR/lambda/<name>, the local stand-in for Lambda) run
+    /// here, one at a time, off the IO thread; each answer is posted back to it.
+    struct AuthorizerWorker {
+        struct Job {
+            std::string function_arn;
+            std::string event;
+            std::function<void(Result<std::string, rules::RuntimeError>)> done;  // on the IO thread
+        };
+        Impl& srv;
+        actions::FileActionRunner runner;
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::deque<Job> queue;
+        bool stop = false;
+        std::thread thread;
+
+        AuthorizerWorker(Impl& s, const std::filesystem::path& data_dir)
+            : srv(s), runner(data_dir, authorizer_timeout, authorizer_timeout, [] { return read_clocks().wall; }) {
+            runner.keep_records = false;
+            runner.invoke_tag = "authorizer";  // its own event and result files
+            thread = std::thread([this] { loop(); });
+        }
+        ~AuthorizerWorker() {
+            {
+                std::lock_guard lock(mutex);
+                stop = true;
+            }
+            wake.notify_all();
+            thread.join();
+        }
+        void submit(Job job) {
+            {
+                std::lock_guard lock(mutex);
+                queue.push_back(std::move(job));
+            }
+            wake.notify_one();
+        }
+        void loop() {
+            while (true) {
+                Job job;
+                {
+                    std::unique_lock lock(mutex);
+                    wake.wait(lock, [this] { return stop || !queue.empty(); });
+                    if (stop) {
+                        return;
+                    }
+                    job = std::move(queue.front());
+                    queue.pop_front();
+                }
+                auto result = runner.invoke(job.function_arn, job.event);
+                asio::post(srv.io, [done = std::move(job.done), result = std::move(result)]() mutable {
+                    done(std::move(result));
+                });
+            }
+        }
+    };
+    std::unique_ptr<AuthorizerWorker> authorizer_worker;
+
+    /// TestInvokeAuthorizer: the function runs on the IO thread (a test call, bounded by the
+    /// 5 s timeout; MQTT connections never wait for it).
+    struct TestInvoker final : registry::AuthorizerInvoker {
+        Impl& srv;
+        std::unique_ptr<actions::FileActionRunner> runner;
+        explicit TestInvoker(Impl& s) : srv(s) {}
+
+        nlohmann::json test_invoke(const registry::AuthorizerRecord& authorizer, const nlohmann::json& body,
+                                   Now now) override {
+            (void)now;
+            using nlohmann::json;
+            if (!runner) {
+                runner = std::make_unique<actions::FileActionRunner>(srv.options.data_dir, authorizer_timeout,
+                                                                     authorizer_timeout);
+                runner->keep_records = false;
+                runner->invoke_tag = "test-invoke";
+            }
+            const auto invalid = [](const std::string& message) {
+                throw registry::RegistryError(registry::errors::make(registry::errors::invalid_request, message));
+            };
+            const auto text = [&](const json& object, const char* key) -> std::optional<std::string> {
+                const auto it = object.find(key);
+                if (it == object.end() || it->is_null()) {
+                    return std::nullopt;
+                }
+                if (!it->is_string()) {
+                    invalid(std::string("Invalid value for ") + key + ": must be a string");
+                }
+                return it->get<std::string>();
+            };
+            const auto object = [&](const char* key) -> const json* {
+                const auto it = body.find(key);
+                if (it == body.end() || it->is_null()) {
+                    return nullptr;
+                }
+                if (!it->is_object()) {
+                    invalid(std::string("Invalid value for ") + key + ": must be an object");
+                }
+                return &*it;
+            };
+            auth::CustomAuthRequest request;
+            if (const json* http_context = object("httpContext")) {
+                request.http = true;
+                if (const auto h = http_context->find("headers"); h != http_context->end() && h->is_object()) {
+                    for (const auto& [k, v] : h->items()) {
+                        if (v.is_string()) {
+                            request.headers.emplace_back(k, v.get<std::string>());
+                        }
+                    }
+                }
+                std::string query = text(*http_context, "queryString").value_or("");
+                request.query = query.starts_with('?') ? query.substr(1) : query;
+            }
+            if (const json* mqtt_context = object("mqttContext")) {
+                auth::MqttCredentials mqtt;
+                mqtt.username = text(*mqtt_context, "username").value_or("");
+                mqtt.client_id = text(*mqtt_context, "clientId").value_or("");
+                if (const auto password = text(*mqtt_context, "password")) {
+                    auto raw = http::base64_decode(*password);  // a blob: base64 in JSON
+                    if (!raw) {
+                        invalid("Invalid value for mqttContext.password: must be base64");
+                    }
+                    mqtt.password = std::move(*raw);
+                }
+                request.mqtt = std::move(mqtt);
+            }
+            if (const json* tls_context = object("tlsContext")) {
+                request.tls = true;
+                request.server_name = text(*tls_context, "serverName").value_or("");
+            }
+            auto prepared = auth::prepare_invocation(authorizer, text(body, "token"), text(body, "tokenSignature"),
+                                                     request, srv.auth_rng.uuid4());
+            if (!prepared) {
+                invalid("Custom authorizer refused the request: " + prepared.error().reason);
+            }
+            const auto answer = runner->invoke(authorizer.function_arn, prepared.value().event.dump());
+            auto grant = srv.grant_from(authorizer, answer);
+            if (!grant->authenticated && !grant->refusal.starts_with("the authorizer function answered")) {
+                throw registry::RegistryError(
+                    registry::errors::make(registry::errors::invalid_response, grant->refusal));
+            }
+            json out = json{{"isAuthenticated", grant->authenticated}, {"policyDocuments", grant->documents}};
+            if (!grant->principal_id.empty()) {
+                out["principalId"] = grant->principal_id;
+            }
+            if (grant->authenticated) {
+                out["refreshAfterInSeconds"] = grant->refresh_after_s;
+                out["disconnectAfterInSeconds"] = grant->disconnect_after_s;
+            }
+            return out;
+        }
+    };
+    TestInvoker test_invoker{*this};
+    Rng auth_rng{0};  // connectionMetadata.id of authorizer events
+    std::uint64_t next_grant_serial = 1;
+
+    /// A grant from the function's answer, or a refused one saying why.
+    std::shared_ptr<const auth::CustomAuthGrant> grant_from(const registry::AuthorizerRecord& custom_authorizer,
+                                                           const Result<std::string, rules::RuntimeError>& answer) {
+        const std::uint64_t serial = next_grant_serial++;
+        if (!answer) {
+            return auth::refused_grant(custom_authorizer.name,
+                                       "the authorizer function failed: " + answer.error().message, serial);
+        }
+        auto parsed =
+            auth::parse_authorizer_response(answer.value(), custom_authorizer, registry->options().scope, serial);
+        if (!parsed) {
+            return auth::refused_grant(custom_authorizer.name, "invalid authorizer response: " + parsed.error(),
+                                       serial);
+        }
+        return std::move(parsed).value();
+    }
     // aws_lambda() in IoT SQL: the broker thread's own runner (the worker's is on its thread).
     std::unique_ptr<actions::FileActionRunner> sql_lambda;
     std::vector<std::string> startup_notes;  // logged once the server has started
@@ -248,6 +459,17 @@ struct Server::Impl {
         std::unique_ptr<http::ws::ServerFramer> ws;
         std::vector<std::size_t> ws_mqtt_bytes;
         bool ws_close_sent = false;
+        /// A connection a custom authorizer decides (ALPN "mqtt" on the port-443 stand-in, or an
+        /// unsigned WebSocket): the bytes are held until the CONNECT is read and the function
+        /// has answered, then go to the broker with the decision (Broker::set_credentials).
+        struct CustomAuth {
+            auth::CustomAuthRequest request;
+            std::string held;
+            bool gate = true;       // still holding bytes
+            bool awaiting = false;  // the function is running
+            std::optional<asio::steady_timer> refresh;
+        };
+        std::unique_ptr<CustomAuth> custom;
 
         Conn(Impl& s, broker::ConnectionId i, tcp::socket sock, bool use_tls) : srv(s), id(i) {
             if (use_tls) {
@@ -260,10 +482,11 @@ struct Server::Impl {
             }
         }
 
-        /// A WebSocket connection adopted from an HTTP port after its 101 (plain or TLS stream).
+        /// A connection adopted from an HTTP port (plain or TLS stream): a WebSocket after its
+        /// 101, or MQTT itself after ALPN "mqtt".
         Conn(Impl& s, broker::ConnectionId i, std::optional<tcp::socket> sock,
-             std::unique_ptr<ssl::stream<tcp::socket>> tls_stream)
-            : srv(s), id(i), ws(std::make_unique<http::ws::ServerFramer>()) {
+             std::unique_ptr<ssl::stream<tcp::socket>> tls_stream, bool websocket)
+            : srv(s), id(i), ws(websocket ? std::make_unique<http::ws::ServerFramer>() : nullptr) {
             if (tls_stream) {
                 tls = std::move(tls_stream);
                 tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
@@ -274,19 +497,122 @@ struct Server::Impl {
             }
         }
 
-        /// Starts MQTT on an adopted WebSocket, authenticated by SigV4 as `key_id`.
-        void start_websocket(std::string key_id, std::string_view leftover) {
+        /// Starts MQTT on an adopted WebSocket, authenticated by SigV4 as `key_id`, or (with
+        /// `custom_request`) by a custom authorizer at CONNECT.
+        void start_websocket(std::string key_id, std::string_view leftover,
+                             std::optional<auth::CustomAuthRequest> custom_request) {
             error_code ec;
             const auto remote = socket().remote_endpoint(ec);
             peer.address = ec ? "unknown" : remote.address().to_string();
             peer.port = ec ? 0 : remote.port();
             peer.transport = broker::Transport::websocket;
-            peer.principal = std::move(key_id);
-            peer.sigv4 = true;
+            if (custom_request) {
+                custom = std::make_unique<CustomAuth>();
+                custom->request = std::move(*custom_request);
+            } else {
+                peer.principal = std::move(key_id);
+                peer.sigv4 = true;
+            }
             begin_mqtt();
             if (!leftover.empty() && accepted && !socket_closed) {
                 on_read({}, leftover.data(), leftover.size());  // frames sent right behind the handshake
             }
+        }
+
+        /// Starts MQTT on a TLS stream that negotiated ALPN "mqtt" on the port-443 stand-in: no
+        /// client certificate, a custom authorizer decides at CONNECT.
+        void start_custom_mqtt() {
+            error_code ec;
+            const auto remote = socket().remote_endpoint(ec);
+            peer.address = ec ? "unknown" : remote.address().to_string();
+            peer.port = ec ? 0 : remote.port();
+            peer.transport = broker::Transport::tls;
+            custom = std::make_unique<CustomAuth>();
+            custom->request.tls = true;
+            custom->request.server_name = server_name_of(tls->native_handle());
+            begin_mqtt();
+        }
+
+        /// MQTT bytes for the broker, held while a custom authorizer has not decided.
+        void deliver(std::string_view data) {
+            if (!custom || !custom->gate) {
+                srv.apply(srv.broker->receive(id, data, read_clocks()));
+                return;
+            }
+            custom->held.append(data);
+            if (custom->awaiting) {
+                return;
+            }
+            const auto peek = auth::peek_connect(custom->held, srv.options.broker.packet_bytes_max);
+            if (peek.status == auth::ConnectPeek::Status::incomplete) {
+                return;
+            }
+            if (peek.status == auth::ConnectPeek::Status::not_connect) {
+                release();  // the broker refuses it as it refuses any bad first packet
+                return;
+            }
+            const mqtt::Connect& connect = *peek.connect;
+            custom->request.mqtt = auth::MqttCredentials{connect.username.value_or(""), connect.password,
+                                                         connect.client_id};
+            invoke_authorizer(false);
+        }
+
+        /// Runs the authorizer for the held CONNECT (or, `refresh`, again for a connected client).
+        void invoke_authorizer(bool refresh) {
+            auto prepared = auth::prepare_invocation(*srv.registry, custom->request, srv.auth_rng.uuid4());
+            if (!prepared) {
+                decided(auth::refused_grant({}, prepared.error().reason, srv.next_grant_serial++), refresh);
+                return;
+            }
+            custom->awaiting = true;
+            auto invocation = std::move(prepared).value();
+            const std::string arn = invocation.authorizer.function_arn;
+            srv.authorizer_worker->submit(AuthorizerWorker::Job{
+                arn, invocation.event.dump(),
+                [self = shared_from_this(), authorizer = std::move(invocation.authorizer),
+                 refresh](Result<std::string, rules::RuntimeError> answer) {
+                    if (self->socket_closed || self->broker_closed || !self->custom) {
+                        return;
+                    }
+                    self->custom->awaiting = false;
+                    self->decided(self->srv.grant_from(authorizer, answer), refresh);
+                }});
+        }
+
+        void decided(std::shared_ptr<const auth::CustomAuthGrant> grant, bool refresh) {
+            srv.log_line(std::string("custom_auth conn=") + std::to_string(id.value) + " authorizer=" +
+                         (grant->authorizer.empty() ? "-" : grant->authorizer) +
+                         (refresh ? " refresh=true" : "") +
+                         (grant->authenticated ? " result=allowed principal=" + grant->principal_id
+                                               : " result=refused reason=\"" + grant->refusal + "\""));
+            const bool authenticated = grant->authenticated;
+            const std::uint32_t refresh_after = grant->refresh_after_s;
+            srv.apply(srv.broker->set_credentials(id, std::move(grant), read_clocks()));
+            if (!refresh) {
+                release();
+            }
+            if (authenticated && refresh_after > 0 && !socket_closed && !broker_closed) {
+                if (!custom->refresh) {
+                    custom->refresh.emplace(srv.io);
+                }
+                custom->refresh->expires_after(std::chrono::seconds(refresh_after));
+                custom->refresh->async_wait([self = shared_from_this()](error_code e) {
+                    if (!e && !self->socket_closed && !self->broker_closed && self->custom) {
+                        self->invoke_authorizer(true);  // AWS re-invokes the function after refreshAfterInSeconds
+                    }
+                });
+            }
+        }
+
+        /// Hands the held bytes to the broker and stops holding.
+        void release() {
+            custom->gate = false;
+            std::string bytes = std::move(custom->held);
+            custom->held.clear();
+            if (!bytes.empty() && !broker_closed) {
+                srv.apply(srv.broker->receive(id, bytes, read_clocks()));
+            }
+            read();  // reading may have paused while the bytes were held
         }
 
         asio::steady_timer& timer() {
@@ -352,6 +678,9 @@ struct Server::Impl {
             if (pending_bytes > 2 * srv.options.broker.output_bytes_max) {
                 return;
             }
+            if (custom && custom->gate && custom->held.size() > custom_auth_held_max) {
+                return;  // resumed by release()
+            }
             reading = true;
             if (tls) {
                 tls->async_read_some(asio::buffer(tls_rbuf.get(), tls_read_bytes),
@@ -395,7 +724,7 @@ struct Server::Impl {
             if (ws) {
                 http::ws::FramerOutput frames = ws->receive(std::string_view(data, n));
                 if (!frames.data.empty()) {
-                    srv.apply(srv.broker->receive(id, frames.data, read_clocks()));
+                    deliver(frames.data);
                 }
                 if (!frames.reply.empty() && !socket_closed && !ws_close_sent) {
                     ws_close_sent = frames.close;
@@ -416,7 +745,7 @@ struct Server::Impl {
                 read();
                 return;
             }
-            srv.apply(srv.broker->receive(id, std::string_view(data, n), read_clocks()));
+            deliver(std::string_view(data, n));
             read();
         }
 
@@ -523,6 +852,9 @@ struct Server::Impl {
             if (timer_) {
                 timer_->cancel();
             }
+            if (custom && custom->refresh) {
+                custom->refresh->cancel();
+            }
             error_code ec;
             socket().shutdown(tcp::socket::shutdown_both, ec);
             socket().close(ec);
@@ -546,8 +878,14 @@ struct Server::Impl {
         bool writing = false;
         bool reading = false;
         bool close_after_write = false;
-        /// Set once GET /mqtt was answered 101: the access key id and the bytes behind the request.
-        std::optional<std::pair<std::string, std::string>> upgrade_to;
+        /// Set once GET /mqtt was answered 101: the access key id (SigV4) or the custom
+        /// authorizer's request, and the bytes behind the request.
+        struct Upgrade {
+            std::string key_id;
+            std::string leftover;
+            std::optional<auth::CustomAuthRequest> custom;
+        };
+        std::optional<Upgrade> upgrade_to;
         bool closed = false;
         asio::steady_timer timer;
         std::string address;  // the peer's IP address
@@ -579,6 +917,14 @@ struct Server::Impl {
                 if (e) {
                     self->srv.log_line("https_handshake_failed from=" + self->from + " reason=\"" + e.message() + "\"");
                     self->close();
+                    return;
+                }
+                if (negotiated_alpn(self->tls->native_handle()) == "mqtt") {
+                    // AWS's port 443 with ALPN "mqtt": MQTT with custom authentication.
+                    self->timer.cancel();
+                    self->closed = true;  // the socket now belongs to the MQTT connection
+                    self->srv.adopt_mqtt(std::move(self->tls));
+                    self->srv.http_conns.erase(self->id);
                     return;
                 }
                 // A client certificate (verified against the root CA when offered) authenticates
@@ -627,7 +973,20 @@ struct Server::Impl {
             auto out = http.receive(std::string_view(rbuf.data(), n), read_clocks());
             srv.apply(srv.data_plane->take_effects());
             if (out.upgrade) {
-                upgrade_to.emplace(std::move(out.principal), std::move(out.leftover));
+                std::optional<auth::CustomAuthRequest> custom;
+                if (out.custom_auth) {
+                    custom.emplace();
+                    custom->http = true;
+                    for (auto& h : out.upgrade_headers) {
+                        custom->headers.emplace_back(std::move(h.name), std::move(h.value));
+                    }
+                    custom->query = std::move(out.upgrade_query);
+                    if (tls) {
+                        custom->tls = true;
+                        custom->server_name = server_name_of(tls->native_handle());
+                    }
+                }
+                upgrade_to.emplace(Upgrade{std::move(out.principal), std::move(out.leftover), std::move(custom)});
                 queue(std::move(out.bytes));
                 timer.expires_after(upgrade_write_timeout);
                 timer.async_wait([self = shared_from_this()](error_code expired) {
@@ -693,9 +1052,10 @@ struct Server::Impl {
         void finish_upgrade() {
             timer.cancel();
             closed = true;  // the socket now belongs to the WebSocket connection
-            auto [key_id, leftover] = std::move(*upgrade_to);
+            Upgrade up = std::move(*upgrade_to);
             upgrade_to.reset();
-            srv.adopt_websocket(std::move(plain), std::move(tls), std::move(key_id), std::move(leftover));
+            srv.adopt_websocket(std::move(plain), std::move(tls), std::move(up.key_id), std::move(up.leftover),
+                                std::move(up.custom));
             srv.http_conns.erase(id);
         }
 
@@ -746,11 +1106,26 @@ struct Server::Impl {
     };
 
     void adopt_websocket(std::optional<tcp::socket> sock, std::unique_ptr<ssl::stream<tcp::socket>> tls_stream,
-                         std::string key_id, std::string leftover) {
+                         std::string key_id, std::string leftover, std::optional<auth::CustomAuthRequest> custom) {
         const broker::ConnectionId id{next_connection++};
-        auto conn = std::make_shared<Conn>(*this, id, std::move(sock), std::move(tls_stream));
+        auto conn = std::make_shared<Conn>(*this, id, std::move(sock), std::move(tls_stream), true);
         conns.emplace(id.value, conn);
-        conn->start_websocket(std::move(key_id), leftover);
+        conn->start_websocket(std::move(key_id), leftover, std::move(custom));
+    }
+
+    void adopt_mqtt(std::unique_ptr<ssl::stream<tcp::socket>> tls_stream) {
+        const broker::ConnectionId id{next_connection++};
+        auto conn = std::make_shared<Conn>(*this, id, std::nullopt, std::move(tls_stream), false);
+        conns.emplace(id.value, conn);
+        conn->start_custom_mqtt();
+    }
+
+    /// Whether an unsigned WebSocket upgrade may go on to a custom authorizer: one is ACTIVE.
+    bool custom_auth_available() const {
+        registry::ListAuthorizersInput input;
+        input.page.size = 1;
+        input.status = registry::AuthorizerStatus::active;
+        return !registry->list_authorizers(input).items.empty();
     }
 
     void http_accept_loop(tcp::acceptor& acceptor, ssl::context* tls_context) {
@@ -845,6 +1220,7 @@ struct Server::Impl {
             wss_tls.use_certificate_chain_file(pki.server_cert.string());
             wss_tls.use_private_key_file(pki.server_key.string(), ssl::context::pem);
             wss_tls.set_verify_mode(ssl::verify_none);
+            SSL_CTX_set_alpn_select_cb(wss_tls.native_handle(), select_alpn, nullptr);
         } catch (const boost::system::system_error& e) {
             throw StartupError("cannot set up TLS from " + options.data_dir.string() + ": " + e.what());
         }
@@ -872,6 +1248,10 @@ struct Server::Impl {
         rules_router_rng = Rng::derive(os_seed, "rules-router");
         rules_router = std::make_unique<ruleset::TopicRuleRouter>(broker->rules(), rules_router_rng);
         action_worker = std::make_unique<ActionWorker>(*this, options.data_dir);
+        authorizer_worker = std::make_unique<AuthorizerWorker>(*this, options.data_dir);
+        auth_rng = Rng::derive(os_seed, "custom-auth");
+        control_plane->set_authorizer_invoker(&test_invoker);
+        router->set_websocket_custom_auth([this](const http::Request&) { return custom_auth_available(); });
         // AMBIG: AWS's rule evaluation waits for aws_lambda()'s answer; so does iotsim, on the
         // broker's thread, which serves nobody meanwhile: the timeout is 1 s, not an action's 3 s.
         sql_lambda = std::make_unique<actions::FileActionRunner>(options.data_dir, std::chrono::milliseconds(1000));

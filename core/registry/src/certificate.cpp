@@ -22,8 +22,26 @@ struct BioFree {
 struct X509Free {
     void operator()(X509* x) const { X509_free(x); }
 };
+struct PkeyFree {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+PkeyPtr read_public_key(std::string_view pem) {
+    if (pem.empty() || pem.size() > 100'000) {
+        return nullptr;
+    }
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    if (!bio) {
+        return nullptr;
+    }
+    return PkeyPtr(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+}
 
 X509Ptr read_pem(std::string_view pem) {
     if (pem.empty() || pem.size() > 1'000'000) {
@@ -139,6 +157,35 @@ bool is_signed_by(std::string_view certificate_pem, std::string_view issuer_pem)
     }
     EVP_PKEY* key = X509_get0_pubkey(issuer.get());
     return key != nullptr && X509_verify(cert.get(), key) == 1;
+}
+
+std::string check_token_signing_key(std::string_view pem) {
+    const PkeyPtr key = read_public_key(pem);
+    if (!key) {
+        return "is not a PEM public key (-----BEGIN PUBLIC KEY-----)";
+    }
+    if (EVP_PKEY_base_id(key.get()) != EVP_PKEY_RSA) {
+        return "must be an RSA public key";
+    }
+    if (EVP_PKEY_get_bits(key.get()) < 2048) {
+        return "must be an RSA key of at least 2048 bits";
+    }
+    return {};
+}
+
+bool verify_rsa_sha256(std::string_view public_key_pem, std::string_view data,
+                       std::string_view signature) {
+    const PkeyPtr key = read_public_key(public_key_pem);
+    if (!key || signature.empty()) {
+        return false;
+    }
+    const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {
+        return false;
+    }
+    return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                            signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                            data.size()) == 1;
 }
 
 }  // namespace iotsim::registry

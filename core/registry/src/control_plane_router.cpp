@@ -73,6 +73,15 @@ enum class Op : std::uint8_t {
     untag_resource,
     list_tags_for_resource,
     describe_endpoint,
+    create_authorizer,
+    describe_authorizer,
+    update_authorizer,
+    delete_authorizer,
+    list_authorizers,
+    set_default_authorizer,
+    describe_default_authorizer,
+    clear_default_authorizer,
+    test_invoke_authorizer,
 };
 
 struct RouteSpec {
@@ -164,6 +173,20 @@ constexpr std::array routes{
     RouteSpec{Op::list_tags_for_resource, "GET", "tags", "ListTagsForResource"},
     RouteSpec{Op::untag_resource, "POST", "untag", "UntagResource"},
     RouteSpec{Op::describe_endpoint, "GET", "endpoint", "DescribeEndpoint"},
+    RouteSpec{Op::create_authorizer, "POST", "authorizer/{authorizerName}", "CreateAuthorizer"},
+    RouteSpec{Op::describe_authorizer, "GET", "authorizer/{authorizerName}", "DescribeAuthorizer"},
+    RouteSpec{Op::update_authorizer, "PUT", "authorizer/{authorizerName}", "UpdateAuthorizer"},
+    RouteSpec{Op::delete_authorizer, "DELETE", "authorizer/{authorizerName}", "DeleteAuthorizer"},
+    RouteSpec{Op::test_invoke_authorizer, "POST", "authorizer/{authorizerName}/test",
+              "TestInvokeAuthorizer"},
+    // The model's requestUri is "/authorizers/"; without the slash too.
+    RouteSpec{Op::list_authorizers, "GET", "authorizers/", "ListAuthorizers"},
+    RouteSpec{Op::list_authorizers, "GET", "authorizers", "ListAuthorizers"},
+    RouteSpec{Op::set_default_authorizer, "POST", "default-authorizer", "SetDefaultAuthorizer"},
+    RouteSpec{Op::describe_default_authorizer, "GET", "default-authorizer",
+              "DescribeDefaultAuthorizer"},
+    RouteSpec{Op::clear_default_authorizer, "DELETE", "default-authorizer",
+              "ClearDefaultAuthorizer"},
 };
 
 /// Nesting accepted in a request body; the model's deepest input (registrationConfig, tags)
@@ -612,7 +635,55 @@ json named_list(const Page<std::string>& page, std::string_view member, std::str
     return out;
 }
 
-http::Response dispatch(Op op, Call& call, Registry& registry, CertificateIssuer* issuer, Now now) {
+json authorizer_description(const Registry& registry, const AuthorizerRecord& a) {
+    json out = json{{"authorizerName", a.name},
+                    {"authorizerArn", registry.authorizer_arn(a.name)},
+                    {"authorizerFunctionArn", a.function_arn},
+                    {"tokenSigningPublicKeys", a.token_signing_public_keys},
+                    {"status", to_string(a.status)},
+                    {"creationDate", epoch_seconds(a.created)},
+                    {"lastModifiedDate", epoch_seconds(a.last_modified)},
+                    {"signingDisabled", a.signing_disabled},
+                    {"enableCachingForHttp", a.enable_caching_for_http}};
+    if (!a.token_key_name.empty()) {
+        out["tokenKeyName"] = a.token_key_name;
+    }
+    return out;
+}
+
+json name_and_arn(const Registry& registry, const AuthorizerRecord& a) {
+    return json{{"authorizerName", a.name}, {"authorizerArn", registry.authorizer_arn(a.name)}};
+}
+
+/// CreateAuthorizer's and UpdateAuthorizer's body.
+AuthorizerInput authorizer_input(Call& call) {
+    AuthorizerInput input;
+    input.name = call.path("authorizerName");
+    input.function_arn = call.string("authorizerFunctionArn");
+    input.token_key_name = call.string("tokenKeyName");
+    if (const json* keys = call.object(call.body(), "tokenSigningPublicKeys")) {
+        std::map<std::string, std::string> out;
+        for (const auto& [name, pem] : keys->items()) {
+            if (!pem.is_string()) {
+                invalid("Invalid value for tokenSigningPublicKeys." + name + ": must be a string");
+            }
+            out[name] = pem.get<std::string>();
+        }
+        input.token_signing_public_keys = std::move(out);
+    }
+    if (const auto status = call.string("status")) {
+        input.status = parse_authorizer_status(*status);
+        if (!input.status) {
+            invalid("Invalid status: " + *status + ". It must be ACTIVE or INACTIVE");
+        }
+    }
+    input.signing_disabled = call.boolean(call.body(), "signingDisabled");
+    input.enable_caching_for_http = call.boolean(call.body(), "enableCachingForHttp");
+    return input;
+}
+
+http::Response dispatch(Op op, Call& call, Registry& registry, CertificateIssuer* issuer,
+                        AuthorizerInvoker* invoker, Now now) {
     const auto as_is = [](const std::string& s) { return json(s); };
     switch (op) {
         // ---- Things ----
@@ -1190,6 +1261,65 @@ http::Response dispatch(Op op, Call& call, Registry& registry, CertificateIssuer
         case Op::describe_endpoint:
             return json_response(
                 json{{"endpointAddress", registry.describe_endpoint(call.query("endpointType"))}});
+
+        // ---- Custom authorizers ----
+        case Op::create_authorizer: {
+            AuthorizerInput input = authorizer_input(call);
+            input.tags = call.tags();
+            return json_response(name_and_arn(registry, registry.create_authorizer(input, now)));
+        }
+        case Op::update_authorizer: {
+            AuthorizerInput input = authorizer_input(call);
+            if (input.signing_disabled) {
+                invalid("signingDisabled cannot be changed after the authorizer is created");
+            }
+            return json_response(name_and_arn(registry, registry.update_authorizer(input, now)));
+        }
+        case Op::describe_authorizer:
+            return json_response(json{{"authorizerDescription",
+                                       authorizer_description(registry, registry.describe_authorizer(
+                                                                            call.path("authorizerName")))}});
+        case Op::delete_authorizer:
+            registry.delete_authorizer(call.path("authorizerName"), now);
+            return empty_response();
+        case Op::list_authorizers: {
+            ListAuthorizersInput input;
+            input.page = call.page("marker", "pageSize");
+            input.ascending = call.query_bool("ascendingOrder").value_or(true);
+            if (const auto status = call.query("status")) {
+                input.status = parse_authorizer_status(*status);
+                if (!input.status) {
+                    invalid("Invalid status: " + *status + ". It must be ACTIVE or INACTIVE");
+                }
+            }
+            const Page<AuthorizerRecord> page = registry.list_authorizers(input);
+            json items = json::array();
+            for (const AuthorizerRecord& a : page.items) {
+                items.push_back(name_and_arn(registry, a));
+            }
+            json out = json{{"authorizers", std::move(items)}};
+            if (!page.next_token.empty()) {
+                out["nextMarker"] = page.next_token;
+            }
+            return json_response(out);
+        }
+        case Op::set_default_authorizer:
+            return json_response(name_and_arn(
+                registry, registry.set_default_authorizer(call.required_string("authorizerName"), now)));
+        case Op::describe_default_authorizer:
+            return json_response(json{{"authorizerDescription",
+                                       authorizer_description(registry, registry.describe_default_authorizer())}});
+        case Op::clear_default_authorizer:
+            registry.clear_default_authorizer(now);
+            return empty_response();
+        case Op::test_invoke_authorizer: {
+            const AuthorizerRecord& authorizer = registry.describe_authorizer(call.path("authorizerName"));
+            if (invoker == nullptr) {
+                throw RegistryError(errors::make(errors::service_unavailable,
+                                                 "No local authorizer functions are configured"));
+            }
+            return json_response(invoker->test_invoke(authorizer, call.body(), now));
+        }
     }
     return http::error_response(errors::make(errors::internal_failure, "Internal service failure"),
                                 "");
@@ -1227,7 +1357,7 @@ http::Response ControlPlaneRouter::handle(const http::Request& request, Now now)
     } else {
         Call call(request, std::move(m.params), std::move(*query));
         try {
-            response = dispatch(m.route->op, call, registry_, issuer_, now);
+            response = dispatch(m.route->op, call, registry_, issuer_, invoker_, now);
         } catch (const RegistryError& e) {
             response = error(e.error());
         } catch (const std::exception&) {

@@ -19,6 +19,7 @@ int status_of(std::string_view type) {
         {certificate_state, 406},       {limit_exceeded, 410},
         {internal_failure, 500},        {service_unavailable, 503},
         {"UnauthorizedException", 401}, {"ThrottlingException", 400},
+        {invalid_response, 400},
     };
     for (const Entry& e : table) {
         if (type == e.type) {

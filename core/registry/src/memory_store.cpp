@@ -86,6 +86,14 @@ void MemoryRegistryStore::erase_policy(std::string_view name) {
     write();
     erase_text(policies_, name);
 }
+void MemoryRegistryStore::put_authorizer(const AuthorizerRecord& r) {
+    write();
+    put_text(authorizers_, r.name, r);
+}
+void MemoryRegistryStore::erase_authorizer(std::string_view name) {
+    write();
+    erase_text(authorizers_, name);
+}
 void MemoryRegistryStore::put_settings(const RegistrySettings& settings) {
     write();
     settings_ = nlohmann::json(settings).dump();
@@ -99,6 +107,7 @@ RegistrySnapshot MemoryRegistryStore::load() {
     snapshot.certificates = load_texts<CertificateRecord>(certificates_);
     snapshot.ca_certificates = load_texts<CaCertificateRecord>(ca_certificates_);
     snapshot.policies = load_texts<PolicyRecord>(policies_);
+    snapshot.authorizers = load_texts<AuthorizerRecord>(authorizers_);
     if (settings_) {
         snapshot.settings = nlohmann::json::parse(*settings_).get<RegistrySettings>();
     }
@@ -107,7 +116,7 @@ RegistrySnapshot MemoryRegistryStore::load() {
 
 std::size_t MemoryRegistryStore::size() const {
     return things_.size() + thing_types_.size() + thing_groups_.size() + certificates_.size() +
-           ca_certificates_.size() + policies_.size() + (settings_ ? 1 : 0);
+           ca_certificates_.size() + policies_.size() + authorizers_.size() + (settings_ ? 1 : 0);
 }
 
 }  // namespace iotsim::registry

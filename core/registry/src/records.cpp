@@ -261,12 +261,57 @@ void from_json(const json& j, PolicyRecord& r) {
     r.tags = j.at("tags").get<Tags>();
 }
 
+std::string_view to_string(AuthorizerStatus status) {
+    return status == AuthorizerStatus::active ? "ACTIVE" : "INACTIVE";
+}
+
+std::optional<AuthorizerStatus> parse_authorizer_status(std::string_view text) {
+    if (text == "ACTIVE") {
+        return AuthorizerStatus::active;
+    }
+    if (text == "INACTIVE") {
+        return AuthorizerStatus::inactive;
+    }
+    return std::nullopt;
+}
+
+void to_json(json& j, const AuthorizerRecord& r) {
+    j = json{{"name", r.name},
+             {"function_arn", r.function_arn},
+             {"token_key_name", r.token_key_name},
+             {"token_signing_public_keys", r.token_signing_public_keys},
+             {"status", to_string(r.status)},
+             {"signing_disabled", r.signing_disabled},
+             {"enable_caching_for_http", r.enable_caching_for_http},
+             {"created", ns(r.created)},
+             {"last_modified", ns(r.last_modified)},
+             {"tags", r.tags}};
+}
+
+void from_json(const json& j, AuthorizerRecord& r) {
+    r.name = j.at("name").get<std::string>();
+    r.function_arn = j.at("function_arn").get<std::string>();
+    r.token_key_name = j.at("token_key_name").get<std::string>();
+    r.token_signing_public_keys =
+        j.at("token_signing_public_keys").get<std::map<std::string, std::string>>();
+    // An unknown status reads as INACTIVE: the safe side (no connection is let in by it).
+    r.status = parse_authorizer_status(j.at("status").get<std::string>())
+                   .value_or(AuthorizerStatus::inactive);
+    r.signing_disabled = j.at("signing_disabled").get<bool>();
+    r.enable_caching_for_http = j.at("enable_caching_for_http").get<bool>();
+    r.created = wall(j.at("created"));
+    r.last_modified = wall(j.at("last_modified"));
+    r.tags = j.at("tags").get<Tags>();
+}
+
 void to_json(json& j, const RegistrySettings& r) {
-    j = json{{"registration_code", r.registration_code}};
+    j = json{{"registration_code", r.registration_code}, {"default_authorizer", r.default_authorizer}};
 }
 
 void from_json(const json& j, RegistrySettings& r) {
     r.registration_code = j.at("registration_code").get<std::string>();
+    // Absent in stores written before custom authorizers existed.
+    r.default_authorizer = j.value("default_authorizer", std::string{});
 }
 
 }  // namespace iotsim::registry

@@ -27,6 +27,7 @@ constexpr std::string_view thing_group_kind = "thing_group";
 constexpr std::string_view certificate_kind = "certificate";
 constexpr std::string_view ca_certificate_kind = "ca_certificate";
 constexpr std::string_view policy_kind = "policy";
+constexpr std::string_view authorizer_kind = "authorizer";
 constexpr std::string_view settings_kind = "settings";
 
 }  // namespace
@@ -112,6 +113,10 @@ void SqliteRegistryStore::put_policy(const registry::PolicyRecord& r) {
     put(policy_kind, r.name, nlohmann::json(r).dump());
 }
 void SqliteRegistryStore::erase_policy(std::string_view name) { erase(policy_kind, name); }
+void SqliteRegistryStore::put_authorizer(const registry::AuthorizerRecord& r) {
+    put(authorizer_kind, r.name, nlohmann::json(r).dump());
+}
+void SqliteRegistryStore::erase_authorizer(std::string_view name) { erase(authorizer_kind, name); }
 void SqliteRegistryStore::put_settings(const registry::RegistrySettings& settings) {
     put(settings_kind, settings_kind, nlohmann::json(settings).dump());
 }
@@ -146,6 +151,8 @@ registry::RegistrySnapshot SqliteRegistryStore::load() {
                 snapshot.ca_certificates.push_back(j.get<registry::CaCertificateRecord>());
             } else if (kind == policy_kind) {
                 snapshot.policies.push_back(j.get<registry::PolicyRecord>());
+            } else if (kind == authorizer_kind) {
+                snapshot.authorizers.push_back(j.get<registry::AuthorizerRecord>());
             } else if (kind == settings_kind) {
                 snapshot.settings = j.get<registry::RegistrySettings>();
             } else {

@@ -136,6 +136,97 @@ BOOST_AUTO_TEST_CASE(a_revoked_connection_gets_disconnect_0x87_its_will_and_an_a
     BOOST_TEST(h.take_all<Disconnect>(other).empty());
 }
 
+namespace {
+/// A connection a custom authorizer authenticated with the given disconnectAfterInSeconds.
+ConnectionId custom_connect(Harness& h, const std::string& client_id, std::uint32_t disconnect_after_s,
+                            std::optional<Will> will = std::nullopt) {
+    auto credentials = std::make_shared<broker::CustomCredentials>();
+    credentials->authenticated = true;
+    credentials->authorizer = "my-authorizer";
+    credentials->principal_id = "device42";
+    credentials->disconnect_after_s = disconnect_after_s;
+    credentials->refresh_after_s = 300;
+    PeerIdentity peer;
+    peer.transport = broker::Transport::tls;
+    peer.address = "192.0.2.9";
+    peer.custom = std::move(credentials);
+    const ConnectionId id = h.open(std::move(peer));
+    h.peers[id.value].version = Version::v5;
+    Connect c;
+    c.version = Version::v5;
+    c.client_id = client_id;
+    c.keep_alive = 1200;  // the keep-alive must not end it first
+    c.will = std::move(will);
+    h.send(id, c);
+    auto packets = h.take(id);
+    BOOST_REQUIRE(!packets.empty() && std::holds_alternative<Connack>(packets.front()));
+    BOOST_REQUIRE_EQUAL(std::get<Connack>(packets.front()).reason, 0);
+    return id;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_custom_authorizer_connection_ends_after_disconnect_after_in_seconds_with_its_will) {
+    Harness h;
+    const auto monitor = h.connect("monitor", Version::v311, true, std::nullopt, {}, 1200);
+    h.subscribe(monitor, "$aws/events/presence/disconnected/+");
+    h.subscribe(monitor, "wills/dev");
+    const auto dev = custom_connect(h, "dev", 300, Will{"wills/dev", "ttl", QoS::at_most_once, false, {}});
+    h.advance(seconds(299));
+    BOOST_TEST(!h.closed(dev));
+    h.advance(seconds(2));
+    BOOST_TEST(h.closed(dev));
+    auto d = h.take_all<Disconnect>(dev);
+    BOOST_REQUIRE_EQUAL(d.size(), 1U);
+    BOOST_TEST(static_cast<int>(d[0].reason) == 0xA0);  // Maximum connect time
+    std::vector<std::string> seen;
+    for (const auto& p : h.received(monitor)) {
+        seen.push_back(p.topic == "wills/dev" ? "will " + p.payload
+                                              : nlohmann::json::parse(p.payload)["disconnectReason"].get<std::string>());
+    }
+    BOOST_TEST(seen == (std::vector<std::string>{"will ttl", "CUSTOMAUTH_TTL_EXPIRATION"}),
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_that_left_before_its_time_limit_leaves_no_timer_behind) {
+    Harness h;
+    const auto dev = custom_connect(h, "dev", 86400);
+    h.disconnect(dev);
+    const auto again = custom_connect(h, "dev", 86400);
+    h.advance(seconds(1000));
+    BOOST_TEST(!h.closed(again));
+}
+
+BOOST_AUTO_TEST_CASE(a_refreshed_answer_that_no_longer_authenticates_disconnects_with_auth_error) {
+    Harness h;
+    const auto monitor = h.connect("monitor");
+    h.subscribe(monitor, "$aws/events/presence/disconnected/+");
+    const auto dev = custom_connect(h, "dev", 86400);
+    auto refused = std::make_shared<broker::CustomCredentials>();
+    refused->refusal = "token expired";
+    h.apply(h.broker->set_credentials(dev, refused, h.now));
+    BOOST_TEST(h.closed(dev));
+    auto d = h.take_all<Disconnect>(dev);
+    BOOST_REQUIRE_EQUAL(d.size(), 1U);
+    BOOST_TEST(static_cast<int>(d[0].reason) == 0x87);
+    auto got = h.received(monitor);
+    BOOST_REQUIRE_EQUAL(got.size(), 1U);
+    BOOST_TEST(nlohmann::json::parse(got[0].payload)["disconnectReason"] == "AUTH_ERROR");
+}
+
+BOOST_AUTO_TEST_CASE(a_refreshed_answer_with_another_time_limit_rearms_it) {
+    Harness h;
+    const auto dev = custom_connect(h, "dev", 600);
+    auto renewed = std::make_shared<broker::CustomCredentials>();
+    renewed->authenticated = true;
+    renewed->principal_id = "device42";
+    renewed->disconnect_after_s = 3600;
+    h.apply(h.broker->set_credentials(dev, renewed, h.now));
+    h.advance(seconds(700));
+    BOOST_TEST(!h.closed(dev));
+    h.advance(seconds(3000));
+    BOOST_TEST(h.closed(dev));
+}
+
 BOOST_AUTO_TEST_CASE(version_number_increases_per_connection_of_a_client_id) {
     Harness h;
     const auto monitor = h.connect("monitor");

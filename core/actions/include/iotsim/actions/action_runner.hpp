@@ -130,6 +130,10 @@ public:
     /// event and result files, DATA_DIR/lambda/<name>.invoke.event and .result).
     [[nodiscard]] Result<std::string, rules::RuntimeError> invoke(std::string_view function_arn, std::string_view input);
 
+    /// The middle of invoke()'s file names (DATA_DIR/lambda/<name>.<tag>.event and
+    /// .<tag>.result): two runners invoking on different threads need different tags.
+    std::string invoke_tag = "invoke";
+
 protected:
     std::optional<std::string> perform(const ruleset::RenderedAction& action, std::string_view payload,
                                        StandInWrite& out) override;

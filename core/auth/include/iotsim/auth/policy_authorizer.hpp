@@ -51,6 +51,11 @@ struct PolicyAuthorizerOptions {
 /// else none (IsAttached "false", thing variables unresolved). `aws:CurrentTime` is absent (the
 /// broker's checks carry no time).
 ///
+/// Custom authorizers (PeerIdentity::custom, an auth::CustomAuthGrant): CONNECT is refused with
+/// `bad_credentials` (MQTT 5 CONNACK 0x86) unless the function authenticated the connection;
+/// then every check evaluates the policies the function returned, with `iot:ClientId` and
+/// `aws:SourceIp` (no certificate, no connection thing).
+///
 /// Caching: compiled policies and each (certificate, peer address, client id)'s context are
 /// cached; the host calls invalidate() after every registry change (each control-plane
 /// request), so changes apply to the next check (AWS: "a few minutes"; iotsim: immediately).
@@ -100,6 +105,7 @@ private:
     const Entry* entry_for(const broker::PeerIdentity& peer, std::optional<std::string_view> client_id,
                            bool& allow_all);
     Entry build(const broker::PeerIdentity& peer, std::optional<std::string_view> client_id);
+    Entry build_custom(const broker::PeerIdentity& peer, std::optional<std::string_view> client_id);
     bool allowed(const Entry& entry, std::string_view action, const std::string& resource,
                  const policy::RequestContext& context);
     bool allowed(const Entry& entry, std::string_view action, const std::string& resource) {

@@ -86,6 +86,14 @@ public:
     /// reason AUTH_ERROR and the will published (AWS's table: AUTH_ERROR sends the will).
     /// Unknown connections are ignored.
     [[nodiscard]] Effects revoke(ConnectionId connection, Now now);
+    /// A custom authorizer decided about the connection (PeerIdentity::custom): before its
+    /// CONNECT (the host holds the bytes until the function answers) or later, when the host
+    /// ran the function again after refreshAfterInSeconds. A connected client whose new answer
+    /// does not authenticate it is disconnected as revoke() does (AUTH_ERROR). A changed
+    /// disconnectAfterInSeconds re-arms the connection's time limit (counted from accept).
+    /// Unknown connections are ignored.
+    [[nodiscard]] Effects set_credentials(ConnectionId connection,
+                                          std::shared_ptr<const CustomCredentials> credentials, Now now);
     /// The wake-up requested by the last ArmTimer effect is due.
     [[nodiscard]] Effects timer_fired(Now now);
     /// Publishes a message from inside the service (HTTP publish, shadow service, rules), routed

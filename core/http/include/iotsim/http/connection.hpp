@@ -22,6 +22,10 @@ struct ConnectionOutput {
     bool upgrade = false;
     std::string principal;
     std::string leftover;  // bytes that followed the upgrade request: the first WebSocket bytes
+    /// Response::custom_auth and the upgrade request's headers and query.
+    bool custom_auth = false;
+    std::vector<Header> upgrade_headers;
+    std::string upgrade_query;
 };
 
 /// Options of one HttpConnection.

@@ -49,6 +49,11 @@ struct Response {
     /// MQTT in WebSocket frames, as `principal` (the SigV4 access key id).
     bool upgrade = false;
     std::string principal;
+    /// An upgrade without SigV4 that a custom authorizer will decide (at the MQTT CONNECT): the
+    /// upgrade request's headers and raw query, where its token may be.
+    bool custom_auth = false;
+    std::vector<Header> upgrade_headers;
+    std::string upgrade_query;
 
     /// The value of the first header named `name` (case-insensitive), or nullptr.
     [[nodiscard]] const std::string* header(std::string_view name) const;

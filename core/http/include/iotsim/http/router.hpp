@@ -98,6 +98,12 @@ public:
     void set_authorize(Authorize authorize) { authorize_ = std::move(authorize); }
     /// Installs the API served in front of this one; without one the Router serves alone.
     void set_front(Front front) { front_ = std::move(front); }
+    /// Whether an unsigned GET /mqtt (no SigV4 presigned query) may upgrade for a custom
+    /// authorizer to decide at CONNECT (reference §5.4: the token in the upgrade's headers or
+    /// query, or the CONNECT's username and password). Without it such upgrades get 403.
+    void set_websocket_custom_auth(std::function<bool(const Request&)> accept) {
+        websocket_custom_auth_ = std::move(accept);
+    }
 
     /// Answers one request. Never throws on input. Authentication (reference §5): a request
     /// with a SigV4 signature (an Authorization header or X-Amz-Signature) is verified against
@@ -123,6 +129,7 @@ private:
     RouterOptions options_;
     Authorize authorize_;
     Front front_;
+    std::function<bool(const Request&)> websocket_custom_auth_;
 };
 
 }  // namespace iotsim::http

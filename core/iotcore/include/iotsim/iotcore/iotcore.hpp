@@ -79,6 +79,10 @@ public:
     [[nodiscard]] broker::Effects drained(broker::ConnectionId connection, std::size_t bytes, Now now);
     [[nodiscard]] broker::Effects closed(broker::ConnectionId connection, Now now);
     [[nodiscard]] broker::Effects revoke(broker::ConnectionId connection, Now now);
+    /// Broker::set_credentials (a custom authorizer's answer).
+    [[nodiscard]] broker::Effects set_credentials(broker::ConnectionId connection,
+                                                  std::shared_ptr<const broker::CustomCredentials> credentials,
+                                                  Now now);
     [[nodiscard]] broker::Effects timer_fired(Now now);
     /// A message from inside the service (HTTP publish, a tool), routed as a client's PUBLISH.
     [[nodiscard]] broker::Effects publish(broker::Message message, Now now);

@@ -33,6 +33,15 @@ struct CertificateFacts {
 /// text unparsable gives false. Pure: no chain building, no time check.
 [[nodiscard]] bool is_signed_by(std::string_view certificate_pem, std::string_view issuer_pem);
 
+/// Checks a custom authorizer's token-signing public key (PEM "PUBLIC KEY", RSA of at least
+/// 2048 bits, reference §5.4): "" when usable, else a sentence for InvalidRequestException.
+[[nodiscard]] std::string check_token_signing_key(std::string_view pem);
+
+/// Whether `signature` (raw bytes) is an RSA PKCS#1 v1.5 SHA-256 signature of `data` by the PEM
+/// public key `public_key_pem` (custom authorizer token signatures). False for any bad input.
+[[nodiscard]] bool verify_rsa_sha256(std::string_view public_key_pem, std::string_view data,
+                                     std::string_view signature);
+
 /// The lowercase hex SHA-256 of `bytes` (the certificate id of a DER encoding).
 [[nodiscard]] std::string sha256_hex(std::string_view bytes);
 

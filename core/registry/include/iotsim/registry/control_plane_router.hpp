@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "iotsim/common/rng.hpp"
 #include "iotsim/common/time.hpp"
 #include "iotsim/http/error.hpp"
@@ -41,6 +43,21 @@ public:
                                                                   Now now) = 0;
 };
 
+/// The host's seam for TestInvokeAuthorizer: it verifies the token signature, runs the
+/// authorizer's function (a local stand-in for Lambda: I/O the core does not do) and answers
+/// with the model's TestInvokeAuthorizer output (isAuthenticated, principalId,
+/// policyDocuments as strings, refreshAfterInSeconds, disconnectAfterInSeconds). `request` is
+/// the request body (token, tokenSignature, httpContext, mqttContext, tlsContext). Throws
+/// RegistryError for the model's errors (InvalidRequestException for a bad signature,
+/// InvalidResponseException for a function answer that is not AWS's response format).
+/// Thread safety: called from the thread that drives the router.
+class AuthorizerInvoker {
+public:
+    virtual ~AuthorizerInvoker() = default;
+    [[nodiscard]] virtual nlohmann::json test_invoke(const AuthorizerRecord& authorizer,
+                                                     const nlohmann::json& request, Now now) = 0;
+};
+
 /// What the authorization seam sees of a routed control-plane request.
 struct ControlPlaneAuthorizeRequest {
     std::string_view operation;              // botocore's operation name, e.g. "CreateThing"
@@ -73,6 +90,8 @@ public:
     void set_authorize(ControlPlaneAuthorize authorize) { authorize_ = std::move(authorize); }
     /// Installs the certificate issuer (not owned; may be nullptr).
     void set_certificate_issuer(CertificateIssuer* issuer) { issuer_ = issuer; }
+    /// Installs the TestInvokeAuthorizer seam (not owned; may be nullptr: 503).
+    void set_authorizer_invoker(AuthorizerInvoker* invoker) { invoker_ = invoker; }
 
     /// Answers one request. Never throws on input.
     [[nodiscard]] http::Response handle(const http::Request& request, Now now);
@@ -86,6 +105,7 @@ private:
     Rng& rng_;
     ControlPlaneAuthorize authorize_;
     CertificateIssuer* issuer_ = nullptr;
+    AuthorizerInvoker* invoker_ = nullptr;
 };
 
 }  // namespace iotsim::registry

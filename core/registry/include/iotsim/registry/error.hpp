@@ -40,6 +40,7 @@ inline constexpr const char* certificate_state = "CertificateStateException";   
 inline constexpr const char* limit_exceeded = "LimitExceededException";            // 410
 inline constexpr const char* internal_failure = "InternalFailureException";        // 500
 inline constexpr const char* service_unavailable = "ServiceUnavailableException";  // 503
+inline constexpr const char* invalid_response = "InvalidResponseException";        // 400
 
 /// The model's HTTP status for one of the names above (500 for an unknown name).
 [[nodiscard]] int status_of(std::string_view type);

@@ -164,10 +164,36 @@ struct PolicyRecord {
     friend bool operator==(const PolicyRecord&, const PolicyRecord&) = default;
 };
 
+/// botocore `AuthorizerStatus`.
+enum class AuthorizerStatus : std::uint8_t { active, inactive };
+
+[[nodiscard]] std::string_view to_string(AuthorizerStatus status);  // "ACTIVE", "INACTIVE"
+[[nodiscard]] std::optional<AuthorizerStatus> parse_authorizer_status(std::string_view text);
+
+/// A custom authorizer (CreateAuthorizer; reference §5.4). Its "Lambda" is a local handler the
+/// host maps `function_arn` to (an executable or an HTTP callback); the registry only keeps it.
+struct AuthorizerRecord {
+    std::string name;
+    std::string function_arn;
+    std::string token_key_name;  // "" when signing is disabled and none was given
+    /// Key name -> PEM public key (RSA), used to verify x-amz-customauthorizer-signature.
+    std::map<std::string, std::string> token_signing_public_keys;
+    AuthorizerStatus status = AuthorizerStatus::active;
+    bool signing_disabled = false;
+    bool enable_caching_for_http = false;
+    WallTime created;
+    WallTime last_modified;
+    Tags tags;
+
+    friend bool operator==(const AuthorizerRecord&, const AuthorizerRecord&) = default;
+};
+
 /// Registry-wide state that is not a resource.
 struct RegistrySettings {
     /// GetRegistrationCode's answer, drawn once from the Rng and kept (AWS: stable per account).
     std::string registration_code;
+    /// SetDefaultAuthorizer's authorizer, "" for none.
+    std::string default_authorizer;
 
     friend bool operator==(const RegistrySettings&, const RegistrySettings&) = default;
 };
@@ -186,6 +212,8 @@ void to_json(nlohmann::json& j, const CaCertificateRecord& r);
 void from_json(const nlohmann::json& j, CaCertificateRecord& r);
 void to_json(nlohmann::json& j, const PolicyRecord& r);
 void from_json(const nlohmann::json& j, PolicyRecord& r);
+void to_json(nlohmann::json& j, const AuthorizerRecord& r);
+void from_json(const nlohmann::json& j, AuthorizerRecord& r);
 void to_json(nlohmann::json& j, const RegistrySettings& r);
 void from_json(const nlohmann::json& j, RegistrySettings& r);
 

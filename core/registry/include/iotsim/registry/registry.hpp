@@ -141,6 +141,25 @@ struct ListCertificatesInput {
     bool ascending = false;  // by creation date; AWS's default is newest first
 };
 
+/// CreateAuthorizer and UpdateAuthorizer (absent members: unchanged on update, defaults on
+/// create).
+struct AuthorizerInput {
+    std::string name;
+    std::optional<std::string> function_arn;
+    std::optional<std::string> token_key_name;
+    std::optional<std::map<std::string, std::string>> token_signing_public_keys;
+    std::optional<AuthorizerStatus> status;
+    std::optional<bool> signing_disabled;  // CreateAuthorizer only
+    std::optional<bool> enable_caching_for_http;
+    Tags tags;  // CreateAuthorizer only
+};
+
+struct ListAuthorizersInput {
+    PageRequest page;
+    bool ascending = true;  // by name
+    std::optional<AuthorizerStatus> status;
+};
+
 /// A policy that applies to a principal, as the broker's authorizer evaluates it.
 struct EffectivePolicy {
     std::string policy_name;
@@ -177,6 +196,7 @@ public:
     [[nodiscard]] std::string certificate_arn(std::string_view id) const;
     [[nodiscard]] std::string ca_certificate_arn(std::string_view id) const;
     [[nodiscard]] std::string policy_arn(std::string_view name) const;
+    [[nodiscard]] std::string authorizer_arn(std::string_view name) const;
 
     // ---- Things -------------------------------------------------------------------------
     /// CreateThing. Identical configuration again returns the existing thing; otherwise 409
@@ -330,6 +350,28 @@ public:
     [[nodiscard]] Page<std::string> list_principal_things(std::string_view principal,
                                                           const PageRequest& page) const;
 
+    // ---- Custom authorizers (reference §5.4) ---------------------------------------------
+    /// CreateAuthorizer: 409 ResourceAlreadyExistsException; 400 for a bad name, function ARN,
+    /// token key name or public key (RSA, >= 2048 bits), or signing enabled without a token
+    /// key name and at least one key.
+    const AuthorizerRecord& create_authorizer(const AuthorizerInput& input, Now now);
+    /// UpdateAuthorizer: the given members change; signingDisabled cannot. 404.
+    const AuthorizerRecord& update_authorizer(const AuthorizerInput& input, Now now);
+    [[nodiscard]] const AuthorizerRecord& describe_authorizer(std::string_view name) const;
+    /// DeleteAuthorizer: 409 DeleteConflictException while ACTIVE or the default authorizer.
+    void delete_authorizer(std::string_view name, Now now);
+    [[nodiscard]] Page<AuthorizerRecord> list_authorizers(const ListAuthorizersInput& input) const;
+    /// SetDefaultAuthorizer: 404 unknown; 409 ResourceAlreadyExistsException when another
+    /// authorizer is the default (clear it first); the same one again succeeds.
+    const AuthorizerRecord& set_default_authorizer(std::string_view name, Now now);
+    /// DescribeDefaultAuthorizer: 404 when none is set.
+    [[nodiscard]] const AuthorizerRecord& describe_default_authorizer() const;
+    /// ClearDefaultAuthorizer: 404 when none is set.
+    void clear_default_authorizer(Now now);
+    /// The authorizer, or nullptr; default_authorizer(): the default one, or nullptr.
+    [[nodiscard]] const AuthorizerRecord* find_authorizer(std::string_view name) const;
+    [[nodiscard]] const AuthorizerRecord* default_authorizer() const;
+
     // ---- Queries for the broker's authorizer (no errors: unknown ids give empty answers) ---
     /// The policies that apply to a certificate (reference §4.4): those attached to it, then
     /// those attached to the thing groups (and their ancestors) of the things it is attached
@@ -393,6 +435,7 @@ private:
     std::map<std::string, CertificateRecord, std::less<>> certificates_;
     std::map<std::string, CaCertificateRecord, std::less<>> ca_certificates_;
     std::map<std::string, PolicyRecord, std::less<>> policies_;
+    std::map<std::string, AuthorizerRecord, std::less<>> authorizers_;
     RegistrySettings settings_;
     // Reverse indexes, rebuilt by recover(): principal ARN -> things; target ARN -> policies.
     std::map<std::string, std::set<std::string>, std::less<>> principal_things_;

@@ -20,6 +20,7 @@ struct RegistrySnapshot {
     std::vector<CertificateRecord> certificates;
     std::vector<CaCertificateRecord> ca_certificates;
     std::vector<PolicyRecord> policies;
+    std::vector<AuthorizerRecord> authorizers;
     std::optional<RegistrySettings> settings;
 };
 
@@ -30,7 +31,7 @@ struct RegistrySnapshot {
 /// write several records (DeleteThingGroup rewrites its member things); each write is
 /// idempotent and complete on its own.
 ///
-/// Keys: things, thing types, thing groups and policies by name; certificates and CA
+/// Keys: things, thing types, thing groups, policies and authorizers by name; certificates and CA
 /// certificates by id. records.hpp gives every record a JSON form for stores that keep text.
 ///
 /// A storage failure is an environment failure: the implementation throws (any std::exception);
@@ -55,6 +56,8 @@ public:
     virtual void erase_ca_certificate(std::string_view id) = 0;
     virtual void put_policy(const PolicyRecord& record) = 0;
     virtual void erase_policy(std::string_view name) = 0;
+    virtual void put_authorizer(const AuthorizerRecord& record) = 0;
+    virtual void erase_authorizer(std::string_view name) = 0;
     virtual void put_settings(const RegistrySettings& settings) = 0;
     /// Every stored record, each kind in key order.
     [[nodiscard]] virtual RegistrySnapshot load() = 0;
@@ -76,6 +79,8 @@ public:
     void erase_ca_certificate(std::string_view id) override;
     void put_policy(const PolicyRecord& record) override;
     void erase_policy(std::string_view name) override;
+    void put_authorizer(const AuthorizerRecord& record) override;
+    void erase_authorizer(std::string_view name) override;
     void put_settings(const RegistrySettings& settings) override;
     [[nodiscard]] RegistrySnapshot load() override;
 
@@ -95,6 +100,7 @@ private:
     std::map<std::string, std::string, std::less<>> certificates_;
     std::map<std::string, std::string, std::less<>> ca_certificates_;
     std::map<std::string, std::string, std::less<>> policies_;
+    std::map<std::string, std::string, std::less<>> authorizers_;
     std::optional<std::string> settings_;
     std::uint64_t writes_ = 0;
     bool fail_writes_ = false;

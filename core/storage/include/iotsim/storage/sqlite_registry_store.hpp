@@ -57,6 +57,8 @@ public:
     void erase_ca_certificate(std::string_view id) override;
     void put_policy(const registry::PolicyRecord& record) override;
     void erase_policy(std::string_view name) override;
+    void put_authorizer(const registry::AuthorizerRecord& record) override;
+    void erase_authorizer(std::string_view name) override;
     void put_settings(const registry::RegistrySettings& settings) override;
     /// Every stored record, each kind in key order. Throws StoreError, also for a corrupt row.
     [[nodiscard]] registry::RegistrySnapshot load() override;
