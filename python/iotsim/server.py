@@ -10,17 +10,20 @@ its ``iotsim: listening ...`` line and stops it (SIGTERM, then SIGKILL) when don
 """
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import pathlib
 import re
 import selectors
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _READY = re.compile(
     r"^iotsim: listening mqtt=(?P<host>[0-9.]+):(?P<mqtt>\d+) mqtts=[0-9.]+:(?P<mqtts>\d+) "
@@ -66,6 +69,66 @@ class LocalServer:
         self._log = None
         self._drain: threading.Thread | None = None
         self._finalizer: weakref.finalize | None = None
+        self._functions: dict[str, Callable] = {}
+        self._function_server: http.server.ThreadingHTTPServer | None = None
+
+    # ---- local Lambda functions -------------------------------------------
+    def add_lambda(self, name: str, fn: Callable[[dict], dict]) -> None:
+        """Makes the Python callable ``fn`` the local Lambda function ``name``: what a custom
+        authorizer whose ``authorizerFunctionArn`` ends in ``function:<name>`` runs (``fn`` gets
+        AWS's authorizer event as a dict and returns AWS's response: ``isAuthenticated``,
+        ``principalId``, ``policyDocuments``, ``disconnectAfterInSeconds``,
+        ``refreshAfterInSeconds``), and what lambda rule actions and ``aws_lambda()`` call.
+
+        The server runs functions as executables ``DATA_DIR/lambda/<name>``: this writes one that
+        hands the event to ``fn`` in this process over loopback HTTP, and returns its answer (an
+        exception in ``fn`` fails the invocation, as a failing Lambda does)."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+            raise ValueError(f"invalid Lambda function name: {name!r}")
+        self._functions[name] = fn
+        port = self._serve_functions()
+        folder = self.data_dir / "lambda"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text(
+            f"#!{sys.executable or '/usr/bin/python3'}\n"
+            "import sys, urllib.request\n"
+            f"request = urllib.request.Request('http://127.0.0.1:{port}/{name}', data=sys.stdin.buffer.read(),"
+            " method='POST')\n"
+            "with urllib.request.urlopen(request, timeout=30) as answer:\n"
+            "    sys.stdout.buffer.write(answer.read())\n")
+        tmp.chmod(0o755)
+        tmp.replace(path)
+
+    def _serve_functions(self) -> int:
+        if self._function_server is None:
+            functions = self._functions
+
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):  # noqa: N802 - http.server's name
+                    fn = functions.get(self.path.lstrip("/"))
+                    body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    try:
+                        if fn is None:
+                            raise LookupError(f"no function {self.path}")
+                        answer = json.dumps(fn(json.loads(body))).encode()
+                        status = 200
+                    except Exception as e:  # noqa: BLE001 - reported to the server as a failed invocation
+                        answer, status = f"{type(e).__name__}: {e}".encode(), 500
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+
+                def log_message(self, *args):
+                    pass
+
+            self._function_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            self._function_server.daemon_threads = True
+            threading.Thread(target=self._function_server.serve_forever, daemon=True,
+                             name="iotsim-functions").start()
+        return self._function_server.server_address[1]
 
     # ---- where to connect -------------------------------------------------
     @property
@@ -186,6 +249,10 @@ class LocalServer:
     def close(self) -> None:
         """stop(), and remove the temporary data directory if this object made it."""
         self.stop()
+        if self._function_server is not None:
+            self._function_server.shutdown()
+            self._function_server.server_close()
+            self._function_server = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
