@@ -364,3 +364,48 @@ def test_an_unsigned_websocket_is_refused_when_no_authorizer_is_active(srv):
                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                   b"Sec-WebSocket-Protocol: mqtt\r\nx-amz-customauthorizer-name: nobody\r\n\r\n")
         assert s.recv(4096).startswith(b"HTTP/1.1 403")
+
+
+def test_an_https_publish_with_the_token_in_headers_or_query_is_decided_by_the_authorizer(ca_server, keys):
+    """HTTPS publish with custom authentication (only Publish is supported that way, as on AWS)."""
+    import urllib.error
+    import urllib.request
+    srv = ca_server
+    name = "signed-authorizer"
+    ensure_authorizer(srv, name, keys=keys)
+    watcher = PahoClient(srv, client_id=unique("watch-"))
+    watcher.connect()
+    watcher.subscribe("custom/http")
+    ctx = ssl.create_default_context(cafile=srv.ca)
+
+    def call(path, headers, method="POST", body=b"from https"):
+        request = urllib.request.Request(f"https://localhost:{srv.wss_port}{path}", data=body, method=method,
+                                         headers=headers)
+        try:
+            with urllib.request.urlopen(request, context=ctx, timeout=15) as r:
+                return r.status, None
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("x-amzn-ErrorType")
+
+    sig = keys["sign"]("allow")
+    good = {"x-amz-customauthorizer-name": name, "Token": "allow", "x-amz-customauthorizer-signature": sig}
+    try:
+        assert call("/topics/custom/http?qos=1", good) == (200, None)
+        assert watcher.expect_message("custom/http").payload == b"from https"
+        query = urllib.parse.urlencode({"qos": "1", "x-amz-customauthorizer-name": name, "Token": "allow",
+                                        "x-amz-customauthorizer-signature": sig})
+        assert call(f"/topics/custom/http?{query}", {}) == (200, None)
+        assert watcher.expect_message("custom/http").payload == b"from https"
+        # The function refuses another token (signed, so it runs): 401.
+        other = {**good, "Token": "deny", "x-amz-customauthorizer-signature": keys["sign"]("deny")}
+        assert call("/topics/custom/http", other) == (401, "UnauthorizedException")
+        # Its policies decide: a topic outside them, or an operation other than Publish, is 403.
+        assert call("/topics/elsewhere", good) == (403, "ForbiddenException")
+        assert call("/things/lamp/shadow", good, method="GET", body=None) == (403, "ForbiddenException")
+        # A forged signature never reaches the function.
+        before = len(events(srv))
+        forged = {**good, "x-amz-customauthorizer-signature": keys["sign"]("forged")}
+        assert call("/topics/custom/http", forged) == (401, "UnauthorizedException")
+        assert len(events(srv)) == before
+    finally:
+        watcher.close()

@@ -14,19 +14,48 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
         out.close = true;
         return out;
     }
+    for (CodecEvent& e : codec_.receive(bytes)) {
+        held_.push_back(std::move(e));
+    }
+    if (!pending_) {
+        process(held_, now, out, caller_);
+    }
+    return out;
+}
+
+ConnectionOutput HttpConnection::resume(std::shared_ptr<const void> decision, Now now) {
+    ConnectionOutput out;
+    if (!pending_) {
+        return out;
+    }
+    const Request request = std::move(*pending_);
+    pending_.reset();
+    std::deque<CodecEvent> first;
+    first.emplace_back(request);
+    Caller decided = caller_;
+    decided.custom = std::move(decision);
+    process(first, now, out, decided);
+    if (!pending_ && !closed_) {
+        process(held_, now, out, caller_);
+    }
+    return out;
+}
+
+void HttpConnection::process(std::deque<CodecEvent>& events, Now now, ConnectionOutput& out, const Caller& caller) {
     EncodeOptions encode;
     if (date_header_) {
         encode.date = now.wall;
-    }
-    std::deque<CodecEvent> events;
-    for (CodecEvent& e : codec_.receive(bytes)) {
-        events.push_back(std::move(e));
     }
     while (!events.empty()) {
         CodecEvent event = std::move(events.front());
         events.pop_front();
         if (auto* request = std::get_if<Request>(&event)) {
-            const Response response = router_.handle(*request, now, caller_);
+            const Response response = router_.handle(*request, now, caller);
+            if (response.custom_auth_pending) {
+                out.custom_auth_request = *request;
+                pending_ = std::move(*request);
+                return;
+            }
             if (response.upgrade) {
                 out.bytes += encode_response(response, false, encode);
                 out.upgrade = true;
@@ -65,7 +94,6 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
             break;
         }
     }
-    return out;
 }
 
 }  // namespace iotsim::http

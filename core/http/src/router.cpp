@@ -362,7 +362,14 @@ Response Router::handle(const Request& request, Now now, const Caller& caller) {
     // A certificate verified in the TLS handshake authenticates an unsigned request (AWS's port
     // 8443); a signed request is SigV4's whatever the transport (botocore over HTTPS).
     const bool by_certificate = !caller.certificate_id.empty() && request.header("Authorization") == nullptr;
-    if (!by_certificate) {
+    const bool by_custom = caller.custom != nullptr;
+    if (!by_certificate && !by_custom && custom_auth_ && request.header("Authorization") == nullptr &&
+        request.query.find("X-Amz-Signature=") == std::string::npos && custom_auth_(request)) {
+        Response pending;
+        pending.custom_auth_pending = true;
+        return pending;
+    }
+    if (!by_certificate && !by_custom) {
         if (auto refused = verify_sigv4(request, options_.sigv4, now.wall)) {
             const std::string request_id = next_request_id();
             Response response = error_response(*refused, request_id);
@@ -376,7 +383,7 @@ Response Router::handle(const Request& request, Now now, const Caller& caller) {
         }
     }
     const std::string request_id = next_request_id();
-    Response response = route(request, request_id, now, by_certificate ? caller : Caller{});
+    Response response = route(request, request_id, now, by_certificate || by_custom ? caller : Caller{});
     response.headers.push_back({"x-amzn-RequestId", request_id});
     return response;
 }
@@ -401,6 +408,7 @@ Response Router::route(const Request& request, const std::string& request_id, No
     auth.resource = route.resource;
     auth.certificate_id = caller.certificate_id;
     auth.address = caller.address;
+    auth.custom = caller.custom;
     if (const std::string* name = param("name");
         name && (route.operation == Operation::get_thing_shadow ||
                  route.operation == Operation::update_thing_shadow ||

@@ -929,7 +929,7 @@ struct Server::Impl {
                 }
                 // A client certificate (verified against the root CA when offered) authenticates
                 // the connection's unsigned requests (AWS's port 8443); the policies decide.
-                self->http.set_caller({peer_certificate_id(self->tls->native_handle()), self->address});
+                self->http.set_caller({peer_certificate_id(self->tls->native_handle()), self->address, nullptr});
                 self->read();
             });
         }
@@ -944,7 +944,7 @@ struct Server::Impl {
         }
 
         void read() {
-            if (closed || close_after_write || upgrade_to || reading) {
+            if (closed || close_after_write || upgrade_to || reading || http.authorizing()) {
                 return;
             }
             // Back-pressure: a client that pipelines requests without reading the answers is not
@@ -970,8 +970,20 @@ struct Server::Impl {
                 return;
             }
             arm_idle();
-            auto out = http.receive(std::string_view(rbuf.data(), n), read_clocks());
+            handle(http.receive(std::string_view(rbuf.data(), n), read_clocks()));
+        }
+
+        /// Carries out one HttpConnection output: effects, bytes, upgrade, close, or a request
+        /// for a custom authorizer (its answer comes back through http.resume()).
+        void handle(http::ConnectionOutput out) {
             srv.apply(srv.data_plane->take_effects());
+            if (out.custom_auth_request) {
+                if (!out.bytes.empty()) {
+                    queue(std::move(out.bytes));
+                }
+                authorize(std::move(*out.custom_auth_request));
+                return;  // reading resumes once the authorizer has decided
+            }
             if (out.upgrade) {
                 std::optional<auth::CustomAuthRequest> custom;
                 if (out.custom_auth) {
@@ -1006,6 +1018,45 @@ struct Server::Impl {
                 return;
             }
             read();
+        }
+
+        /// An iot-data request with custom authentication (reference §5.4: the token in its
+        /// headers or query): the function runs on the authorizer worker, and the request is then
+        /// answered with its decision. Reading pauses meanwhile.
+        void authorize(const http::Request& request) {
+            auth::CustomAuthRequest r;
+            r.http = true;
+            for (const auto& h : request.headers) {
+                r.headers.emplace_back(h.name, h.value);
+            }
+            r.query = request.query;
+            if (tls) {
+                r.tls = true;
+                r.server_name = server_name_of(tls->native_handle());
+            }
+            auto prepared = auth::prepare_invocation(*srv.registry, r, srv.auth_rng.uuid4());
+            if (!prepared) {
+                decided(auth::refused_grant({}, prepared.error().reason, srv.next_grant_serial++));
+                return;
+            }
+            auto invocation = std::move(prepared).value();
+            const std::string arn = invocation.authorizer.function_arn;
+            srv.authorizer_worker->submit(AuthorizerWorker::Job{
+                arn, invocation.event.dump(),
+                [self = shared_from_this(), authorizer = std::move(invocation.authorizer)](
+                    Result<std::string, rules::RuntimeError> answer) {
+                    if (!self->closed) {
+                        self->decided(self->srv.grant_from(authorizer, answer));
+                    }
+                }});
+        }
+
+        void decided(std::shared_ptr<const auth::CustomAuthGrant> grant) {
+            srv.log_line("custom_auth http from=" + from + " authorizer=" +
+                         (grant->authorizer.empty() ? "-" : grant->authorizer) +
+                         (grant->authenticated ? " result=allowed principal=" + grant->principal_id
+                                               : " result=refused reason=\"" + grant->refusal + "\""));
+            handle(http.resume(std::move(grant), read_clocks()));
         }
 
         void queue(std::string bytes) {
@@ -1252,6 +1303,13 @@ struct Server::Impl {
         auth_rng = Rng::derive(os_seed, "custom-auth");
         control_plane->set_authorizer_invoker(&test_invoker);
         router->set_websocket_custom_auth([this](const http::Request&) { return custom_auth_available(); });
+        // An unsigned iot-data request naming an authorizer, or any unsigned one once a default
+        // authorizer is set (AWS: "used when a device sends no AWS credentials").
+        router->set_custom_auth([this](const http::Request& request) {
+            const bool named = request.header("x-amz-customauthorizer-name") != nullptr ||
+                               request.query.find("x-amz-customauthorizer-name=") != std::string::npos;
+            return named || registry->default_authorizer() != nullptr;
+        });
         // AMBIG: AWS's rule evaluation waits for aws_lambda()'s answer; so does iotsim, on the
         // broker's thread, which serves nobody meanwhile: the timeout is 1 s, not an action's 3 s.
         sql_lambda = std::make_unique<actions::FileActionRunner>(options.data_dir, std::chrono::milliseconds(1000));
@@ -1349,13 +1407,26 @@ struct Server::Impl {
     /// with `thing/<thing>` for the list (the REST page's example). A denial is AWS's observed
     /// 403 `{"message":"Forbidden"}`.
     std::optional<http::ApiError> authorize_rest(const http::AuthorizeRequest& request) {
-        if (request.certificate_id.empty()) {
-            return std::nullopt;
-        }
         broker::PeerIdentity peer;
-        peer.transport = broker::Transport::tls;
-        peer.certificate_id = request.certificate_id;
-        peer.principal = request.certificate_id;
+        if (request.custom) {
+            // A custom authorizer decided: AWS supports only Publish this way over HTTP (§5.4).
+            auto grant = std::static_pointer_cast<const auth::CustomAuthGrant>(request.custom);
+            if (!grant->authenticated) {
+                return http::ApiError{401, "UnauthorizedException", "Unauthorized"};
+            }
+            if (request.operation != http::Operation::publish) {
+                return http::ApiError{403, "ForbiddenException", "Forbidden"};
+            }
+            peer.transport = broker::Transport::tls;
+            peer.principal = grant->principal_id;
+            peer.custom = std::move(grant);
+        } else if (request.certificate_id.empty()) {
+            return std::nullopt;
+        } else {
+            peer.transport = broker::Transport::tls;
+            peer.certificate_id = request.certificate_id;
+            peer.principal = request.certificate_id;
+        }
         peer.address = request.address;
         namespace actions = policy::actions;
         auto& a = *authorizer;

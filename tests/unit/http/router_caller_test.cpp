@@ -68,28 +68,65 @@ BOOST_FIXTURE_TEST_CASE(an_unsigned_request_without_a_certificate_is_refused_bef
 
 BOOST_FIXTURE_TEST_CASE(an_unsigned_request_with_a_certificate_reaches_iot_data_and_the_hook_sees_the_certificate,
                         CallerFixture) {
-    const Response r = get("/things/lamp/shadow", {"cert-1", "192.0.2.7"});
+    const Response r = get("/things/lamp/shadow", {"cert-1", "192.0.2.7", nullptr});
     BOOST_TEST(r.status == 404);  // routed: the shadow does not exist
     BOOST_TEST(*r.header("x-amzn-ErrorType") == "ResourceNotFoundException");
     BOOST_REQUIRE_EQUAL(seen.size(), 1U);
     BOOST_TEST(seen[0] == "cert-1");
     BOOST_TEST(seen_address == "192.0.2.7");  // the policies' aws:SourceIp
-    const Response denied = get("/things/lamp/shadow", {"denied", "192.0.2.7"});
+    const Response denied = get("/things/lamp/shadow", {"denied", "192.0.2.7", nullptr});
     BOOST_TEST(denied.status == 403);
     BOOST_TEST(*denied.header("x-amzn-ErrorType") == "ForbiddenException");
 }
 
 BOOST_FIXTURE_TEST_CASE(a_certificate_never_reaches_the_front_which_takes_sigv4_only, CallerFixture) {
-    const Response r = get("/control", {"cert-1", "192.0.2.7"});
+    const Response r = get("/control", {"cert-1", "192.0.2.7", nullptr});
     BOOST_TEST(front_calls == 0);
     BOOST_TEST(r.status == 404);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_signed_request_is_verified_as_sigv4_even_with_a_certificate, CallerFixture) {
-    const Response r = get("/things/lamp/shadow", {"cert-1", "192.0.2.7"}, /*with_authorization=*/true);
+    const Response r = get("/things/lamp/shadow", {"cert-1", "192.0.2.7", nullptr}, /*with_authorization=*/true);
     BOOST_TEST(r.status == 403);  // the signature is wrong: the certificate does not rescue it
     BOOST_TEST(*r.header("x-amzn-ErrorType") != "ForbiddenException");
     BOOST_TEST(seen.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unsigned_request_the_custom_authorizer_wants_waits_for_its_decision, CallerFixture) {
+    router.set_custom_auth([](const Request& r) { return r.header("x-amz-customauthorizer-name") != nullptr; });
+    std::vector<bool> decided;
+    router.set_authorize([&](const AuthorizeRequest& request) -> std::optional<ApiError> {
+        decided.push_back(request.custom != nullptr);
+        if (request.custom && !*std::static_pointer_cast<const bool>(request.custom)) {
+            return ApiError{401, "UnauthorizedException", "Unauthorized"};
+        }
+        return std::nullopt;
+    });
+    HttpConnection connection(router);
+    const std::string named = "GET /things/lamp/shadow HTTP/1.1\r\nHost: localhost\r\n"
+                              "x-amz-customauthorizer-name: my-auth\r\n\r\n";
+    // The second request arrives pipelined behind the first: it waits too.
+    ConnectionOutput out = connection.receive(named + named, now_at_s(t0_s));
+    BOOST_TEST(out.bytes.empty());
+    BOOST_REQUIRE(out.custom_auth_request.has_value());
+    BOOST_TEST(out.custom_auth_request->path == "/things/lamp/shadow");
+    BOOST_TEST(connection.authorizing());
+    BOOST_TEST(connection.receive("", now_at_s(t0_s)).bytes.empty());  // nothing moves meanwhile
+    // Allowed: the first is answered, the second now waits for its own decision.
+    out = connection.resume(std::make_shared<const bool>(true), now_at_s(t0_s));
+    BOOST_TEST(out.bytes.starts_with("HTTP/1.1 404"));  // the test plane has no such shadow
+    BOOST_TEST(out.custom_auth_request.has_value());
+    out = connection.resume(std::make_shared<const bool>(false), now_at_s(t0_s));
+    BOOST_TEST(out.bytes.starts_with("HTTP/1.1 401"));
+    BOOST_TEST(!connection.authorizing());
+    BOOST_TEST(decided == (std::vector<bool>{true, true}), boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_request_the_custom_authorizer_does_not_want_still_needs_sigv4, CallerFixture) {
+    router.set_custom_auth([](const Request& r) { return r.header("x-amz-customauthorizer-name") != nullptr; });
+    const Response r = get("/things/lamp/shadow", {});
+    BOOST_TEST(!r.custom_auth_pending);
+    BOOST_TEST(*r.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

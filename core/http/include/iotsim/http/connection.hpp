@@ -1,5 +1,7 @@
 #pragma once
 
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +28,9 @@ struct ConnectionOutput {
     bool custom_auth = false;
     std::vector<Header> upgrade_headers;
     std::string upgrade_query;
+    /// A request a custom authorizer must decide (Response::custom_auth_pending): `bytes` hold
+    /// the answers before it; nothing after it is processed until resume().
+    std::optional<Request> custom_auth_request;
 };
 
 /// Options of one HttpConnection.
@@ -51,15 +56,26 @@ public:
     /// Bytes arrived (any split). Returns what to write and whether to close afterwards.
     [[nodiscard]] ConnectionOutput receive(std::string_view bytes, Now now);
 
+    /// The custom authorizer decided the pending request (`decision` is the host's, passed to
+    /// the Router as Caller::custom): answers it, then goes on with what arrived meanwhile.
+    [[nodiscard]] ConnectionOutput resume(std::shared_ptr<const void> decision, Now now);
+
+    /// True while a request waits for a custom authorizer.
+    [[nodiscard]] bool authorizing() const { return pending_.has_value(); }
+
     /// True once the connection reads no more input (it is to be closed).
     [[nodiscard]] bool done() const { return closed_ || codec_.done(); }
 
 private:
+    void process(std::deque<CodecEvent>& events, Now now, ConnectionOutput& out, const Caller& caller);
+
     ServerCodec codec_;
     Router& router_;
     Caller caller_;
     bool date_header_;
     bool closed_ = false;
+    std::optional<Request> pending_;  // waiting for a custom authorizer
+    std::deque<CodecEvent> held_;     // what the codec framed behind it
 };
 
 }  // namespace iotsim::http

@@ -54,6 +54,8 @@ struct Response {
     bool custom_auth = false;
     std::vector<Header> upgrade_headers;
     std::string upgrade_query;
+    /// Not an answer yet: a custom authorizer must decide first (Router::set_custom_auth).
+    bool custom_auth_pending = false;
 
     /// The value of the first header named `name` (case-insensitive), or nullptr.
     [[nodiscard]] const std::string* header(std::string_view name) const;

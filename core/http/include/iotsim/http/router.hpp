@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,9 @@ enum class Operation : std::uint8_t {
 struct Caller {
     std::string certificate_id;
     std::string address;  // the peer's IP address as text (the policies' aws:SourceIp)
+    /// A custom authorizer's decision for this request (opaque to core/http: the host made it
+    /// and reads it back in its Authorize hook); set by HttpConnection::resume.
+    std::shared_ptr<const void> custom;
 };
 
 /// What the authorization seam sees of a routed request.
@@ -51,6 +55,8 @@ struct AuthorizeRequest {
     /// SigV4: the policies decide); "" for a SigV4-signed or unauthenticated request.
     std::string certificate_id;
     std::string address;  // the caller's IP address (Caller::address), with certificate_id
+    /// Caller::custom: the request was authenticated by a custom authorizer, not SigV4.
+    std::shared_ptr<const void> custom;
 };
 
 /// The authentication/authorization seam (SigV4 and policies come with the registry): nullopt
@@ -104,6 +110,11 @@ public:
     void set_websocket_custom_auth(std::function<bool(const Request&)> accept) {
         websocket_custom_auth_ = std::move(accept);
     }
+    /// Whether an unsigned iot-data request goes to a custom authorizer (reference §5.4: the
+    /// token in its headers or query, or the default authorizer): handle() then answers with
+    /// Response::custom_auth_pending, and the host, once the function has answered, routes it
+    /// again with Caller::custom set (HttpConnection::resume).
+    void set_custom_auth(std::function<bool(const Request&)> wants) { custom_auth_ = std::move(wants); }
 
     /// Answers one request. Never throws on input. Authentication (reference §5): a request
     /// with a SigV4 signature (an Authorization header or X-Amz-Signature) is verified against
@@ -130,6 +141,7 @@ private:
     Authorize authorize_;
     Front front_;
     std::function<bool(const Request&)> websocket_custom_auth_;
+    std::function<bool(const Request&)> custom_auth_;
 };
 
 }  // namespace iotsim::http
