@@ -4,6 +4,7 @@
 
 #include "iotsim/net/server.hpp"
 
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -70,6 +71,46 @@ std::string peer_certificate_id(SSL* ssl) {
         X509_free(cert);
     }
     return id;
+}
+
+/// The peer's certificate as PEM ("" without one): what just-in-time registration records.
+std::string peer_certificate_pem(SSL* ssl) {
+    std::string pem;
+    X509* cert = SSL_get1_peer_certificate(ssl);
+    if (cert != nullptr) {
+        BIO* bio = BIO_new(BIO_s_mem());
+        if (bio != nullptr && PEM_write_bio_X509(bio, cert) == 1) {
+            char* data = nullptr;
+            const long n = BIO_get_mem_data(bio, &data);
+            pem.assign(data, static_cast<std::size_t>(n));
+        }
+        BIO_free(bio);
+        X509_free(cert);
+    }
+    return pem;
+}
+
+/// Client certificates are matched by their exact DER in the registry, not by CA chain
+/// (reference §5.1): certificates registered with RegisterCertificate(WithoutCA) under the
+/// customer's own CA, and unknown ones for just-in-time registration, must finish the handshake,
+/// and the registry then decides at CONNECT. So a chain that does not lead to the local root is
+/// accepted here; everything else OpenSSL checks still counts (expired or not yet valid, a bad
+/// signature, the proof of possession of the key).
+int accept_unknown_issuer(int preverified, X509_STORE_CTX* ctx) {
+    if (preverified == 1) {
+        return 1;
+    }
+    switch (X509_STORE_CTX_get_error(ctx)) {
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_CERT_UNTRUSTED:
+            return 1;
+        default:
+            return 0;
+    }
 }
 
 namespace asio = boost::asio;
@@ -656,6 +697,7 @@ struct Server::Impl {
                 }
                 self->peer.certificate_id = peer_certificate_id(self->tls->native_handle());
                 self->peer.principal = self->peer.certificate_id;
+                self->srv.just_in_time_register(self->peer.certificate_id, self->tls->native_handle());
                 self->begin_mqtt();
             });
         }
@@ -1171,6 +1213,41 @@ struct Server::Impl {
         conn->start_custom_mqtt();
     }
 
+    /// Just-in-time registration (reference §4.3): an unknown certificate signed by a registered
+    /// ACTIVE CA with auto-registration is recorded PENDING_ACTIVATION and announced on
+    /// `$aws/events/certificates/registered/<caCertificateId>`; the connection itself is then
+    /// refused at CONNECT (the certificate is not ACTIVE), as AWS refuses the first connection.
+    void just_in_time_register(const std::string& certificate_id, SSL* ssl) {
+        if (certificate_id.empty() || registry->find_certificate(certificate_id) != nullptr) {
+            return;
+        }
+        const Now now = read_clocks();
+        const registry::CertificateRecord* record = nullptr;
+        try {
+            record = registry->auto_register_certificate(peer_certificate_pem(ssl), now);
+        } catch (const std::exception& e) {
+            log_line(std::string("jitr_failed reason=\"") + e.what() + "\"");
+            return;
+        }
+        if (record == nullptr) {
+            return;
+        }
+        authorizer->invalidate();
+        const std::int64_t ms = now.wall.unix_ms();
+        const nlohmann::json event = {{"certificateId", record->id},
+                                      {"caCertificateId", record->ca_certificate_id},
+                                      {"timestamp", ms},
+                                      {"certificateStatus", "PENDING_ACTIVATION"},
+                                      {"awsAccountId", registry->options().scope.account},
+                                      {"certificateRegistrationTimestamp", ms}};
+        broker::Message message;
+        message.topic = "$aws/events/certificates/registered/" + record->ca_certificate_id;
+        message.payload = event.dump();
+        message.qos = mqtt::QoS::at_least_once;
+        log_line("jitr certificate=" + record->id + " ca=" + record->ca_certificate_id + " status=PENDING_ACTIVATION");
+        apply(broker->publish(std::move(message), now));
+    }
+
     /// Whether an unsigned WebSocket upgrade may go on to a custom authorizer: one is ACTIVE.
     bool custom_auth_available() const {
         registry::ListAuthorizersInput input;
@@ -1255,7 +1332,8 @@ struct Server::Impl {
             tls.use_certificate_chain_file(pki.server_cert.string());
             tls.use_private_key_file(pki.server_key.string(), ssl::context::pem);
             tls.load_verify_file(pki.root_ca_cert.string());
-            tls.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+            SSL_CTX_set_verify(tls.native_handle(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                               accept_unknown_issuer);
             // HTTPS: AWS authenticates REST calls with SigV4 or a client certificate, so a
             // certificate is verified when offered but not required.
             https_tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -1264,7 +1342,7 @@ struct Server::Impl {
             https_tls.use_certificate_chain_file(pki.server_cert.string());
             https_tls.use_private_key_file(pki.server_key.string(), ssl::context::pem);
             https_tls.load_verify_file(pki.root_ca_cert.string());
-            https_tls.set_verify_mode(ssl::verify_peer);
+            SSL_CTX_set_verify(https_tls.native_handle(), SSL_VERIFY_PEER, accept_unknown_issuer);
             wss_tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                                 ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
             SSL_CTX_set_min_proto_version(wss_tls.native_handle(), TLS1_2_VERSION);
