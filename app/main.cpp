@@ -86,12 +86,18 @@ int serve(const std::vector<std::string>& args) {
         ("http-port", po::value(&http_port)->default_value(8080),
          "iot-data REST API over plain HTTP (shadows, Publish, retained messages); 0 = any free port")
         ("wss-port", po::value(&wss_port)->default_value(4443),
-         "AWS's port 443: HTTPS and MQTT over WebSocket (GET /mqtt, SigV4-presigned), no client "
-         "certificate requested; 0 = any free port")
+         "AWS's port 443: HTTPS and MQTT over WebSocket (GET /mqtt, SigV4-presigned or a custom "
+         "authorizer), MQTT with ALPN \"mqtt\" (custom authorizers); no client certificate "
+         "requested; 0 = any free port")
         ("https-port", po::value(&https_port)->default_value(8443),
          "iot-data REST API over HTTPS (the server certificate from DATA_DIR); 0 = any free port")
         ("endpoint", po::value(&options.endpoint)->default_value(options.endpoint),
          "device data endpoint host name (in the server certificate)")
+        ("plain-principal", po::value(&options.plain_principal)->default_value(options.plain_principal),
+         "the principal of clients on the plain MQTT port (lifecycle events, logs)")
+        ("plain-policy", po::value(&options.plain_policy),
+         "authorize plain-port clients by this IoT policy of the registry (its default version, "
+         "with ${iot:ClientId}) instead of allowing them everything")
         ("session-expiry", po::value<unsigned>()->default_value(3600),
          "persistent session expiry in seconds (AWS default 3600, at most 604800)")
         ("credentials", po::value<std::string>(),
@@ -161,7 +167,7 @@ int run(const std::vector<std::string>& args) {
     std::uint64_t seed = 0;
     desc.add_options()
         ("help,h", "show this help")
-        ("scenario", po::value(&scenario_path), "scenario file (JSON, format version 1; see sim/scenarios/README.md)")
+        ("scenario", po::value(&scenario_path), "scenario file (JSON, format version 1 or 2; see sim/scenarios/README.md)")
         ("seed", po::value(&seed), "seed (overrides the scenario's)")
         ("until", po::value(&until_text), "virtual time to run to, e.g. 10m (overrides the scenario's duration)")
         ("trace", po::value(&trace_path), "write every trace record as JSON Lines to this file");
@@ -196,6 +202,7 @@ int run(const std::vector<std::string>& args) {
         const auto& violations = sim->finish_checks();
         const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         std::uint64_t published = 0, acked = 0, received = 0, connects = 0, disconnects = 0, crashes = 0;
+        std::uint64_t tls_failures = 0, connects_refused = 0, revocations = 0;
         for (const auto& d : sim->device_stats()) {
             published += d.published;
             acked += d.acked;
@@ -203,6 +210,9 @@ int run(const std::vector<std::string>& args) {
             connects += d.connects;
             disconnects += d.disconnects;
             crashes += d.crashes;
+            tls_failures += d.tls_failures;
+            connects_refused += d.connects_refused;
+            revocations += d.revocations;
         }
         const double virt_s = static_cast<double>(scenario.duration.count()) / 1e9;
         std::cout << "scenario: " << scenario.name << "  seed: " << scenario.options.seed << "\n"
@@ -212,6 +222,11 @@ int run(const std::vector<std::string>& args) {
                   << "  crashes: " << crashes << "\n"
                   << "published: " << published << "  acknowledged: " << acked << "  delivered: " << received << "\n"
                   << "events: " << sim->events_processed() << "  trace records: " << sim->trace().count() << "\n";
+        if (!scenario.options.registry.certificates.empty()) {
+            std::cout << "certificates: " << scenario.options.registry.certificates.size()
+                      << "  tls handshakes refused: " << tls_failures << "  connects refused: " << connects_refused
+                      << "  revoked connections: " << revocations << "\n";
+        }
         if (const auto* b = sim->broker()) {
             const auto& st = b->stats();
             std::cout << "broker: publishes " << st.publishes_received << "  deliveries " << st.messages_delivered

@@ -446,3 +446,32 @@ def test_registry_certificates_and_policies_survive_a_restart(server, tmp_path):
     with PahoClient(server, unique("demo-"), tls=server.tls_files) as c:
         c.connect()
         c.disconnect()
+
+
+def test_plain_policy_makes_the_plain_port_obey_an_iot_policy(request, tmp_path_factory, pki_seed, tmp_path):
+    """`--plain-policy NAME`: the plain port's clients are authorized by that policy (here
+    client ids plain-* and topics plain/*) instead of being allowed everything."""
+    from conftest import _launch
+    srv = _launch(request, tmp_path_factory.mktemp("plain-policy"), pki_seed,
+                  extra_args=["--plain-policy", "plain-lab", "--plain-principal", "lab-bench"])
+    outsider = PahoClient(srv, client_id=unique("other-"))
+    try:
+        assert not outsider.connect(expect_success=False), "connected before the policy exists"
+    finally:
+        outsider.close()
+    boto_iot(srv).create_policy(policyName="plain-lab", policyDocument=policy(
+        {"Effect": "Allow", "Action": "iot:Connect", "Resource": ARN + ":client/plain-*"},
+        {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive", "iot:Subscribe"], "Resource": "*"}))
+    c = PahoClient(srv, client_id=unique("plain-"), version=5)
+    try:
+        c.connect()
+        c.subscribe("plain/t")
+        c.publish("plain/t", b"ok")
+        assert c.expect_message("plain/t").payload == b"ok"
+    finally:
+        c.close()
+    refused = PahoClient(srv, client_id=unique("other-"), version=5)
+    try:
+        assert refused.connect(expect_success=False).get("rc") == 135
+    finally:
+        refused.close()

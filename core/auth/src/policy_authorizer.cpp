@@ -7,6 +7,7 @@
 #include "iotsim/policy/action.hpp"
 #include "iotsim/policy/arn.hpp"
 #include "iotsim/policy/evaluate.hpp"
+#include "iotsim/registry/error.hpp"
 
 namespace iotsim::auth {
 
@@ -119,6 +120,30 @@ PolicyAuthorizer::Entry PolicyAuthorizer::build_custom(const broker::PeerIdentit
     return entry;
 }
 
+PolicyAuthorizer::Entry PolicyAuthorizer::build_local(const broker::PeerIdentity& peer,
+                                                      std::optional<std::string_view> client_id) {
+    Entry entry;
+    entry.active = true;  // refused at CONNECT only if the policy does not allow iot:Connect
+    try {
+        const registry::PolicyRecord& record = registry_.get_policy(options_.local_policy);
+        policy::PolicyOptions po;
+        po.name = record.name;
+        po.arn = registry_.policy_arn(record.name);
+        if (auto parsed = policy::parse_policy(record.default_version().document, po)) {
+            entry.policies.push_back(std::move(parsed).value());
+        }
+    } catch (const registry::RegistryError&) {
+        // No such policy (yet): nothing is allowed.
+    }
+    if (client_id) {
+        entry.context.client_id = std::string(*client_id);
+    }
+    if (!peer.address.empty()) {
+        entry.context.source_ip = peer.address;
+    }
+    return entry;
+}
+
 const PolicyAuthorizer::Entry* PolicyAuthorizer::entry_for(const broker::PeerIdentity& peer,
                                                            std::optional<std::string_view> client_id,
                                                            bool& allow_all) {
@@ -146,6 +171,19 @@ const PolicyAuthorizer::Entry* PolicyAuthorizer::entry_for(const broker::PeerIde
         // (reference §5.3); iotsim's keys are the account's own (DATA_DIR/credentials), like an
         // administrator's, so it is allowed everything. IAM policies are not modelled.
         const bool iam = peer.transport == broker::Transport::websocket && peer.sigv4 && !peer.principal.empty();
+        if (local && options_.allow_unauthenticated_local && !options_.local_policy.empty() && !iam) {
+            std::string key = "\x02";
+            key.append(peer.address).push_back('\0');
+            key.push_back(client_id ? 'c' : 'r');
+            key.append(client_id.value_or(std::string_view{}));
+            if (auto it = entries_.find(key); it != entries_.end()) {
+                return &it->second;
+            }
+            if (entries_.size() >= options_.cache_entries_max) {
+                entries_.clear();
+            }
+            return &entries_.emplace(std::move(key), build_local(peer, client_id)).first->second;
+        }
         allow_all = iam || (local && options_.allow_unauthenticated_local);
         return nullptr;
     }

@@ -1592,7 +1592,9 @@ struct Server::Impl {
         }
         control_plane = std::make_unique<registry::ControlPlaneRouter>(*registry, control_plane_rng);
         control_plane->set_certificate_issuer(issuer.get());
-        authorizer = std::make_unique<auth::PolicyAuthorizer>(*registry);
+        auth::PolicyAuthorizerOptions authorizer_options;
+        authorizer_options.local_policy = options.plain_policy;
+        authorizer = std::make_unique<auth::PolicyAuthorizer>(*registry, authorizer_options);
         seed_demo_identity(pki);
     }
 

@@ -104,6 +104,26 @@ BOOST_FIXTURE_TEST_CASE(plain_port_can_be_closed_and_tls_without_certificate_is_
     BOOST_TEST(!authorizer.authorize_publish(ClientContext{tls, "x"}, "t", false));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_plain_port_policy_authorizes_local_clients_instead_of_allowing_everything, AuthFixture) {
+    PolicyAuthorizerOptions options;
+    options.local_policy = "local";
+    PolicyAuthorizer local(registry, options);
+    PeerIdentity plain;
+    plain.address = "127.0.0.1";
+    // Until the policy exists, nothing is allowed.
+    BOOST_TEST((local.authorize_connect(plain, connect_of("dev-1")) == ConnectDecision::not_authorized));
+    registry.create_policy("local",
+                           doc(allow("iot:Connect", arn + "client/dev-*") + "," +
+                               allow("iot:Publish", arn + "topic/dev/${iot:ClientId}/*")),
+                           {}, now());
+    local.invalidate();
+    BOOST_TEST((local.authorize_connect(plain, connect_of("dev-1")) == ConnectDecision::allow));
+    BOOST_TEST((local.authorize_connect(plain, connect_of("other")) == ConnectDecision::not_authorized));
+    BOOST_TEST(local.authorize_publish(ClientContext{plain, "dev-1"}, "dev/dev-1/t", false));
+    BOOST_TEST(!local.authorize_publish(ClientContext{plain, "dev-1"}, "dev/dev-2/t", false));
+    BOOST_TEST(!local.authorize_subscribe(ClientContext{plain, "dev-1"}, "#"));
+}
+
 BOOST_FIXTURE_TEST_CASE(unknown_certificate_is_refused, AuthFixture) {
     BOOST_TEST(!connects(std::string(64, 'a'), "client"));
 }

@@ -25,6 +25,10 @@ struct PolicyAuthorizerOptions {
     /// has no unauthenticated port). When false they are refused at CONNECT like an unknown
     /// certificate. TLS and WebSocket connections without a certificate are always refused.
     bool allow_unauthenticated_local = true;
+    /// When not empty, those local connections are instead authorized by this registry policy's
+    /// default version (a missing policy allows nothing), with `iot:ClientId` and
+    /// `aws:SourceIp` (`iotsim serve --plain-policy`).
+    std::string local_policy{};
     /// Contexts (certificate, peer address, client id) kept between invalidations; beyond it
     /// the cache is emptied (it is rebuilt on demand).
     std::size_t cache_entries_max = 4096;
@@ -106,6 +110,7 @@ private:
                            bool& allow_all);
     Entry build(const broker::PeerIdentity& peer, std::optional<std::string_view> client_id);
     Entry build_custom(const broker::PeerIdentity& peer, std::optional<std::string_view> client_id);
+    Entry build_local(const broker::PeerIdentity& peer, std::optional<std::string_view> client_id);
     bool allowed(const Entry& entry, std::string_view action, const std::string& resource,
                  const policy::RequestContext& context);
     bool allowed(const Entry& entry, std::string_view action, const std::string& resource) {

@@ -26,8 +26,11 @@ struct ServerOptions {
     std::uint16_t wss_port = 4443;
     /// The name DescribeEndpoint returns; also in the server certificate.
     std::string endpoint = "iotsim-ats.iot.us-east-1.localhost";
-    /// Principal of clients on the plain port (allowed everything).
+    /// Principal of clients on the plain port.
     std::string plain_principal = "iotsim-local";
+    /// "" : plain-port clients are allowed everything (a local convenience); otherwise the IoT
+    /// policy of that name (its default version) authorizes them, with ${iot:ClientId}.
+    std::string plain_policy;
     broker::BrokerConfig broker;
     shadow::ShadowOptions shadow;
     /// Access key id -> secret accepted by SigV4 on the HTTP ports besides DATA_DIR/credentials
