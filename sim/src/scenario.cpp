@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "iotsim/policy/policy.hpp"
 #include "iotsim/ruleset/topic_rule.hpp"
 
 namespace iotsim::sim {
@@ -113,6 +114,44 @@ public:
         }
         return parse_duration(v->get<std::string>(), at(key));
     }
+    /// A duration that may be negative ("-1d": before the start).
+    Duration signed_duration(const std::string& key, Duration def) {
+        const json* v = get(key);
+        if (v == nullptr) {
+            return def;
+        }
+        if (!v->is_string()) {
+            fail(at(key), "must be a duration string such as \"-1d\", \"0\" or \"90s\", got " + type_name(*v));
+        }
+        const std::string text = v->get<std::string>();
+        if (text.starts_with('-')) {
+            return -parse_duration(std::string_view(text).substr(1), at(key));
+        }
+        return parse_duration(text, at(key));
+    }
+    /// An array of strings, each one of `known` (named `what` in errors).
+    std::vector<std::string> names(const std::string& key, const std::set<std::string>& known, const std::string& what) {
+        std::vector<std::string> out;
+        const json* v = get(key);
+        if (v == nullptr) {
+            return out;
+        }
+        if (!v->is_array()) {
+            fail(at(key), "must be an array of " + what + " names");
+        }
+        for (std::size_t i = 0; i < v->size(); ++i) {
+            const std::string p = at(key) + "[" + std::to_string(i) + "]";
+            if (!(*v)[i].is_string()) {
+                fail(p, "must be a " + what + " name, got " + type_name((*v)[i]));
+            }
+            std::string name = (*v)[i].get<std::string>();
+            if (!known.contains(name)) {
+                fail(p, "names unknown " + what + " \"" + name + "\"");
+            }
+            out.push_back(std::move(name));
+        }
+        return out;
+    }
 
 private:
     const json& j_;
@@ -190,6 +229,7 @@ DeviceSpec parse_device(const json& j, const std::string& path, const LinkOption
     d.client.backoff.initial = f.duration("backoff_initial", d.client.backoff.initial);
     d.client.backoff.max = f.duration("backoff_max", d.client.backoff.max);
     d.start_at = f.duration("start_at", Duration::zero());
+    d.certificate = f.string("certificate", "");  // checked against the registry by the caller
     if (const json* w = f.get("will")) {
         Fields wf(*w, f.at("will"));
         mqtt::Will will;
@@ -273,7 +313,125 @@ FaultKind parse_fault_kind(const std::string& s, const std::string& path) {
     }
     fail(path, "unknown fault \"" + s +
                    "\" (known: partition, hold, heal, release, device_crash, power_loss, broker_crash, link, "
-                   "clock_skew, clock_drift)");
+                   "clock_skew, clock_drift, update_certificate, attach_policy, detach_policy)");
+}
+
+std::optional<RegistryFault::Kind> registry_fault_kind(const std::string& s) {
+    if (s == "update_certificate") {
+        return RegistryFault::Kind::update_certificate;
+    }
+    if (s == "attach_policy") {
+        return RegistryFault::Kind::attach_policy;
+    }
+    if (s == "detach_policy") {
+        return RegistryFault::Kind::detach_policy;
+    }
+    return std::nullopt;
+}
+
+/// "ACTIVE", "INACTIVE" or "REVOKED" (the statuses a registration may ask for).
+registry::CertificateStatus parse_status(Fields& f, const std::string& key, const std::string& def) {
+    const std::string text = f.string(key, def);
+    const auto status = registry::parse_certificate_status(text);
+    if (!status || (*status != registry::CertificateStatus::active && *status != registry::CertificateStatus::inactive &&
+                    *status != registry::CertificateStatus::revoked)) {
+        fail(f.at(key), "must be \"ACTIVE\", \"INACTIVE\" or \"REVOKED\", got \"" + text + "\"");
+    }
+    return *status;
+}
+
+/// What a registry section declares, for the names other sections refer to.
+struct RegistryNames {
+    std::set<std::string> policies;
+    std::set<std::string> things;
+    std::set<std::string> certificates;
+};
+
+RegistrySetup parse_registry(const json& j, RegistryNames& names) {
+    Fields f(j, "registry");
+    RegistrySetup r;
+    if (const json* policies = f.get("policies")) {
+        if (!policies->is_object()) {
+            fail("registry.policies", "must be an object: policy name -> policy document, got " + type_name(*policies));
+        }
+        for (const auto& [name, doc] : policies->items()) {
+            const std::string p = "registry.policies." + name;
+            std::string text;
+            if (doc.is_object()) {
+                text = doc.dump();
+            } else if (doc.is_string()) {
+                text = doc.get<std::string>();
+            } else {
+                fail(p, "must be a policy document (an object, or one as a JSON string), got " + type_name(doc));
+            }
+            policy::PolicyOptions options;
+            options.name = name;
+            auto parsed = policy::parse_policy(text, options);
+            if (!parsed) {
+                const policy::PolicyError& e = parsed.error();
+                fail(p + (e.path.empty() ? "" : " at " + e.path),
+                     std::string(policy::malformed_policy_exception) + ": " + e.message +
+                         (e.detail.empty() ? "" : " (" + e.detail + ")"));
+            }
+            names.policies.insert(name);
+            r.policies.push_back(PolicySpec{name, std::move(text)});
+        }
+    }
+    if (const json* things = f.get("things")) {
+        if (!things->is_array()) {
+            fail("registry.things", "must be an array of {\"name\", \"attributes\"}");
+        }
+        for (std::size_t i = 0; i < things->size(); ++i) {
+            const std::string p = "registry.things[" + std::to_string(i) + "]";
+            Fields tf((*things)[i], p);
+            ThingSpec thing;
+            thing.name = tf.string("name", "");
+            if (thing.name.empty()) {
+                fail(tf.at("name"), "is required");
+            }
+            if (!names.things.insert(thing.name).second) {
+                fail(tf.at("name"), "duplicate thing \"" + thing.name + "\"");
+            }
+            if (const json* attributes = tf.get("attributes")) {
+                if (!attributes->is_object()) {
+                    fail(tf.at("attributes"), "must be an object of strings, got " + type_name(*attributes));
+                }
+                for (const auto& [k, v] : attributes->items()) {
+                    if (!v.is_string()) {
+                        fail(tf.at("attributes") + "." + k, "must be a string, got " + type_name(v));
+                    }
+                    thing.attributes.emplace(k, v.get<std::string>());
+                }
+            }
+            r.things.push_back(std::move(thing));
+        }
+    }
+    if (const json* certificates = f.get("certificates")) {
+        if (!certificates->is_object()) {
+            fail("registry.certificates", "must be an object: certificate name -> certificate, got " +
+                                              type_name(*certificates));
+        }
+        for (const auto& [name, c] : certificates->items()) {
+            const std::string p = "registry.certificates." + name;
+            if (name.empty() || name.size() > 64) {
+                fail(p, "a certificate name (its subject's CommonName) has 1 to 64 characters");
+            }
+            Fields cf(c, p);
+            CertificateSpec cert;
+            cert.name = name;
+            cert.status = parse_status(cf, "status", "ACTIVE");
+            cert.not_before = cf.signed_duration("not_before", cert.not_before);
+            cert.not_after = cf.signed_duration("not_after", cert.not_after);
+            if (cert.not_after < cert.not_before) {
+                fail(cf.at("not_after"), "must not be before not_before");
+            }
+            cert.policies = cf.names("policies", names.policies, "policy");
+            cert.things = cf.names("things", names.things, "thing");
+            names.certificates.insert(name);
+            r.certificates.push_back(std::move(cert));
+        }
+    }
+    return r;
 }
 
 }  // namespace
@@ -331,8 +489,12 @@ Scenario parse_scenario(std::string_view text) {
     }
     Scenario s;
     Fields f(doc, "");
-    const auto version = f.integer("version", 1, 1, 1);
-    (void)version;
+    const auto version = f.integer("version", 1, 1, 2);
+    auto need_v2 = [version](const std::string& path) {
+        if (version < 2) {
+            fail(path, "needs \"version\": 2 (format version 1 has no registry)");
+        }
+    };
     s.name = f.string("name", "scenario");
     s.description = f.string("description", "");
     s.options.seed = static_cast<std::uint64_t>(f.integer("seed", 1, 0, INT64_MAX));
@@ -348,6 +510,20 @@ Scenario parse_scenario(std::string_view text) {
         s.options.broker.subscriptions_per_connection_max = static_cast<std::size_t>(
             bf.integer("subscriptions_per_connection", static_cast<std::int64_t>(s.options.broker.subscriptions_per_connection_max), 1, 100000));
     }
+    RegistryNames registry_names;
+    if (const json* reg = f.get("registry")) {
+        need_v2("registry");
+        s.options.registry = parse_registry(*reg, registry_names);
+    }
+    auto check_certificate = [&](const DeviceSpec& d, const std::string& path) {
+        if (d.certificate.empty()) {
+            return;
+        }
+        need_v2(path + ".certificate");
+        if (!registry_names.certificates.contains(d.certificate)) {
+            fail(path + ".certificate", "names unknown certificate \"" + d.certificate + "\"");
+        }
+    };
     std::set<std::string> names;
     if (const json* devs = f.get("devices")) {
         if (!devs->is_array()) {
@@ -356,6 +532,7 @@ Scenario parse_scenario(std::string_view text) {
         for (std::size_t i = 0; i < devs->size(); ++i) {
             const std::string path = "devices[" + std::to_string(i) + "]";
             DeviceSpec d = parse_device((*devs)[i], path, s.options.link, true);
+            check_certificate(d, path);
             if (!names.insert(d.name).second || d.name == "broker") {
                 fail(path + ".name", "duplicate device name \"" + d.name + "\"");
             }
@@ -376,6 +553,7 @@ Scenario parse_scenario(std::string_view text) {
             }
             fleet.count = static_cast<std::size_t>(ff.integer("count", 1, 1, 1'000'000));
             fleet.device = parse_device(ff.require("device"), ff.at("device"), s.options.link, false);
+            check_certificate(fleet.device, ff.at("device"));
             s.fleets.push_back(std::move(fleet));
         }
     }
@@ -386,8 +564,39 @@ Scenario parse_scenario(std::string_view text) {
         for (std::size_t i = 0; i < faults->size(); ++i) {
             const std::string path = "faults[" + std::to_string(i) + "]";
             Fields ff((*faults)[i], path);
+            const std::string type = ff.string("type", "");
+            if (const auto kind = registry_fault_kind(type)) {
+                // A control-plane change: {"type", "at", "certificate", "status" | "policy"}.
+                need_v2(ff.at("type"));
+                RegistryFault rf;
+                rf.kind = *kind;
+                rf.at = Instant{ff.duration("at", Duration::zero())};
+                rf.certificate = ff.string("certificate", "");
+                if (rf.certificate.empty()) {
+                    fail(ff.at("certificate"), "is required");
+                }
+                if (!registry_names.certificates.contains(rf.certificate)) {
+                    fail(ff.at("certificate"), "names unknown certificate \"" + rf.certificate + "\"");
+                }
+                if (rf.kind == RegistryFault::Kind::update_certificate) {
+                    if (ff.get("status") == nullptr) {
+                        fail(ff.at("status"), "is required");
+                    }
+                    rf.status = parse_status(ff, "status", "");
+                } else {
+                    rf.policy = ff.string("policy", "");
+                    if (rf.policy.empty()) {
+                        fail(ff.at("policy"), "is required");
+                    }
+                    if (!registry_names.policies.contains(rf.policy)) {
+                        fail(ff.at("policy"), "names unknown policy \"" + rf.policy + "\"");
+                    }
+                }
+                s.registry_faults.push_back(std::move(rf));
+                continue;
+            }
             Fault fault;
-            fault.kind = parse_fault_kind(ff.string("type", ""), ff.at("type"));
+            fault.kind = parse_fault_kind(type, ff.at("type"));
             fault.at = Instant{ff.duration("at", Duration::zero())};
             fault.duration = ff.duration("duration", Duration::zero());
             if (const json* nodes = ff.get("devices")) {
@@ -539,7 +748,12 @@ Scenario load_scenario(const std::filesystem::path& path) {
 }
 
 std::unique_ptr<Simulation> build_simulation(const Scenario& s) {
-    auto sim = std::make_unique<Simulation>(s.options);
+    std::unique_ptr<Simulation> sim;
+    try {
+        sim = std::make_unique<Simulation>(s.options);
+    } catch (const std::invalid_argument& e) {
+        throw ScenarioError(e.what());  // the registry refused a record: "registry.policies.p: ..."
+    }
     for (const auto& d : s.devices) {
         sim->add_device(d);
     }
@@ -549,6 +763,9 @@ std::unique_ptr<Simulation> build_simulation(const Scenario& s) {
     try {
         for (const auto& fault : s.faults) {
             sim->add_fault(fault);
+        }
+        for (const auto& fault : s.registry_faults) {
+            sim->add_registry_fault(fault);
         }
     } catch (const std::invalid_argument& e) {
         throw ScenarioError(std::string("faults: ") + e.what());

@@ -10,12 +10,19 @@
 #include <nlohmann/json.hpp>
 
 #include "iotsim/actions/action_runner.hpp"
+#include "iotsim/auth/policy_authorizer.hpp"
 #include "iotsim/client/client.hpp"
 #include "iotsim/common/assert.hpp"
+#include "iotsim/mqtt/codec.hpp"
 #include "iotsim/mqtt/topic.hpp"
+#include "iotsim/registry/error.hpp"
+#include "iotsim/registry/store.hpp"
 #include "iotsim/ruleset/router.hpp"
 #include "iotsim/shadow/document.hpp"
 #include "iotsim/sim/event_queue.hpp"
+#include "iotsim/sim/policy_check.hpp"
+
+#include "certificates.hpp"
 
 namespace iotsim::sim {
 
@@ -29,6 +36,15 @@ std::string fault_kind_name(FaultKind kind) {
         case FaultKind::link: return "link";
         case FaultKind::clock_skew: return "clock_skew";
         case FaultKind::clock_drift: return "clock_drift";
+    }
+    return "?";
+}
+
+std::string registry_fault_name(RegistryFault::Kind kind) {
+    switch (kind) {
+        case RegistryFault::Kind::update_certificate: return "update_certificate";
+        case RegistryFault::Kind::attach_policy: return "attach_policy";
+        case RegistryFault::Kind::detach_policy: return "detach_policy";
     }
     return "?";
 }
@@ -78,6 +94,8 @@ struct Conn {
     bool broker_open = false;   // the broker has accepted it and not closed it
     bool device_open = false;   // the device's transport is up and not closed
     bool abandoned = false;     // the device gave up on it (closed or crashed)
+    std::int32_t certificate = -1;        // index into the host's certificates; -1: none
+    const char* tls_failure = nullptr;    // why the TLS handshake failed, if it did
     Direction to_broker;
     Direction to_device;
 };
@@ -152,8 +170,56 @@ struct Simulation::Impl {
     Rng broker_rng;
 
     // The broker host.
-    broker::AllowAllAuthorizer authorizer;
+    /// The broker's Authorizer: the registry's PolicyAuthorizer (devices without a certificate
+    /// are allowed everything, as on the plain port), seen through the host so that refusals
+    /// are counted per device (and, for tests only, deliveries allowed regardless).
+    class HostAuthorizer final : public broker::Authorizer {
+    public:
+        explicit HostAuthorizer(Impl& sim) : sim_(sim) {}
+        broker::ConnectDecision authorize_connect(const broker::PeerIdentity& peer,
+                                                  const mqtt::Connect& connect) override {
+            const broker::ConnectDecision decision = sim_.policy_authorizer->authorize_connect(peer, connect);
+            if (decision != broker::ConnectDecision::allow && sim_.receiving_conn != 0) {
+                ++sim_.devices[sim_.conns[sim_.receiving_conn].device].stats.connects_refused;
+            }
+            return decision;
+        }
+        bool authorize_publish(const broker::ClientContext& client, std::string_view topic, bool retain) override {
+            return sim_.policy_authorizer->authorize_publish(client, topic, retain);
+        }
+        bool authorize_subscribe(const broker::ClientContext& client, std::string_view filter) override {
+            return sim_.policy_authorizer->authorize_subscribe(client, filter);
+        }
+        bool authorize_receive(const broker::ClientContext& client, std::string_view topic) override {
+            return sim_.options.test_authorizer_allows_every_delivery ||
+                   sim_.policy_authorizer->authorize_receive(client, topic);
+        }
+
+    private:
+        Impl& sim_;
+    };
+    HostAuthorizer authorizer{*this};
     broker::MemoryStore store;  // the broker's "disk": survives a simulated crash
+    // The control plane: the registry over its "disk" (which survives a broker crash; the
+    // registry is reloaded from it at restart), the authorizer over the registry, and the
+    // policy_denied_delivery oracle, which shares only the registry with the authorizer.
+    registry::MemoryRegistryStore registry_store;
+    Rng registry_rng{Rng::derive(options.seed, "registry")};  // the registry's ids (things, generations)
+    std::unique_ptr<registry::Registry> registry;
+    std::unique_ptr<auth::PolicyAuthorizer> policy_authorizer;
+    std::optional<DeliveryPolicyCheck> delivery_check;
+    /// A certificate as the host's TLS layer knows it (from the certificate itself, as the
+    /// server's OpenSSL does): its id and validity.
+    struct HostCertificate {
+        std::string name;
+        std::string id;
+        WallTime not_before;
+        WallTime not_after;
+    };
+    std::vector<HostCertificate> certificates;
+    std::map<std::string, std::uint32_t, std::less<>> certificate_by_name;
+    std::vector<RegistryFault> registry_faults;
+    std::uint32_t receiving_conn = 0;  // the connection whose bytes the broker is reading, if any
     /// The shadow service's "disk" (survives a simulated crash too), checking on every write
     /// that versions follow each other (SimulationOptions::check_shadow_versions).
     class CheckedShadowStore final : public shadow::ShadowStore {
@@ -212,6 +278,8 @@ struct Simulation::Impl {
 
     struct Device {
         DeviceSpec spec;
+        std::int32_t certificate = -1;  // index into certificates; -1: none
+        std::string client_id;          // the client id its CONNECTs carry
         std::optional<client::Client> client;
         Rng rng{0};
         Clock clock;
@@ -256,7 +324,185 @@ struct Simulation::Impl {
         }
         action_runner.keep_records = options.keep_trace;
         action_runner.wall_clock = [this] { return node_now(broker_clock).wall; };
+        open_registry();
+        set_up_registry();
         start_broker();
+    }
+
+    // ------------------------------------------------------------------ control plane
+
+    /// (Re)loads the registry from its store, with a fresh authorizer and oracle over it: at
+    /// the start and when the crashed broker process restarts.
+    void open_registry() {
+        registry = std::make_unique<registry::Registry>(registry_store, registry_rng);
+        registry->recover();
+        auth::PolicyAuthorizerOptions o;
+        o.allow_unauthenticated_local = true;  // devices without a certificate: allowed everything
+        policy_authorizer = std::make_unique<auth::PolicyAuthorizer>(*registry, o);
+        if (delivery_check) {
+            delivery_check->invalidate(*registry);
+        } else {
+            delivery_check.emplace(*registry);
+        }
+    }
+
+    /// SimulationOptions::registry at virtual time zero: policies, things, then each certificate
+    /// issued by the simulation's CA (drawn from the seed), recorded, attached.
+    void set_up_registry() {
+        const RegistrySetup& setup = options.registry;
+        const Now t0 = node_now(broker_clock);
+        std::string where;
+        try {
+            for (const auto& p : setup.policies) {
+                where = "registry.policies." + p.name;
+                (void)registry->create_policy(p.name, p.document, {}, t0);
+            }
+            for (const auto& t : setup.things) {
+                where = "registry.things." + t.name;
+                registry::CreateThingInput input;
+                input.thing_name = t.name;
+                input.attributes = t.attributes;
+                (void)registry->create_thing(input, t0);
+            }
+            const WallTime epoch{milliseconds(options.wall_epoch_unix_ms)};
+            // Sub-streams per certificate: adding one changes no other certificate's bytes. The
+            // CA is made only when a certificate is (scenarios without one cost nothing).
+            std::optional<SimulationCa> ca;
+            for (const auto& c : setup.certificates) {
+                if (!ca) {
+                    ca.emplace(Rng::derive(options.seed, "certificates/ca"), epoch);
+                }
+                where = "registry.certificates." + c.name;
+                if (c.name.empty() || certificate_by_name.contains(c.name)) {
+                    throw std::invalid_argument(where + ": certificate names must be unique and not empty");
+                }
+                if (c.not_after < c.not_before) {
+                    throw std::invalid_argument(where + ": not_after is before not_before");
+                }
+                Rng rng = Rng::derive(options.seed, "certificates/" + c.name);
+                const std::string pem = ca->issue(c.name, rng, WallTime{epoch.since_unix_epoch + c.not_before},
+                                                 WallTime{epoch.since_unix_epoch + c.not_after});
+                const bool active = c.status == registry::CertificateStatus::active;
+                const registry::CertificateRecord& record = registry->add_issued_certificate(
+                    pem, active ? registry::CertificateStatus::active : registry::CertificateStatus::inactive, t0);
+                HostCertificate host{c.name, record.id, record.not_before, record.not_after};
+                if (c.status != registry::CertificateStatus::active && c.status != registry::CertificateStatus::inactive) {
+                    registry->update_certificate(host.id, c.status, t0);
+                }
+                const std::string arn = registry->certificate_arn(host.id);
+                for (const auto& p : c.policies) {
+                    registry->attach_policy(p, arn, t0);
+                }
+                for (const auto& t : c.things) {
+                    registry->attach_thing_principal(t, arn, registry::ThingPrincipalType::non_exclusive, t0);
+                }
+                certificate_by_name.emplace(c.name, static_cast<std::uint32_t>(certificates.size()));
+                certificates.push_back(std::move(host));
+            }
+        } catch (const registry::RegistryError& e) {
+            throw std::invalid_argument(where + ": " + e.error().type + ": " + e.error().message);
+        }
+        policy_authorizer->invalidate();
+        delivery_check->invalidate(*registry);
+    }
+
+    void apply_registry_fault(std::size_t index) {
+        const RegistryFault f = registry_faults[index];
+        const HostCertificate& cert = certificates[certificate_by_name.find(f.certificate)->second];
+        std::string detail = registry_fault_name(f.kind) + " " + f.certificate;
+        detail += f.kind == RegistryFault::Kind::update_certificate ? " " + std::string(registry::to_string(f.status))
+                                                                    : " " + f.policy;
+        trace.note(now, TraceKind::fault, Trace::broker_node, 0, detail);
+        const Now n = node_now(broker_clock);
+        try {
+            switch (f.kind) {
+                case RegistryFault::Kind::update_certificate: registry->update_certificate(cert.id, f.status, n); break;
+                case RegistryFault::Kind::attach_policy:
+                    registry->attach_policy(f.policy, registry->certificate_arn(cert.id), n);
+                    break;
+                case RegistryFault::Kind::detach_policy:
+                    registry->detach_policy(f.policy, registry->certificate_arn(cert.id), n);
+                    break;
+            }
+        } catch (const registry::RegistryError& e) {
+            // Refused as the control plane refuses it (e.g. leaving REVOKED): nothing changed.
+            trace.note(now, TraceKind::fault, Trace::broker_node, 0,
+                       detail + " refused: " + e.error().type + ": " + e.error().message);
+            return;
+        }
+        // As the server does after each control-plane request: decisions are re-made from the
+        // registry, and certificate changes disconnect whoever no longer holds an ACTIVE one.
+        policy_authorizer->invalidate();
+        delivery_check->invalidate(*registry);
+        if (f.kind == RegistryFault::Kind::update_certificate) {
+            disconnect_revoked();
+        }
+    }
+
+    /// The server's disconnect_revoked: every broker connection whose certificate is no longer
+    /// registered and ACTIVE is revoked (MQTT 5: DISCONNECT 0x87; lifecycle AUTH_ERROR).
+    void disconnect_revoked() {
+        if (!broker) {
+            return;
+        }
+        std::vector<std::uint32_t> revoked;
+        for (std::uint32_t id = 1; id < conns.size(); ++id) {
+            const Conn& c = conns[id];
+            if (!c.broker_open || c.certificate < 0 || c.broker_incarnation != broker_incarnation) {
+                continue;
+            }
+            const registry::CertificateRecord* record =
+                registry->find_certificate(certificates[static_cast<std::size_t>(c.certificate)].id);
+            if (record == nullptr || record->status != registry::CertificateStatus::active) {
+                revoked.push_back(id);
+            }
+        }
+        for (const std::uint32_t id : revoked) {
+            ++devices[conns[id].device].stats.revocations;
+            trace.note(now, TraceKind::certificate_revoked, Trace::broker_node, id,
+                       "certificate_revoked conn=" + std::to_string(id) + " certificate=" +
+                           certificates[static_cast<std::size_t>(conns[id].certificate)].name);
+            if (broker) {
+                apply_broker(broker->revoke(broker::ConnectionId{id}, node_now(broker_clock)));
+            }
+        }
+    }
+
+    /// policy_denied_delivery: every PUBLISH the broker writes to a connection that presented a
+    /// certificate is re-checked by the oracle at the moment the broker sends it (checking on
+    /// arrival would blame the broker for a policy change made while the message was in flight).
+    void check_deliveries(const Conn& c, std::string_view bytes) {
+        const Device& d = devices[c.device];
+        const mqtt::Version version = d.spec.client.version;
+        const HostCertificate& cert = certificates[static_cast<std::size_t>(c.certificate)];
+        std::size_t at = 0;
+        while (at < bytes.size()) {
+            const mqtt::Frame f = mqtt::read_frame(bytes.substr(at), mqtt::remaining_length_max);
+            if (f.status != mqtt::FrameStatus::complete || bytes.size() - at < f.total_bytes()) {
+                break;
+            }
+            if ((f.first_byte >> 4) == 3) {  // PUBLISH
+                auto packet = mqtt::decode(version, f.first_byte, bytes.substr(at + f.header_bytes, f.remaining_length));
+                const auto* publish = packet ? std::get_if<mqtt::Publish>(&packet.value()) : nullptr;
+                if (publish != nullptr) {
+                    broker::PeerIdentity peer;
+                    peer.transport = broker::Transport::tls;
+                    peer.address = peer_address(c.device);
+                    peer.certificate_id = cert.id;
+                    peer.principal = cert.id;
+                    if (auto why = delivery_check->denied(peer, d.client_id, publish->topic)) {
+                        violation("policy_denied_delivery: the broker delivered " + publish->topic + " to " +
+                                  d.spec.name + " (certificate " + cert.name + "): " + *why);
+                    }
+                }
+            }
+            at += f.total_bytes();
+        }
+    }
+
+    static std::string peer_address(std::uint32_t device) {
+        return "10." + std::to_string((device >> 16) & 0xFF) + "." + std::to_string((device >> 8) & 0xFF) + "." +
+               std::to_string(device & 0xFF);
     }
 
     // ------------------------------------------------------------------ clocks
@@ -269,6 +515,9 @@ struct Simulation::Impl {
     // ------------------------------------------------------------------ broker host
 
     void start_broker() {
+        if (broker_incarnation > 1) {
+            open_registry();  // the restarted process reloads the registry from its store
+        }
         iotcore::IotCoreConfig config;
         config.broker = options.broker;
         config.rules_seed = options.seed;
@@ -324,6 +573,9 @@ struct Simulation::Impl {
                 }
                 trace.bytes(now, TraceKind::bytes_to_device, Trace::broker_node, id, s->bytes,
                             devices[c.device].spec.client.version == mqtt::Version::v5 ? 5 : 4);
+                if (c.certificate >= 0) {
+                    check_deliveries(c, s->bytes);
+                }
                 const std::size_t n = s->bytes.size();
                 send(id, c.to_device, std::move(s->bytes), false, devices[c.device]);
                 // The simulated socket buffer accepts everything at once.
@@ -439,7 +691,10 @@ struct Simulation::Impl {
                 c.broker_open = false;
                 apply_broker(broker->closed(broker::ConnectionId{id}, node_now(broker_clock)));
             } else {
-                apply_broker(broker->receive(broker::ConnectionId{id}, seg.bytes, node_now(broker_clock)));
+                receiving_conn = id;
+                auto fx = broker->receive(broker::ConnectionId{id}, seg.bytes, node_now(broker_clock));
+                receiving_conn = 0;
+                apply_broker(std::move(fx));
             }
         }
         schedule(id, dir, true);
@@ -502,10 +757,33 @@ struct Simulation::Impl {
         // connection that never sends CONNECT, as a real server would.
         broker::PeerIdentity peer;
         peer.transport = broker::Transport::simulated;
-        peer.address = "10." + std::to_string((c.device >> 16) & 0xFF) + "." + std::to_string((c.device >> 8) & 0xFF) +
-                       "." + std::to_string(c.device & 0xFF);
+        peer.address = peer_address(c.device);
         peer.port = static_cast<std::uint16_t>(1024 + (id % 60000));
         peer.principal = d.spec.name;
+        if (d.certificate >= 0) {
+            // TLS at the identity level: the handshake succeeds when the certificate is valid on
+            // the broker's wall clock (OpenSSL's check on the server); otherwise the host resets
+            // the connection before any MQTT byte, as the server does on tls_handshake_failed.
+            // Status and policies are the broker's business (CONNECT), as on the server.
+            const HostCertificate& cert = certificates[static_cast<std::size_t>(d.certificate)];
+            const WallTime wall = node_now(broker_clock).wall;
+            const char* failure = wall < cert.not_before  ? "certificate is not yet valid"
+                                  : wall > cert.not_after ? "certificate has expired"
+                                                          : nullptr;
+            if (failure != nullptr) {
+                c.tls_failure = failure;
+                ++d.stats.tls_failures;
+                trace.note(now, TraceKind::tls_handshake_failed, Trace::broker_node, id,
+                           "tls_handshake_failed conn=" + std::to_string(id) + " device=" + d.spec.name +
+                               " certificate=" + cert.name + " reason=\"" + failure + "\"");
+                queue.push(now + one_way(d.link), EventKind::connect_result, id, 0);  // the reset
+                return;
+            }
+            peer.transport = broker::Transport::tls;
+            peer.certificate_id = cert.id;
+            peer.principal = cert.id;
+            c.certificate = d.certificate;
+        }
         c.broker_open = true;
         c.broker_incarnation = broker_incarnation;
         apply_broker(broker->accept(broker::ConnectionId{id}, std::move(peer), node_now(broker_clock)));
@@ -525,7 +803,10 @@ struct Simulation::Impl {
         } else {
             d.conn = 0;
             c.abandoned = true;
-            trace.note(now, TraceKind::connect_failed, c.device, id, d.partitioned ? "timeout" : "refused");
+            trace.note(now, TraceKind::connect_failed, c.device, id,
+                       c.tls_failure != nullptr ? std::string("tls: ") + c.tls_failure
+                       : d.partitioned          ? "timeout"
+                                                : "refused");
             apply_device(c.device, d.client->transport_failed(node_now(d.clock)));
         }
     }
@@ -981,6 +1262,7 @@ struct Simulation::Impl {
                 }
                 break;
             case EventKind::fault: apply_fault(e.a); break;
+            case EventKind::registry_fault: apply_registry_fault(e.a); break;
             case EventKind::device_start:
                 if (e.a == Trace::broker_node) {
                     trace.note(now, TraceKind::fault, Trace::broker_node, 0, "broker_restart");
@@ -1061,6 +1343,14 @@ std::uint32_t Simulation::add_device(DeviceSpec spec) {
     }
     const auto index = static_cast<std::uint32_t>(s.devices.size());
     Impl::Device d;
+    if (!spec.certificate.empty()) {
+        auto it = s.certificate_by_name.find(spec.certificate);
+        if (it == s.certificate_by_name.end()) {
+            throw std::invalid_argument("device '" + spec.name + "' names unknown certificate '" + spec.certificate + "'");
+        }
+        d.certificate = static_cast<std::int32_t>(it->second);
+    }
+    d.client_id = spec.client.client_id.empty() ? spec.name : spec.client.client_id;
     d.link = spec.link.value_or(s.options.link);
     d.rng = Rng::derive(s.options.seed, "device/" + spec.name);
     d.stats.name = spec.name;
@@ -1133,6 +1423,25 @@ void Simulation::enable_swarm(const SwarmOptions& swarm) {
     }
 }
 
+void Simulation::add_registry_fault(RegistryFault fault) {
+    Impl& s = *impl_;
+    if (!s.certificate_by_name.contains(fault.certificate)) {
+        throw std::invalid_argument("unknown certificate '" + fault.certificate + "'");
+    }
+    if (fault.kind != RegistryFault::Kind::update_certificate) {
+        bool known = false;
+        for (const auto& p : s.options.registry.policies) {
+            known = known || p.name == fault.policy;
+        }
+        if (!known) {
+            throw std::invalid_argument("unknown policy '" + fault.policy + "'");
+        }
+    }
+    const Instant at = std::max(s.now, fault.at);
+    s.registry_faults.push_back(std::move(fault));
+    s.queue.push(at, EventKind::registry_fault, static_cast<std::uint32_t>(s.registry_faults.size() - 1));
+}
+
 void Simulation::run_until(Instant until) { impl_->run_until(until); }
 Instant Simulation::now() const { return impl_->now; }
 const Trace& Simulation::trace() const { return impl_->trace; }
@@ -1168,6 +1477,16 @@ const broker::Broker* Simulation::broker() const {
 }
 
 const iotcore::IotCore* Simulation::core() const { return impl_->broker.get(); }
+
+const registry::Registry& Simulation::registry() const { return *impl_->registry; }
+
+std::optional<std::string> Simulation::certificate_id(const std::string& name) const {
+    auto it = impl_->certificate_by_name.find(name);
+    if (it == impl_->certificate_by_name.end()) {
+        return std::nullopt;
+    }
+    return impl_->certificates[it->second].id;
+}
 
 namespace {
 

@@ -26,6 +26,8 @@ std::string_view trace_kind_name(TraceKind kind) {
         case TraceKind::timer: return "timer";
         case TraceKind::check_failed: return "check_failed";
         case TraceKind::rule_action: return "rule_action";
+        case TraceKind::tls_handshake_failed: return "tls_handshake_failed";
+        case TraceKind::certificate_revoked: return "certificate_revoked";
     }
     return "?";
 }

@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "sim" / "scenarios"
 BIN = os.environ.get("IOTSIM_BIN", str(ROOT / "build" / "dev" / "iotsim"))
 OTHER = os.environ.get("IOTSIM_OTHER_BIN", "")
-QUICK = ["quick_connect.json", "lamp_partition.json"]
+QUICK = ["quick_connect.json", "lamp_partition.json", "revoked_device.json"]
 
 
 def run(*args, binary=BIN, check=True):
@@ -58,6 +58,17 @@ def test_trace_export_writes_json_lines_and_keeps_the_hash(tmp_path):
     kinds = {r["kind"] for r in records}
     assert {"fault", "bytes_to_broker", "bytes_to_device", "broker_event"} <= kinds
     assert any("PUBLISH q1" in r["detail"] for r in records)
+
+
+def test_the_revoked_device_scenario_prints_its_refusals():
+    import re
+    p = run(SCENARIOS / "revoked_device.json")
+    m = re.search(r"certificates: 3  tls handshakes refused: (\d+)  connects refused: (\d+)  revoked connections: (\d+)",
+                  p.stdout)
+    assert m, p.stdout
+    tls, refused, revoked = map(int, m.groups())
+    assert tls > 0 and refused > 0 and revoked == 1, p.stdout
+    assert "checks: ok" in p.stdout
 
 
 def test_until_overrides_the_duration():

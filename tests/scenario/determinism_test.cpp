@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(bad_scenarios_get_errors_that_name_the_field) {
         {R"({"version":1,"devices":[{"name":"a"}],"faults":[{"type":"partition","at":"1s","devices":["ghost"]}]})", "faults[0]: names unknown device \"ghost\""},
         {R"({"version":1,"devices":[{"name":"a","publish":{"topic":"t","qos":2}}]})", "devices[0].publish.qos: must be from 0 to 1, got 2"},
         {R"({"version":1,"devices":[{"name":"a","colour":"red"}]})", "devices[0].colour: unknown field"},
-        {R"({"version":2})", "version: must be from 1 to 1, got 2"},
+        {R"({"version":3})", "version: must be from 1 to 2, got 3"},
         {R"({"version":1,"network":{"latency":{"distribution":"cauchy"}}})", "network.latency.distribution: must be constant, uniform, normal or lognormal"},
         {R"({"version":1,"devices":[{"name":"a"},{"name":"a"}]})", "devices[1].name: duplicate device name"},
         {R"({"version":1,"duration":"10 parsecs"})", "duration: has an unknown unit"},

@@ -23,6 +23,7 @@ enum class EventKind : std::uint8_t {
     fault,                // a = index into the fault plan
     device_start,         // a = device: power on
     python_callback,      // a = callback id
+    registry_fault,       // a = index into the registry fault plan
 };
 
 /// 24 bytes: the time, then the sequence number and kind packed in one word (sequence in the

@@ -27,7 +27,8 @@ struct FleetSpec {
 };
 
 /// A scenario: topology, devices, fleets, workloads, faults, duration and checks (format
-/// version 1, documented in sim/scenarios/README.md).
+/// versions 1 and 2, documented in sim/scenarios/README.md; version 2 adds the registry:
+/// policies, things, certificates, devices' `certificate` and registry faults).
 struct Scenario {
     std::string name;
     std::string description;
@@ -35,6 +36,9 @@ struct Scenario {
     std::vector<DeviceSpec> devices;
     std::vector<FleetSpec> fleets;
     std::vector<Fault> faults;
+    /// The fault plan's registry changes (scheduled after `faults`: at equal times they apply
+    /// after the other faults).
+    std::vector<RegistryFault> registry_faults;
     std::optional<SwarmOptions> swarm;
     Duration duration = minutes(1);
 };

@@ -11,6 +11,8 @@
 #include "iotsim/client/options.hpp"
 #include "iotsim/iotcore/iotcore.hpp"
 #include "iotsim/mqtt/packet.hpp"
+#include "iotsim/registry/registry.hpp"
+#include "iotsim/sim/identity.hpp"
 #include "iotsim/sim/network.hpp"
 #include "iotsim/sim/trace.hpp"
 
@@ -67,6 +69,13 @@ struct DeviceSpec {
     /// Keep the last messages received for Simulation::received() (fleet members: off).
     std::size_t inbox_max = 10'000;
     Duration tick_interval = Duration::zero();  // on_tick period; 0 = no ticks
+    /// The certificate the device presents (a CertificateSpec::name of SimulationOptions::
+    /// registry), "" for none. With one, every connection first passes the identity-level TLS
+    /// handshake (the certificate's validity against the broker's wall clock), then the
+    /// registry and the IoT policies decide CONNECT, PUBLISH, SUBSCRIBE and every delivery
+    /// (auth::PolicyAuthorizer, as on the server's TLS port). Without one the device is
+    /// allowed everything (the plain port's local convenience). Fleet members share it.
+    std::string certificate;
 };
 
 /// Fault kinds of a fault plan (turmoil's vocabulary: partition/heal, hold/release, crash, bounce).
@@ -123,6 +132,12 @@ struct SimulationOptions {
     /// live in the broker's rule store, so a broker crash keeps them. Non-republish actions run
     /// in an in-memory ActionRunner; each outcome is a `rule_action` trace record.
     std::vector<std::pair<std::string, std::string>> rules;
+    /// Policies, things and certificates created (at virtual time zero) before the broker starts.
+    RegistrySetup registry;
+    /// Tests only (a deliberately broken authorizer, FoundationDB's BUGGIFY): the host allows
+    /// every delivery whatever the policies say, so that the policy_denied_delivery check has a
+    /// bug to catch.
+    bool test_authorizer_allows_every_delivery = false;
 };
 
 /// A Device Shadow data-plane answer, as the REST API gives it: the HTTP status (200 or AWS's
@@ -144,6 +159,9 @@ struct DeviceStats {
     std::uint64_t received = 0;        // messages received (duplicates included)
     std::uint64_t duplicates = 0;
     std::uint64_t crashes = 0;
+    std::uint64_t tls_failures = 0;      // TLS handshakes refused (certificate expired or not yet valid)
+    std::uint64_t connects_refused = 0;  // CONNECTs the authorizer refused (certificate not ACTIVE, iot:Connect denied)
+    std::uint64_t revocations = 0;       // connections closed because the certificate left ACTIVE
 };
 
 /// A deterministic discrete-event simulation of AWS IoT Core with virtual devices: the real
@@ -166,6 +184,9 @@ public:
     /// Schedules a fault; unknown device names throw std::invalid_argument naming them.
     void add_fault(Fault fault);
     void enable_swarm(const SwarmOptions& swarm);
+    /// Schedules a registry change; an unknown certificate or policy name throws
+    /// std::invalid_argument naming it.
+    void add_registry_fault(RegistryFault fault);
 
     /// Runs events until virtual time `until` (inclusive).
     void run_until(Instant until);
@@ -182,6 +203,12 @@ public:
     [[nodiscard]] const broker::Broker* broker() const;
     /// The broker with its services (shadows, ...), null while crashed.
     [[nodiscard]] const iotcore::IotCore* core() const;
+    /// The registry (control plane) the authorizer reads: SimulationOptions::registry's records
+    /// and every registry fault applied so far.
+    [[nodiscard]] const registry::Registry& registry() const;
+    /// The certificate id (SHA-256 of the DER) of a SimulationOptions::registry certificate by
+    /// its name, nullopt for an unknown name.
+    [[nodiscard]] std::optional<std::string> certificate_id(const std::string& name) const;
     /// The Device Shadow data plane at the current virtual time, as the REST API calls it: the
     /// notifications (/update/accepted, /update/delta, ...) are published through the broker.
     ShadowReply shadow_get(const std::string& thing, const std::string& shadow_name = "");

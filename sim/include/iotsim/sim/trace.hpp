@@ -27,6 +27,8 @@ enum class TraceKind : std::uint8_t {
     timer,
     check_failed,
     rule_action,        // a rule action the host ran (ActionRunner), with its outcome
+    tls_handshake_failed,  // the host refused a device's certificate (expired, not yet valid)
+    certificate_revoked,   // the host closed a connection whose certificate left ACTIVE
 };
 
 [[nodiscard]] std::string_view trace_kind_name(TraceKind kind);
