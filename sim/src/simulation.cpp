@@ -293,8 +293,12 @@ struct Simulation::Impl {
         std::uint64_t seq = 0;
         DeviceStats stats;
         std::deque<std::pair<std::string, std::string>> inbox;
-        std::map<std::uint64_t, std::uint64_t> token_seq;  // QoS 1 publish token -> seq
+        // QoS 1 publish token -> (seq, virtual time it was handed to the client).
+        std::map<std::uint64_t, std::pair<std::uint64_t, Instant>> token_seq;
         std::vector<bool> acked_seqs;                      // for the delivery check
+        std::vector<Instant> acked_sent_at;                // when each acknowledged seq was sent
+        // When the device first saw a SUBACK: a subscriber owes nothing published before it.
+        std::optional<Instant> subscribed_at;
         std::map<std::string, SeenSeqs> seen;              // publisher -> seqs received
         // Filters unsubscribed (UNSUBACK received) on the current connection: a PUBLISH that
         // arrives after it on the same connection and matches no remaining subscription is a
@@ -864,6 +868,10 @@ struct Simulation::Impl {
                 trace.note(now, TraceKind::device_disconnected, index, 0, dc->reason);
             } else if (auto* pc = std::get_if<client::PublishCompleted>(&e)) {
                 on_publish_completed(index, *pc);
+            } else if (std::holds_alternative<client::SubscribeCompleted>(e)) {
+                if (!d.subscribed_at) {
+                    d.subscribed_at = now;
+                }
             } else if (auto* uc = std::get_if<client::UnsubscribeCompleted>(&e)) {
                 auto it = d.pending_unsubscribe.find(uc->token);
                 if (it != d.pending_unsubscribe.end()) {
@@ -950,10 +958,13 @@ struct Simulation::Impl {
             return;
         }
         if (ok) {
-            if (d.acked_seqs.size() <= it->second) {
-                d.acked_seqs.resize(it->second + 1024, false);
+            const auto [seq, sent_at] = it->second;
+            if (d.acked_seqs.size() <= seq) {
+                d.acked_seqs.resize(seq + 1024, false);
+                d.acked_sent_at.resize(seq + 1024);
             }
-            d.acked_seqs[it->second] = true;
+            d.acked_seqs[seq] = true;
+            d.acked_sent_at[seq] = sent_at;
         }
         d.token_seq.erase(it);
     }
@@ -979,7 +990,7 @@ struct Simulation::Impl {
         const std::uint64_t token = d.client->publish(std::move(topic), std::move(payload), plan.qos, plan.retain, n, out);
         ++d.stats.published;
         if (plan.qos == mqtt::QoS::at_least_once && need_delivery_check(d.spec.name)) {
-            d.token_seq[token] = d.seq;
+            d.token_seq[token] = {d.seq, now};
         }
         apply_device(index, std::move(out));
         queue.push(now + plan.interval, EventKind::behaviour, index, d.boot);
@@ -1207,6 +1218,12 @@ struct Simulation::Impl {
             std::uint64_t first_missing = 0;
             for (std::uint64_t seq = 0; seq < p.acked_seqs.size(); ++seq) {
                 if (!p.acked_seqs[seq]) {
+                    continue;
+                }
+                // A message the publisher sent before the subscriber's first SUBACK may have
+                // reached the broker before the SUBSCRIBE: nothing is owed for it. (A subscriber
+                // that never subscribed owes everything, so that failure still shows.)
+                if (s.subscribed_at && p.acked_sent_at[seq] < *s.subscribed_at) {
                     continue;
                 }
                 const bool got = seen_it != s.seen.end() && seq < seen_it->second.seen.size() && seen_it->second.seen[seq];
