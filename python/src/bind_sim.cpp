@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "iotsim/iotcore/world.hpp"
+#include "iotsim/registry/describe.hpp"
 #include "iotsim/sim/scenario.hpp"
 #include "iotsim/sim/shadow_device.hpp"
 #include "iotsim/sim/simulation.hpp"
@@ -283,6 +284,9 @@ py::dict stats_dict(const DeviceStats& s) {
     d["received"] = s.received;
     d["duplicates"] = s.duplicates;
     d["crashes"] = s.crashes;
+    d["tls_failures"] = s.tls_failures;
+    d["connects_refused"] = s.connects_refused;
+    d["revocations"] = s.revocations;
     return d;
 }
 
@@ -514,9 +518,11 @@ dict(thing, name, reported) makes it a shadow-synced device (applies deltas, rep
                  if (core == nullptr) {
                      return "null";
                  }
-                 return iotsim::iotcore::describe_world(*core).dump(-1, ' ', false,
-                                                                   nlohmann::json::error_handler_t::replace);
-             }, "iotsim.iotcore.describe_world as JSON text ('null' while the broker is down).")
+                 nlohmann::json world = iotsim::iotcore::describe_world(*core);
+                 // The same shape as the server's GET /iotsim/world: things, certificates, policies.
+                 world["registry"] = iotsim::registry::describe_registry(s.registry());
+                 return world.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+             }, "iotsim.iotcore.describe_world plus the registry, as JSON text ('null' while the broker is down).")
         .def("session", [](const Simulation& s, const std::string& client_id) -> py::object {
                  const auto* b = s.broker();
                  auto info = b != nullptr ? b->session(client_id) : std::nullopt;

@@ -336,3 +336,16 @@ def test_python_and_the_iotsim_cli_give_the_same_hash_for_a_scenario(seed):
     sim, duration_s = iotsim.load_scenario(path, seed=seed)
     sim.run_until(duration_s)
     assert sim.trace_hash == cli_hash
+
+
+def test_a_revoked_and_an_expired_certificate_show_in_device_stats_and_the_world():
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2]
+    sim, duration_s = iotsim.load_scenario(root / "sim" / "scenarios" / "revoked_device.json")
+    sim.run_until(duration_s)
+    stats = {d["name"]: d for d in sim.device_stats()}
+    assert stats["sdk-java"]["revocations"] == 1 and stats["sdk-java"]["connects_refused"] > 0
+    assert stats["sdk-nodejs-1"]["tls_failures"] > 0
+    assert stats["basicPubSub"]["connects_refused"] == 0 and stats["basicPubSub"]["tls_failures"] == 0
+    statuses = {c["certificateId"]: c["status"] for c in sim.world()["registry"]["certificates"]}
+    assert sorted(statuses.values()) == ["ACTIVE", "ACTIVE", "REVOKED"]
