@@ -60,6 +60,9 @@ class _DeviceStats(TypedDict):
     received: int
     duplicates: int
     crashes: int
+    tls_failures: int  # identity-level TLS refused the certificate (expired, not yet valid)
+    connects_refused: int  # CONNACK refusals (a revoked certificate, a policy)
+    revocations: int  # connections ended because the certificate left ACTIVE
 
 class _BrokerStats(TypedDict, total=False):
     running: Required[bool]  # False while crashed: then no other key is present
