@@ -72,7 +72,9 @@ using ControlPlaneAuthorize =
 
 /// The iot control-plane REST API (botocore's `iot` 2015-05-28 model, rest-json) over a
 /// Registry: things, thing types, thing groups, certificates and CA certificates, policies and
-/// versions, attachments, tags, DescribeEndpoint, GetRegistrationCode; CreateKeysAndCertificate
+/// versions, attachments, tags, custom authorizers (Create/Describe/Update/Delete/ListAuthorizers,
+/// Set/Describe/ClearDefaultAuthorizer; TestInvokeAuthorizer through the AuthorizerInvoker seam,
+/// 503 without one), DescribeEndpoint, GetRegistrationCode; CreateKeysAndCertificate
 /// and CreateCertificateFromCsr through the CertificateIssuer seam (503
 /// ServiceUnavailableException without one).
 ///
