@@ -409,3 +409,12 @@ def test_an_https_publish_with_the_token_in_headers_or_query_is_decided_by_the_a
         assert len(events(srv)) == before
     finally:
         watcher.close()
+
+
+def test_an_operation_iotsim_does_not_implement_is_named_in_the_error(ca_server, tmp_path):
+    r = aws(ca_server, tmp_path, "iot", "list-jobs")
+    assert r.returncode != 0
+    assert "NotImplementedException" in r.stderr and "iotsim does not implement ListJobs" in r.stderr
+    iot = boto_iot(ca_server)
+    with pytest.raises(Exception, match="CreateRoleAlias"):
+        iot.create_role_alias(roleAlias="a", roleArn="arn:aws:iam::123456789012:role/r")

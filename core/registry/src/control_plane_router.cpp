@@ -189,6 +189,93 @@ constexpr std::array routes{
               "ClearDefaultAuthorizer"},
 };
 
+/// botocore `iot` operations iotsim does not implement, so that a call gets an error naming it
+/// rather than a bare 404 (the AWS CLI and boto3 then print "... when calling the ListJobs
+/// operation: iotsim does not implement ListJobs ..."). Not exhaustive: the families a student
+/// meets next (jobs, role aliases, fleet indexing, provisioning, billing and dynamic groups,
+/// Device Defender, OTA, logging).
+struct UnimplementedSpec {
+    std::string_view method;
+    std::string_view pattern;
+    std::string_view name;
+};
+constexpr std::array unimplemented{
+    UnimplementedSpec{"GET", "jobs", "ListJobs"},
+    UnimplementedSpec{"PUT", "jobs/{jobId}", "CreateJob"},
+    UnimplementedSpec{"GET", "jobs/{jobId}", "DescribeJob"},
+    UnimplementedSpec{"PATCH", "jobs/{jobId}", "UpdateJob"},
+    UnimplementedSpec{"DELETE", "jobs/{jobId}", "DeleteJob"},
+    UnimplementedSpec{"PUT", "jobs/{jobId}/cancel", "CancelJob"},
+    UnimplementedSpec{"GET", "jobs/{jobId}/things", "ListJobExecutionsForJob"},
+    UnimplementedSpec{"GET", "jobs/{jobId}/job-document", "GetJobDocument"},
+    UnimplementedSpec{"GET", "things/{thingName}/jobs", "ListJobExecutionsForThing"},
+    UnimplementedSpec{"GET", "things/{thingName}/jobs/{jobId}", "DescribeJobExecution"},
+    UnimplementedSpec{"GET", "job-templates", "ListJobTemplates"},
+    UnimplementedSpec{"PUT", "job-templates/{jobTemplateId}", "CreateJobTemplate"},
+    UnimplementedSpec{"GET", "job-templates/{jobTemplateId}", "DescribeJobTemplate"},
+    UnimplementedSpec{"DELETE", "job-templates/{jobTemplateId}", "DeleteJobTemplate"},
+    UnimplementedSpec{"GET", "role-aliases", "ListRoleAliases"},
+    UnimplementedSpec{"POST", "role-aliases/{roleAlias}", "CreateRoleAlias"},
+    UnimplementedSpec{"GET", "role-aliases/{roleAlias}", "DescribeRoleAlias"},
+    UnimplementedSpec{"PUT", "role-aliases/{roleAlias}", "UpdateRoleAlias"},
+    UnimplementedSpec{"DELETE", "role-aliases/{roleAlias}", "DeleteRoleAlias"},
+    UnimplementedSpec{"GET", "domainConfigurations", "ListDomainConfigurations"},
+    UnimplementedSpec{"POST", "domainConfigurations/{domainConfigurationName}", "CreateDomainConfiguration"},
+    UnimplementedSpec{"GET", "domainConfigurations/{domainConfigurationName}", "DescribeDomainConfiguration"},
+    UnimplementedSpec{"PUT", "domainConfigurations/{domainConfigurationName}", "UpdateDomainConfiguration"},
+    UnimplementedSpec{"DELETE", "domainConfigurations/{domainConfigurationName}", "DeleteDomainConfiguration"},
+    UnimplementedSpec{"PUT", "billing-groups/addThingToBillingGroup", "AddThingToBillingGroup"},
+    UnimplementedSpec{"PUT", "billing-groups/removeThingFromBillingGroup", "RemoveThingFromBillingGroup"},
+    UnimplementedSpec{"GET", "billing-groups", "ListBillingGroups"},
+    UnimplementedSpec{"POST", "billing-groups/{billingGroupName}", "CreateBillingGroup"},
+    UnimplementedSpec{"GET", "billing-groups/{billingGroupName}", "DescribeBillingGroup"},
+    UnimplementedSpec{"PATCH", "billing-groups/{billingGroupName}", "UpdateBillingGroup"},
+    UnimplementedSpec{"DELETE", "billing-groups/{billingGroupName}", "DeleteBillingGroup"},
+    UnimplementedSpec{"POST", "dynamic-thing-groups/{thingGroupName}", "CreateDynamicThingGroup"},
+    UnimplementedSpec{"PATCH", "dynamic-thing-groups/{thingGroupName}", "UpdateDynamicThingGroup"},
+    UnimplementedSpec{"DELETE", "dynamic-thing-groups/{thingGroupName}", "DeleteDynamicThingGroup"},
+    UnimplementedSpec{"POST", "indices/search", "SearchIndex"},
+    UnimplementedSpec{"POST", "indices/statistics", "GetStatistics"},
+    UnimplementedSpec{"GET", "indices", "ListIndices"},
+    UnimplementedSpec{"GET", "indices/{indexName}", "DescribeIndex"},
+    UnimplementedSpec{"GET", "indexing/config", "GetIndexingConfiguration"},
+    UnimplementedSpec{"POST", "indexing/config", "UpdateIndexingConfiguration"},
+    UnimplementedSpec{"POST", "things", "RegisterThing"},
+    UnimplementedSpec{"GET", "provisioning-templates", "ListProvisioningTemplates"},
+    UnimplementedSpec{"POST", "provisioning-templates", "CreateProvisioningTemplate"},
+    UnimplementedSpec{"GET", "provisioning-templates/{templateName}", "DescribeProvisioningTemplate"},
+    UnimplementedSpec{"DELETE", "provisioning-templates/{templateName}", "DeleteProvisioningTemplate"},
+    UnimplementedSpec{"POST", "provisioning-templates/{templateName}/provisioning-claim", "CreateProvisioningClaim"},
+    UnimplementedSpec{"GET", "thing-registration-tasks", "ListThingRegistrationTasks"},
+    UnimplementedSpec{"POST", "thing-registration-tasks", "StartThingRegistrationTask"},
+    UnimplementedSpec{"GET", "security-profiles", "ListSecurityProfiles"},
+    UnimplementedSpec{"POST", "security-profiles/{securityProfileName}", "CreateSecurityProfile"},
+    UnimplementedSpec{"GET", "security-profiles/{securityProfileName}", "DescribeSecurityProfile"},
+    UnimplementedSpec{"GET", "audit/configuration", "DescribeAccountAuditConfiguration"},
+    UnimplementedSpec{"POST", "audit/tasks", "StartOnDemandAuditTask"},
+    UnimplementedSpec{"GET", "streams", "ListStreams"},
+    UnimplementedSpec{"POST", "streams/{streamId}", "CreateStream"},
+    UnimplementedSpec{"GET", "otaUpdates", "ListOTAUpdates"},
+    UnimplementedSpec{"POST", "otaUpdates/{otaUpdateId}", "CreateOTAUpdate"},
+    UnimplementedSpec{"GET", "destinations", "ListTopicRuleDestinations"},
+    UnimplementedSpec{"POST", "destinations", "CreateTopicRuleDestination"},
+    UnimplementedSpec{"GET", "v2LoggingOptions", "GetV2LoggingOptions"},
+    UnimplementedSpec{"POST", "v2LoggingOptions", "SetV2LoggingOptions"},
+    UnimplementedSpec{"GET", "loggingOptions", "GetLoggingOptions"},
+    UnimplementedSpec{"POST", "loggingOptions", "SetLoggingOptions"},
+    UnimplementedSpec{"GET", "event-configurations", "DescribeEventConfigurations"},
+    UnimplementedSpec{"PATCH", "event-configurations", "UpdateEventConfigurations"},
+    UnimplementedSpec{"GET", "principal-policies", "ListPrincipalPolicies"},
+    UnimplementedSpec{"PUT", "principal-policies/{policyName}", "AttachPrincipalPolicy"},
+    UnimplementedSpec{"DELETE", "principal-policies/{policyName}", "DetachPrincipalPolicy"},
+    UnimplementedSpec{"GET", "policy-principals", "ListPolicyPrincipals"},
+    UnimplementedSpec{"PATCH", "transfer-certificate/{certificateId}", "TransferCertificate"},
+    UnimplementedSpec{"GET", "fleet-metrics", "ListFleetMetrics"},
+    UnimplementedSpec{"PUT", "fleet-metric/{metricName}", "CreateFleetMetric"},
+    UnimplementedSpec{"GET", "packages", "ListPackages"},
+    UnimplementedSpec{"PUT", "packages/{packageName}", "CreatePackage"},
+};
+
 /// Nesting accepted in a request body; the model's deepest input (registrationConfig, tags)
 /// needs 3.
 constexpr int body_depth_max = 16;
@@ -1330,9 +1417,25 @@ http::Response dispatch(Op op, Call& call, Registry& registry, CertificateIssuer
 ControlPlaneRouter::ControlPlaneRouter(Registry& registry, Rng& rng)
     : registry_(registry), rng_(rng) {}
 
+/// The unimplemented operation a request would call, or "".
+static std::string_view unimplemented_operation(const http::Request& request) {
+    const auto raw = split_path(request.path);
+    for (const UnimplementedSpec& u : unimplemented) {
+        PathParams params;
+        bool bad = false;
+        if (u.method == request.method && fits(raw, u.pattern, params, bad)) {
+            return u.name;
+        }
+    }
+    return {};
+}
+
 std::string_view ControlPlaneRouter::operation_for(const http::Request& request) {
     const Matched m = match(request);
-    return m.route == nullptr ? std::string_view{} : m.route->name;
+    if (m.route != nullptr) {
+        return m.route->name;
+    }
+    return unimplemented_operation(request);
 }
 
 http::Response ControlPlaneRouter::handle(const http::Request& request, Now now) {
@@ -1341,7 +1444,13 @@ http::Response ControlPlaneRouter::handle(const http::Request& request, Now now)
     const auto error = [](const http::ApiError& e) { return http::error_response(e, ""); };
     http::Response response;
     Matched m = match(request);
-    if (m.route == nullptr) {
+    if (m.route == nullptr && !unimplemented_operation(request).empty()) {
+        const std::string name(unimplemented_operation(request));
+        response = error(http::ApiError{501, "NotImplementedException",
+                                        "iotsim does not implement " + name + " (" + request.method + " " +
+                                            request.path + "): it is an AWS IoT Core operation outside iotsim's "
+                                                           "local stand-in (see README)"});
+    } else if (m.route == nullptr) {
         response = m.path_known ? error(http::api_error(405, "Method Not Allowed"))
                                 : error(http::api_error(404, "Not Found"));
     } else if (m.bad_escape) {

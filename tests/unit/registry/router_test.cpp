@@ -129,6 +129,20 @@ BOOST_FIXTURE_TEST_CASE(unknown_path_is_404_and_other_method_405, RouterFixture)
     BOOST_TEST(ControlPlaneRouter::operation_for(probe) == "SetDefaultPolicyVersion");
 }
 
+BOOST_FIXTURE_TEST_CASE(an_operation_iotsim_does_not_implement_gets_an_error_naming_it, RouterFixture) {
+    const http::Response jobs = send("GET", "/jobs");
+    expect(jobs, 501, "NotImplementedException");
+    BOOST_TEST(body_of(jobs)["message"].get<std::string>().find("ListJobs") != std::string::npos);
+    const http::Response register_thing = send("POST", "/things", "{}");  // GET /things is ListThings
+    expect(register_thing, 501, "NotImplementedException");
+    BOOST_TEST(body_of(register_thing)["message"].get<std::string>().find("RegisterThing") != std::string::npos);
+    http::Request probe;
+    probe.method = "POST";
+    probe.path = "/role-aliases/my-alias";
+    BOOST_TEST(ControlPlaneRouter::operation_for(probe) == "CreateRoleAlias");
+    BOOST_TEST(send("GET", "/nothing-here").status == 404);  // not an AWS IoT path at all
+}
+
 BOOST_FIXTURE_TEST_CASE(update_thing_merges_and_delete_thing_succeeds, RouterFixture) {
     (void)send("POST", "/things/t", R"({"attributePayload":{"attributes":{"a":"1","b":"2"}}})");
     auto r = send(
