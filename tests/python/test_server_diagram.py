@@ -202,7 +202,8 @@ def test_a_simulated_world_has_the_shape_of_a_running_servers():
     sim.add_device("app", publish=dict(topic="home/lamp/cmd", interval_s=2, qos=1, count=3))
     sim.run_until(10)
     w = sim.world()
-    assert set(w) == {"broker", "clients", "retainedTopics", "shadows", "rules", "omitted"}
+    assert set(w) == {"broker", "clients", "retainedTopics", "shadows", "rules", "omitted", "registry"}
+    assert set(w["registry"]) >= {"things", "certificates", "policies"}  # as GET /iotsim/world
     lamp = next(c for c in w["clients"] if c["clientId"] == "lamp")
     assert lamp["protocol"] == "MQTT 5" and lamp["transport"] == "simulated"
     assert {"filter": "home/lamp/cmd", "qos": 1} in lamp["subscriptions"]

@@ -157,7 +157,7 @@ def test_device_and_device_stats_count_what_each_device_did():
     assert stats[1] == sim.device("app")
     app, lamp, meter = sim.device("app"), sim.device("lamp"), sim.device("meter")
     assert set(app) == {"name", "connected", "connects", "disconnects", "published", "acked", "dropped",
-                        "received", "duplicates", "crashes"}
+                        "received", "duplicates", "crashes", "tls_failures", "connects_refused", "revocations"}
     assert app["published"] == app["acked"] == 12
     assert lamp["received"] == 12 and lamp["connected"] and lamp["connects"] == 1
     assert meter["published"] == 4  # count stops the plan
