@@ -269,6 +269,7 @@ def test_the_functions_policies_decide_connect_publish_and_subscribe(ca_server):
         info.wait_for_publish(10)
         c.publish("custom/ok", b"yes", qos=1)
         assert c.expect_message("custom/ok").payload == b"yes"
+        wait_until(lambda: f"publish_denied conn=" in srv.stderr_text() and "(elsewhere/x)" in srv.stderr_text())
     finally:
         c.close()
 
@@ -356,6 +357,23 @@ def test_a_websocket_with_the_token_in_its_upgrade_headers_is_decided_by_the_aut
         conn.connect().result(10)
 
 
+def test_alpn_mqtt_without_sni_is_refused_as_aws_refuses_it(ca_server):
+    ensure_authorizer(ca_server, "open-authorizer")
+    import socket
+    ctx = ssl.create_default_context(cafile=ca_server.ca)
+    ctx.check_hostname = False
+    ctx.set_alpn_protocols(["mqtt"])
+    raw = socket.create_connection(("127.0.0.1", ca_server.wss_port), timeout=10)
+    with ctx.wrap_socket(raw) as s:  # an IP address: no SNI is sent
+        assert s.selected_alpn_protocol() == "mqtt"
+        body = b"\x00\x04MQTT\x04\xc2\x00\x3c" + b"\x00\x04ca-1" + b"\x00\x01u" + b"\x00\x07letmein"
+        s.sendall(bytes([0x10, len(body)]) + body)
+        try:
+            assert s.recv(16) == b"", "a CONNACK came back without SNI"
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+
+
 def test_an_unsigned_websocket_is_refused_when_no_authorizer_is_active(srv):
     """The shared server has no authorizer: an unsigned upgrade gets 403 as before."""
     import socket
@@ -399,9 +417,16 @@ def test_an_https_publish_with_the_token_in_headers_or_query_is_decided_by_the_a
         # The function refuses another token (signed, so it runs): 401.
         other = {**good, "Token": "deny", "x-amz-customauthorizer-signature": keys["sign"]("deny")}
         assert call("/topics/custom/http", other) == (401, "UnauthorizedException")
-        # Its policies decide: a topic outside them, or an operation other than Publish, is 403.
+        # Its policies decide: a topic outside them is 403. Other operations are not offered
+        # with custom authentication ("only publish is supported over HTTP"): they ask for SigV4.
         assert call("/topics/elsewhere", good) == (403, "ForbiddenException")
-        assert call("/things/lamp/shadow", good, method="GET", body=None) == (403, "ForbiddenException")
+        assert call("/things/lamp/shadow", good, method="GET", body=None) == (403, "MissingAuthenticationTokenException")
+        # Nor is it offered on the HTTPS port 8443 (AWS: "custom authentication can't be used").
+        request = urllib.request.Request(f"https://localhost:{srv.https_port}/topics/custom/http", data=b"x",
+                                         method="POST", headers=good)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, context=ctx, timeout=15)
+        assert refused.value.headers.get("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
         # A forged signature never reaches the function.
         before = len(events(srv))
         forged = {**good, "x-amz-customauthorizer-signature": keys["sign"]("forged")}

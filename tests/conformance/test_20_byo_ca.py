@@ -130,6 +130,27 @@ def test_an_unregistered_certificate_of_an_unknown_ca_is_refused_and_not_registe
         iot.describe_certificate(certificateId=cert.fingerprint(hashes.SHA256()).hex())
 
 
+@pytest.mark.parametrize("when", ["expired", "not_yet_valid"])
+def test_an_expired_or_future_certificate_of_the_customers_ca_fails_even_when_registered(srv, tmp_path, customer_ca,
+                                                                                        when):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start = now - datetime.timedelta(days=10) if when == "expired" else now + datetime.timedelta(days=2)
+    cert, key = issue(f"{when}-byo", issuer=customer_ca["ca"], days=2, start=start)
+    iot = boto_iot(srv)
+    made = iot.register_certificate(certificatePem=pem(cert), caCertificatePem=pem(customer_ca["ca"][0]),
+                                    setAsActive=True)
+    policy = unique("dated-policy-")
+    iot.create_policy(policyName=policy, policyDocument=policy_document(ALLOW_ALL))
+    iot.attach_policy(policyName=policy, target=made["certificateArn"])
+    c = mtls(srv, files(tmp_path, cert, key), unique("dated-"))
+    try:
+        assert not c.connect(expect_success=False)
+    except (ssl.SSLError, OSError):
+        pass
+    finally:
+        c.close()
+
+
 def test_an_expired_certificate_fails_the_tls_handshake_even_when_registered(srv, tmp_path):
     root_key = serialization.load_pem_private_key((srv.data_dir / "root-CA.key").read_bytes(), password=None)
     root = x509.load_pem_x509_certificate((srv.data_dir / "root-CA.crt").read_bytes())

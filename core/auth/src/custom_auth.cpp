@@ -92,6 +92,10 @@ bool is_principal_id(std::string_view id) {
 
 }  // namespace
 
+std::string event_text(const Invocation& invocation) {
+    return invocation.event.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::pair<std::string, std::string> split_mqtt_username(std::string_view username) {
     const std::size_t q = username.find('?');
     if (q == std::string_view::npos) {

@@ -18,7 +18,7 @@ ConnectionOutput HttpConnection::receive(std::string_view bytes, Now now) {
         held_.push_back(std::move(e));
     }
     if (!pending_) {
-        process(held_, now, out, caller_);
+        process(held_, now, out, caller_, /*may_resume_codec=*/true);
     }
     return out;
 }
@@ -34,14 +34,22 @@ ConnectionOutput HttpConnection::resume(std::shared_ptr<const void> decision, No
     first.emplace_back(request);
     Caller decided = caller_;
     decided.custom = std::move(decision);
-    process(first, now, out, decided);
+    // The decision covers this one request: the codec is not resumed meanwhile (what it holds
+    // behind an Upgrade request belongs to the requests still in held_, in order).
+    process(first, now, out, decided, /*may_resume_codec=*/false);
     if (!pending_ && !closed_) {
-        process(held_, now, out, caller_);
+        if (held_.empty() && codec_.paused()) {
+            for (CodecEvent& e : codec_.resume()) {
+                held_.push_back(std::move(e));
+            }
+        }
+        process(held_, now, out, caller_, /*may_resume_codec=*/true);
     }
     return out;
 }
 
-void HttpConnection::process(std::deque<CodecEvent>& events, Now now, ConnectionOutput& out, const Caller& caller) {
+void HttpConnection::process(std::deque<CodecEvent>& events, Now now, ConnectionOutput& out, const Caller& caller,
+                             bool may_resume_codec) {
     EncodeOptions encode;
     if (date_header_) {
         encode.date = now.wall;
@@ -77,7 +85,7 @@ void HttpConnection::process(std::deque<CodecEvent>& events, Now now, Connection
                 closed_ = true;
                 break;
             }
-            if (events.empty() && codec_.paused()) {  // the Upgrade request was not taken: HTTP goes on
+            if (may_resume_codec && events.empty() && codec_.paused()) {  // the Upgrade was not taken: HTTP goes on
                 for (CodecEvent& e : codec_.resume()) {
                     events.push_back(std::move(e));
                 }

@@ -282,7 +282,7 @@ std::optional<ApiError> Router::authorize(const AuthorizeRequest& request) const
     return authorize_(request);
 }
 
-Response Router::websocket_upgrade(const Request& request, Now now) {
+Response Router::websocket_upgrade(const Request& request, Now now, const Caller& caller) {
     const std::string request_id = next_request_id();
     const auto refuse = [&](const ApiError& error) {
         Response response = error_response(error, request_id);
@@ -333,7 +333,8 @@ Response Router::websocket_upgrade(const Request& request, Now now) {
     const bool presigned = request.query.find("X-Amz-Signature=") != std::string::npos ||
                            request.query.find("X-Amz-Algorithm=") != std::string::npos ||
                            request.header("Authorization") != nullptr;
-    const bool custom = !presigned && websocket_custom_auth_ && websocket_custom_auth_(request);
+    const bool custom =
+        !presigned && caller.custom_auth_offered && websocket_custom_auth_ && websocket_custom_auth_(request);
     if (!custom && !options_.sigv4.secrets.empty()) {
         if (auto refused = verify_sigv4_query(request, options_.sigv4, now.wall, &principal)) {
             return refuse(*refused);
@@ -357,13 +358,14 @@ Response Router::websocket_upgrade(const Request& request, Now now) {
 Response Router::handle(const Request& request, Now now, const Caller& caller) {
     // MQTT over WebSocket (reference §5.3): authenticated by a presigned URL, not a header.
     if (request.path == "/mqtt") {
-        return websocket_upgrade(request, now);
+        return websocket_upgrade(request, now, caller);
     }
     // A certificate verified in the TLS handshake authenticates an unsigned request (AWS's port
     // 8443); a signed request is SigV4's whatever the transport (botocore over HTTPS).
     const bool by_certificate = !caller.certificate_id.empty() && request.header("Authorization") == nullptr;
     const bool by_custom = caller.custom != nullptr;
-    if (!by_certificate && !by_custom && custom_auth_ && request.header("Authorization") == nullptr &&
+    if (!by_certificate && !by_custom && caller.custom_auth_offered && custom_auth_ &&
+        request.header("Authorization") == nullptr &&
         request.query.find("X-Amz-Signature=") == std::string::npos && custom_auth_(request)) {
         Response pending;
         pending.custom_auth_pending = true;

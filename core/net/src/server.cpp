@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -130,8 +131,9 @@ constexpr std::size_t http_queue_bytes_max = 1U << 20;  // unwritten responses b
 constexpr std::size_t http_read_bytes = 16 * 1024;
 // AWS's Lambda timeout for authorizer functions (reference §5.4).
 constexpr auto authorizer_timeout = std::chrono::milliseconds(5000);
-// Bytes a connection may send while its authorizer function runs before reading pauses.
-constexpr std::size_t custom_auth_held_max = 1U << 20;
+// Bytes beyond a largest CONNECT a connection may send while its authorizer function runs
+// before reading pauses.
+constexpr std::size_t custom_auth_held_slack = 64U * 1024;
 
 /// Offers MQTT on AWS's port 443 to clients that ask for ALPN "mqtt" (custom authentication,
 /// reference §1.2); "http/1.1" or no ALPN is HTTPS and MQTT over WebSocket.
@@ -296,26 +298,38 @@ struct Server::Impl {
     std::unique_ptr<ActionWorker> action_worker;
 
     /// Custom authorizers' functions (DATA_DIR/lambda/<name>, the local stand-in for Lambda) run
-    /// here, one at a time, off the IO thread; each answer is posted back to it.
+    /// here, off the IO thread, on a few threads (AWS runs Lambda invocations concurrently), each
+    /// with its own runner files; each answer is posted back to the IO thread. A job whose
+    /// connection has gone is skipped; beyond `queue_max` waiting jobs a request is refused.
     struct AuthorizerWorker {
+        static constexpr std::size_t threads = 4;
+        static constexpr std::size_t queue_max = 256;
         struct Job {
             std::string function_arn;
             std::string event;
             std::function<void(Result<std::string, rules::RuntimeError>)> done;  // on the IO thread
+            std::shared_ptr<std::atomic<bool>> cancelled;  // set when the connection closes
         };
         Impl& srv;
-        actions::FileActionRunner runner;
+        std::vector<std::unique_ptr<actions::FileActionRunner>> runners;
         std::mutex mutex;
         std::condition_variable wake;
         std::deque<Job> queue;
         bool stop = false;
-        std::thread thread;
+        std::vector<std::thread> pool;
 
-        AuthorizerWorker(Impl& s, const std::filesystem::path& data_dir)
-            : srv(s), runner(data_dir, authorizer_timeout, authorizer_timeout, [] { return read_clocks().wall; }) {
-            runner.keep_records = false;
-            runner.invoke_tag = "authorizer";  // its own event and result files
-            thread = std::thread([this] { loop(); });
+        AuthorizerWorker(Impl& s, const std::filesystem::path& data_dir) : srv(s) {
+            for (std::size_t i = 0; i < threads; ++i) {
+                auto runner = std::make_unique<actions::FileActionRunner>(data_dir, authorizer_timeout,
+                                                                          authorizer_timeout,
+                                                                          [] { return read_clocks().wall; });
+                runner->keep_records = false;
+                runner->invoke_tag = "authorizer-" + std::to_string(i);  // its own event and result files
+                runners.push_back(std::move(runner));
+            }
+            for (std::size_t i = 0; i < threads; ++i) {
+                pool.emplace_back([this, i] { loop(*runners[i]); });
+            }
         }
         ~AuthorizerWorker() {
             {
@@ -323,16 +337,23 @@ struct Server::Impl {
                 stop = true;
             }
             wake.notify_all();
-            thread.join();
+            for (auto& t : pool) {
+                t.join();
+            }
         }
-        void submit(Job job) {
+        /// False when too many jobs wait (the caller refuses the request).
+        bool submit(Job job) {
             {
                 std::lock_guard lock(mutex);
+                if (queue.size() >= queue_max) {
+                    return false;
+                }
                 queue.push_back(std::move(job));
             }
             wake.notify_one();
+            return true;
         }
-        void loop() {
+        void loop(actions::FileActionRunner& runner) {
             while (true) {
                 Job job;
                 {
@@ -343,6 +364,9 @@ struct Server::Impl {
                     }
                     job = std::move(queue.front());
                     queue.pop_front();
+                }
+                if (job.cancelled && job.cancelled->load()) {
+                    continue;  // the connection closed while the job waited
                 }
                 auto result = runner.invoke(job.function_arn, job.event);
                 asio::post(srv.io, [done = std::move(job.done), result = std::move(result)]() mutable {
@@ -428,7 +452,7 @@ struct Server::Impl {
             if (!prepared) {
                 invalid("Custom authorizer refused the request: " + prepared.error().reason);
             }
-            const auto answer = runner->invoke(authorizer.function_arn, prepared.value().event.dump());
+            const auto answer = runner->invoke(authorizer.function_arn, auth::event_text(prepared.value()));
             auto grant = srv.grant_from(authorizer, answer);
             if (!grant->authenticated && !grant->refusal.starts_with("the authorizer function answered")) {
                 throw registry::RegistryError(
@@ -509,6 +533,8 @@ struct Server::Impl {
             bool gate = true;       // still holding bytes
             bool awaiting = false;  // the function is running
             std::optional<asio::steady_timer> refresh;
+            std::string connection_id;  // connectionMetadata.id: one per connection, refreshes too
+            std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
         };
         std::unique_ptr<CustomAuth> custom;
 
@@ -571,6 +597,14 @@ struct Server::Impl {
             custom = std::make_unique<CustomAuth>();
             custom->request.tls = true;
             custom->request.server_name = server_name_of(tls->native_handle());
+            if (custom->request.server_name.empty()) {
+                // AWS: custom authentication over MQTT needs SNI; "connection attempts that don't
+                // include the SNI are refused" (reference §1.2).
+                srv.log_line("custom_auth_refused conn=" + std::to_string(id.value) + " from=" + peer.address +
+                             " reason=\"ALPN mqtt without SNI\"");
+                close_socket();
+                return;
+            }
             begin_mqtt();
         }
 
@@ -600,7 +634,10 @@ struct Server::Impl {
 
         /// Runs the authorizer for the held CONNECT (or, `refresh`, again for a connected client).
         void invoke_authorizer(bool refresh) {
-            auto prepared = auth::prepare_invocation(*srv.registry, custom->request, srv.auth_rng.uuid4());
+            if (custom->connection_id.empty()) {
+                custom->connection_id = srv.auth_rng.uuid4();
+            }
+            auto prepared = auth::prepare_invocation(*srv.registry, custom->request, custom->connection_id);
             if (!prepared) {
                 decided(auth::refused_grant({}, prepared.error().reason, srv.next_grant_serial++), refresh);
                 return;
@@ -608,8 +645,9 @@ struct Server::Impl {
             custom->awaiting = true;
             auto invocation = std::move(prepared).value();
             const std::string arn = invocation.authorizer.function_arn;
-            srv.authorizer_worker->submit(AuthorizerWorker::Job{
-                arn, invocation.event.dump(),
+            const std::string name = invocation.authorizer.name;
+            const bool queued = srv.authorizer_worker->submit(AuthorizerWorker::Job{
+                arn, auth::event_text(invocation),
                 [self = shared_from_this(), authorizer = std::move(invocation.authorizer),
                  refresh](Result<std::string, rules::RuntimeError> answer) {
                     if (self->socket_closed || self->broker_closed || !self->custom) {
@@ -617,7 +655,14 @@ struct Server::Impl {
                     }
                     self->custom->awaiting = false;
                     self->decided(self->srv.grant_from(authorizer, answer), refresh);
-                }});
+                },
+                custom->cancelled});
+            if (!queued) {
+                custom->awaiting = false;
+                decided(auth::refused_grant(name, "too many authorizer invocations are waiting",
+                                            srv.next_grant_serial++),
+                        refresh);
+            }
         }
 
         void decided(std::shared_ptr<const auth::CustomAuthGrant> grant, bool refresh) {
@@ -720,7 +765,7 @@ struct Server::Impl {
             if (pending_bytes > 2 * srv.options.broker.output_bytes_max) {
                 return;
             }
-            if (custom && custom->gate && custom->held.size() > custom_auth_held_max) {
+            if (custom && custom->gate && custom->held.size() > srv.options.broker.packet_bytes_max + custom_auth_held_slack) {
                 return;  // resumed by release()
             }
             reading = true;
@@ -894,8 +939,11 @@ struct Server::Impl {
             if (timer_) {
                 timer_->cancel();
             }
-            if (custom && custom->refresh) {
-                custom->refresh->cancel();
+            if (custom) {
+                custom->cancelled->store(true);
+                if (custom->refresh) {
+                    custom->refresh->cancel();
+                }
             }
             error_code ec;
             socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -920,6 +968,8 @@ struct Server::Impl {
         bool writing = false;
         bool reading = false;
         bool close_after_write = false;
+        /// Set when the connection closes: a queued authorizer job for it is skipped.
+        std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
         /// Set once GET /mqtt was answered 101: the access key id (SigV4) or the custom
         /// authorizer's request, and the bytes behind the request.
         struct Upgrade {
@@ -933,8 +983,11 @@ struct Server::Impl {
         std::string address;  // the peer's IP address
         std::string from;     // address:port, for logs
 
+        /// False on the HTTPS port (AWS's 8443 offers no custom authentication).
+        bool offers_custom_auth = true;
+
         HttpConn(Impl& s, std::uint64_t i, tcp::socket sock, ssl::context* tls_context)
-            : srv(s), id(i), http(*s.router), timer(s.io) {
+            : srv(s), id(i), http(*s.router), timer(s.io), offers_custom_auth(tls_context != &s.https_tls) {
             if (tls_context != nullptr) {
                 tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(sock), *tls_context);
             } else {
@@ -971,7 +1024,11 @@ struct Server::Impl {
                 }
                 // A client certificate (verified against the root CA when offered) authenticates
                 // the connection's unsigned requests (AWS's port 8443); the policies decide.
-                self->http.set_caller({peer_certificate_id(self->tls->native_handle()), self->address, nullptr});
+                http::Caller caller;
+                caller.certificate_id = peer_certificate_id(self->tls->native_handle());
+                caller.address = self->address;
+                caller.custom_auth_offered = self->offers_custom_auth;
+                self->http.set_caller(std::move(caller));
                 self->read();
             });
         }
@@ -1083,14 +1140,20 @@ struct Server::Impl {
             }
             auto invocation = std::move(prepared).value();
             const std::string arn = invocation.authorizer.function_arn;
-            srv.authorizer_worker->submit(AuthorizerWorker::Job{
-                arn, invocation.event.dump(),
+            const std::string name = invocation.authorizer.name;
+            const bool queued = srv.authorizer_worker->submit(AuthorizerWorker::Job{
+                arn, auth::event_text(invocation),
                 [self = shared_from_this(), authorizer = std::move(invocation.authorizer)](
                     Result<std::string, rules::RuntimeError> answer) {
                     if (!self->closed) {
                         self->decided(self->srv.grant_from(authorizer, answer));
                     }
-                }});
+                },
+                cancelled});
+            if (!queued) {
+                decided(auth::refused_grant(name, "too many authorizer invocations are waiting",
+                                            srv.next_grant_serial++));
+            }
         }
 
         void decided(std::shared_ptr<const auth::CustomAuthGrant> grant) {
@@ -1189,6 +1252,7 @@ struct Server::Impl {
                 return;
             }
             closed = true;
+            cancelled->store(true);
             timer.cancel();
             error_code ec;
             socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -1383,7 +1447,14 @@ struct Server::Impl {
         router->set_websocket_custom_auth([this](const http::Request&) { return custom_auth_available(); });
         // An unsigned iot-data request naming an authorizer, or any unsigned one once a default
         // authorizer is set (AWS: "used when a device sends no AWS credentials").
+        // Only Publish is offered this way (AWS: "Only publish is supported over HTTP"), so the
+        // control plane and the other iot-data calls keep asking for SigV4; and not on port 8443
+        // (Caller::custom_auth_offered false there: "On port 8443 HTTPS ... custom authentication
+        // can't be used").
         router->set_custom_auth([this](const http::Request& request) {
+            if (request.method != "POST" || !request.path.starts_with("/topics/")) {
+                return false;
+            }
             const bool named = request.header("x-amz-customauthorizer-name") != nullptr ||
                                request.query.find("x-amz-customauthorizer-name=") != std::string::npos;
             return named || registry->default_authorizer() != nullptr;

@@ -1372,7 +1372,7 @@ http::Response dispatch(Op op, Call& call, Registry& registry, CertificateIssuer
         case Op::list_authorizers: {
             ListAuthorizersInput input;
             input.page = call.page("marker", "pageSize");
-            input.ascending = call.query_bool("ascendingOrder").value_or(true);
+            input.ascending = call.query_bool("isAscendingOrder").value_or(true);  // the model's location name
             if (const auto status = call.query("status")) {
                 input.status = parse_authorizer_status(*status);
                 if (!input.status) {

@@ -1040,7 +1040,10 @@ const CertificateRecord& Registry::add_issued_certificate(std::string_view pem,
 
 const CertificateRecord* Registry::auto_register_certificate(std::string_view pem, Now now) {
     auto facts = parse_certificate(pem);
-    if (!facts || certificates_.contains(facts.value().id)) {
+    // A CA certificate (the registered CA itself is self-signed, so "signed by" it) is never a
+    // device certificate.
+    if (!facts || facts.value().is_ca || certificates_.contains(facts.value().id) ||
+        ca_certificates_.contains(facts.value().id)) {
         return nullptr;
     }
     for (const auto& [id, ca] : ca_certificates_) {
@@ -1745,8 +1748,13 @@ void check_public_keys(const std::map<std::string, std::string>& keys) {
         invalid("tokenSigningPublicKeys can hold at most 2 keys");
     }
     for (const auto& [name, pem] : keys) {
-        if (name.empty() || name.size() > 128) {
-            invalid("Invalid key name in tokenSigningPublicKeys: must be 1 to 128 characters");
+        // KeyName: [a-zA-Z0-9:_-]+, 1 to 128; KeyValue: at most 5120 characters.
+        if (!is_resource_name(name)) {
+            invalid("Invalid key name in tokenSigningPublicKeys: '" + name +
+                    "'. It must be 1 to 128 characters of [a-zA-Z0-9:_-]");
+        }
+        if (pem.size() > 5120) {
+            invalid("Invalid public key '" + name + "' in tokenSigningPublicKeys: at most 5120 characters");
         }
         if (const std::string why = check_token_signing_key(pem); !why.empty()) {
             invalid("Invalid public key '" + name + "' in tokenSigningPublicKeys: it " + why);

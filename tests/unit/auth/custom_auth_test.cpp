@@ -232,7 +232,7 @@ BOOST_AUTO_TEST_CASE(a_bad_or_missing_signature_is_refused_without_invoking_the_
     BOOST_TEST(refusal_of(unsigned_token).find("no token signature") != std::string::npos);
     const auto no_token =
         iotsim::auth::prepare_invocation(registry, mqtt_request("a?x-amz-customauthorizer-name=signed"), "c");
-    BOOST_TEST(refusal_of(no_token).find("no token") != std::string::npos);
+    BOOST_TEST(refusal_of(no_token).find("no token (MyToken)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(http_headers_carry_the_name_token_and_signature_case_insensitively) {
@@ -286,6 +286,29 @@ BOOST_AUTO_TEST_CASE(an_unknown_or_inactive_authorizer_is_refused) {
     BOOST_TEST(refusal_of(iotsim::auth::prepare_invocation(
                    registry, mqtt_request("u?x-amz-customauthorizer-name=open"), "c"))
                    .find("INACTIVE") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bytes_that_are_not_utf8_in_headers_or_token_never_break_the_event) {
+    unsigned_authorizer("open");
+    CustomAuthRequest r;
+    r.http = true;
+    r.headers = {{"x-amz-customauthorizer-name", "open"}, {"X-Odd", "\xff\xfe"}};
+    r.query = "Token=%FF";
+    r.mqtt = MqttCredentials{"u\xc3", std::string("\xff"), "c\x80"};
+    const auto prepared = iotsim::auth::prepare_invocation(registry, r, "c");
+    BOOST_REQUIRE(prepared.ok());
+    const std::string text = iotsim::auth::event_text(prepared.value());
+    BOOST_TEST(text.find("X-Odd") != std::string::npos);
+    BOOST_TEST(nlohmann::json::accept(text));
+}
+
+BOOST_AUTO_TEST_CASE(key_names_outside_the_model_pattern_are_invalid) {
+    AuthorizerInput input;
+    input.name = "k";
+    input.function_arn = fn_arn;
+    input.token_key_name = "T";
+    input.token_signing_public_keys = std::map<std::string, std::string>{{"bad key!", signing_key().public_pem()}};
+    BOOST_CHECK_THROW(registry.create_authorizer(input, now()), RegistryError);
 }
 
 BOOST_AUTO_TEST_CASE(split_mqtt_username_keeps_the_user_name_and_the_raw_query) {

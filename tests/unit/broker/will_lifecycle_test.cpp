@@ -187,13 +187,19 @@ BOOST_AUTO_TEST_CASE(a_custom_authorizer_connection_ends_after_disconnect_after_
                boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(a_connection_that_left_before_its_time_limit_leaves_no_timer_behind) {
+BOOST_AUTO_TEST_CASE(each_connection_gets_its_own_time_limit_counted_from_its_accept) {
     Harness h;
-    const auto dev = custom_connect(h, "dev", 86400);
-    h.disconnect(dev);
-    const auto again = custom_connect(h, "dev", 86400);
-    h.advance(seconds(1000));
-    BOOST_TEST(!h.closed(again));
+    const auto first = custom_connect(h, "dev", 300);
+    h.advance(seconds(200));
+    h.disconnect(first);
+    const auto second = custom_connect(h, "dev", 300);  // accepted at 200 s: ends at 500 s
+    h.advance(seconds(150));                            // 350 s: past the first one's limit
+    BOOST_TEST(!h.closed(second));
+    h.advance(seconds(151));
+    BOOST_TEST(h.closed(second));
+    auto d = h.take_all<Disconnect>(second);
+    BOOST_REQUIRE_EQUAL(d.size(), 1U);
+    BOOST_TEST(static_cast<int>(d[0].reason) == 0xA0);
 }
 
 BOOST_AUTO_TEST_CASE(a_refreshed_answer_that_no_longer_authenticates_disconnects_with_auth_error) {
@@ -219,12 +225,15 @@ BOOST_AUTO_TEST_CASE(a_refreshed_answer_with_another_time_limit_rearms_it) {
     auto renewed = std::make_shared<broker::CustomCredentials>();
     renewed->authenticated = true;
     renewed->principal_id = "device42";
-    renewed->disconnect_after_s = 3600;
+    renewed->disconnect_after_s = 1500;  // ends before the keep-alive's 1800 s could
     h.apply(h.broker->set_credentials(dev, renewed, h.now));
-    h.advance(seconds(700));
+    h.advance(seconds(700));  // past the first answer's 600 s
     BOOST_TEST(!h.closed(dev));
-    h.advance(seconds(3000));
+    h.advance(seconds(801));
     BOOST_TEST(h.closed(dev));
+    auto d = h.take_all<Disconnect>(dev);
+    BOOST_REQUIRE_EQUAL(d.size(), 1U);
+    BOOST_TEST(static_cast<int>(d[0].reason) == 0xA0);  // the time limit, not the keep-alive
 }
 
 BOOST_AUTO_TEST_CASE(version_number_increases_per_connection_of_a_client_id) {

@@ -122,6 +122,35 @@ BOOST_FIXTURE_TEST_CASE(an_unsigned_request_the_custom_authorizer_wants_waits_fo
     BOOST_TEST(decided == (std::vector<bool>{true, true}), boost::test_tools::per_element());
 }
 
+BOOST_FIXTURE_TEST_CASE(requests_behind_a_deferred_one_and_an_upgrade_keep_their_order_and_own_credentials,
+                        CallerFixture) {
+    router.set_custom_auth([](const Request& r) { return r.header("x-amz-customauthorizer-name") != nullptr; });
+    int with_grant = 0;
+    router.set_authorize([&](const AuthorizeRequest& request) -> std::optional<ApiError> {
+        with_grant += request.custom != nullptr ? 1 : 0;
+        return std::nullopt;
+    });
+    HttpConnection connection(router);
+    const std::string deferred = "GET /things/a/shadow HTTP/1.1\r\nHost: h\r\nx-amz-customauthorizer-name: x\r\n\r\n";
+    // An unsigned upgrade (refused: no SigV4, no custom authorizer for WebSockets here), then a
+    // plain unsigned request.
+    const std::string upgrade = "GET /mqtt HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                                "Sec-WebSocket-Protocol: mqtt\r\n\r\n";
+    const std::string trailing = "GET /things/b/shadow HTTP/1.1\r\nHost: h\r\n\r\n";
+    ConnectionOutput out = connection.receive(deferred + upgrade + trailing, now_at_s(t0_s));
+    BOOST_REQUIRE(out.custom_auth_request.has_value());
+    out = connection.resume(std::make_shared<const bool>(true), now_at_s(t0_s));
+    // Three answers, in request order: the deferred one (404 from the test plane), the refused
+    // upgrade (403), the trailing one (403: it has no credentials of its own).
+    std::vector<std::string> statuses;
+    for (std::size_t at = out.bytes.find("HTTP/1.1 "); at != std::string::npos; at = out.bytes.find("HTTP/1.1 ", at + 1)) {
+        statuses.push_back(out.bytes.substr(at + 9, 3));
+    }
+    BOOST_TEST(statuses == (std::vector<std::string>{"404", "403", "403"}), boost::test_tools::per_element());
+    BOOST_TEST(with_grant == 1);  // only the deferred request ran with the authorizer's decision
+}
+
 BOOST_FIXTURE_TEST_CASE(a_request_the_custom_authorizer_does_not_want_still_needs_sigv4, CallerFixture) {
     router.set_custom_auth([](const Request& r) { return r.header("x-amz-customauthorizer-name") != nullptr; });
     const Response r = get("/things/lamp/shadow", {});

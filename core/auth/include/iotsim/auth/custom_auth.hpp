@@ -69,6 +69,10 @@ struct Invocation {
     nlohmann::json event;
 };
 
+/// The event as the function reads it: JSON text in which bytes that are not UTF-8 (a header
+/// or token may carry any byte) are replaced by U+FFFD, never an exception.
+[[nodiscard]] std::string event_text(const Invocation& invocation);
+
 /// Why a request was refused before the function ran (for logs and TestInvokeAuthorizer).
 struct Refusal {
     std::string reason;

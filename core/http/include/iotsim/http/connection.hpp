@@ -67,7 +67,8 @@ public:
     [[nodiscard]] bool done() const { return closed_ || codec_.done(); }
 
 private:
-    void process(std::deque<CodecEvent>& events, Now now, ConnectionOutput& out, const Caller& caller);
+    void process(std::deque<CodecEvent>& events, Now now, ConnectionOutput& out, const Caller& caller,
+                 bool may_resume_codec);
 
     ServerCodec codec_;
     Router& router_;

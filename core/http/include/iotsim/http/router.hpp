@@ -40,6 +40,8 @@ struct Caller {
     /// A custom authorizer's decision for this request (opaque to core/http: the host made it
     /// and reads it back in its Authorize hook); set by HttpConnection::resume.
     std::shared_ptr<const void> custom;
+    /// Whether the listener offers custom authentication (AWS: not on port 8443).
+    bool custom_auth_offered = true;
 };
 
 /// What the authorization seam sees of a routed request.
@@ -132,7 +134,7 @@ public:
 private:
     Response route(const Request& request, const std::string& request_id, Now now, const Caller& caller);
     /// GET /mqtt: the WebSocket handshake, SigV4-presigned (verify_sigv4_query).
-    Response websocket_upgrade(const Request& request, Now now);
+    Response websocket_upgrade(const Request& request, Now now, const Caller& caller);
     std::optional<ApiError> authorize(const AuthorizeRequest& request) const;
 
     DataPlane& data_plane_;
