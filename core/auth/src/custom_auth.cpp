@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "iotsim/http/base64.hpp"
+#include "iotsim/http/message.hpp"
 #include "iotsim/http/url.hpp"
 #include "iotsim/mqtt/codec.hpp"
 #include "iotsim/registry/certificate.hpp"
@@ -19,12 +20,6 @@ constexpr std::string_view signature_key = "x-amz-customauthorizer-signature";
 constexpr std::size_t documents_max = 10;
 constexpr std::int64_t seconds_min = 300;
 constexpr std::int64_t seconds_max = 86'400;
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 /// Where a custom-auth value may come from, first match wins: HTTP headers (names
 /// case-insensitive), the HTTP query, the MQTT username's query (parameter names as sent).
@@ -43,7 +38,7 @@ public:
 
     [[nodiscard]] std::optional<std::string> find(std::string_view name) const {
         for (const auto& [k, v] : request_.headers) {
-            if (iequals(k, name)) {
+            if (http::iequals(k, name)) {
                 return v;
             }
         }
