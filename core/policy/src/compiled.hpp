@@ -74,6 +74,12 @@ struct Pattern {
     std::vector<VariableRef> variables;
     std::string source;  // as written
     bool has_wildcards = false;
+    /// No wildcard and no variable: the pattern is its one literal (or empty), so a match is a
+    /// plain comparison (sizes first).
+    bool exact = false;
+    /// Bytes any matching text has at least: the literals plus one per `?` (variables may be
+    /// empty). Lets most non-matching resources be refused on their length alone.
+    std::size_t min_length = 0;
 };
 
 struct PatternSyntax {
@@ -169,6 +175,9 @@ struct Statement {
     std::string sid;
     bool not_action = false;
     std::vector<Pattern> actions;
+    /// Bit i: the Action (or NotAction) part covers known_actions[i]; computed at parse time by
+    /// index_actions() with the same glob, so that the data plane's actions cost a bit test.
+    std::uint32_t known_actions_mask = 0;
     bool not_resource = false;
     std::vector<Pattern> resources;
     std::vector<ConditionClause> conditions;
@@ -181,9 +190,22 @@ struct CompiledPolicy {
     std::vector<Statement> statements;
 };
 
+/// The actions whose Action matching is precomputed per statement (Statement::
+/// known_actions_mask), lower case: the IoT data plane's, which the broker and the REST API ask
+/// about on every operation. Any other action is matched by glob as before.
+inline constexpr std::array<std::string_view, 13> known_actions = {
+    "iot:connect",           "iot:publish",          "iot:retainpublish",
+    "iot:subscribe",         "iot:receive",          "iot:getretainedmessage",
+    "iot:listretainedmessages", "iot:getthingshadow", "iot:updatethingshadow",
+    "iot:deletethingshadow", "iot:listnamedshadowsforthing", "iot:deleteconnection",
+    "iot:assumerolewithcertificate",
+};
+static_assert(known_actions.size() <= 32, "known_actions_mask is 32 bits");
+
 /// The request's action folded to lower case once per evaluation, so that the (lower-cased at
 /// parse time) Action patterns compare byte for byte. Longer actions than the buffer, which no
-/// real action is, fall back to case-insensitive comparison.
+/// real action is, fall back to case-insensitive comparison. A known action (known_actions) is
+/// also identified once, by its index.
 class FoldedAction {
 public:
     explicit FoldedAction(std::string_view action);
@@ -191,12 +213,18 @@ public:
     FoldedAction& operator=(const FoldedAction&) = delete;
     [[nodiscard]] std::string_view text() const { return text_; }
     [[nodiscard]] bool folded() const { return folded_; }
+    /// Index into known_actions, or -1.
+    [[nodiscard]] int known() const { return known_; }
 
 private:
     std::array<char, 64> buffer_;  // no real action is longer; not zeroed (hot path)
     std::string_view text_;
     bool folded_ = false;
+    int known_ = -1;
 };
+
+/// Fills statement.known_actions_mask from its Action/NotAction patterns (once, at parse time).
+void index_actions(Statement& statement);
 
 /// Whether the statement covers the request (action, resource, conditions), whatever its
 /// Effect. Appends needed-but-absent variable names to `missing` when not null.

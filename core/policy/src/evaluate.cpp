@@ -28,7 +28,8 @@ const RequestContext& empty_context() {
     return empty;
 }
 
-bool action_applies(const Statement& statement, const FoldedAction& action) {
+// The glob itself: what index_actions() precomputes for the known actions.
+bool action_applies_by_glob(const Statement& statement, const FoldedAction& action) {
     bool any = false;
     for (const Pattern& pattern : statement.actions) {
         if (match(pattern, action.text(), empty_context(), !action.folded()) == MatchResult::match) {
@@ -37,6 +38,13 @@ bool action_applies(const Statement& statement, const FoldedAction& action) {
         }
     }
     return any != statement.not_action;
+}
+
+bool action_applies(const Statement& statement, const FoldedAction& action) {
+    if (action.known() >= 0) {
+        return ((statement.known_actions_mask >> static_cast<unsigned>(action.known())) & 1U) != 0;
+    }
+    return action_applies_by_glob(statement, action);
 }
 
 }  // namespace
@@ -48,8 +56,24 @@ FoldedAction::FoldedAction(std::string_view action) {
         }
         text_ = std::string_view(buffer_.data(), action.size());
         folded_ = true;
+        for (std::size_t i = 0; i < known_actions.size(); ++i) {
+            if (known_actions[i] == text_) {
+                known_ = static_cast<int>(i);
+                break;
+            }
+        }
     } else {
         text_ = action;
+    }
+}
+
+void index_actions(Statement& statement) {
+    statement.known_actions_mask = 0;
+    for (std::size_t i = 0; i < known_actions.size(); ++i) {
+        const FoldedAction action(known_actions[i]);
+        if (action_applies_by_glob(statement, action)) {
+            statement.known_actions_mask |= std::uint32_t{1} << i;
+        }
     }
 }
 

@@ -287,6 +287,7 @@ std::optional<PolicyError> Parser::statement(const json& node, const std::string
         out.actions.push_back(detail::compile_pattern(
             lowered, PatternSyntax{.wildcards = true, .variables = false}));
     }
+    detail::index_actions(out);
 
     if (resource == nullptr) {
         return detail::invalid_syntax("a statement needs Resource or NotResource", path);

@@ -29,7 +29,12 @@ bool starts_with_at(std::string_view text, std::size_t at, std::string_view pref
         return false;
     }
     const std::string_view window = text.substr(at, prefix.size());
-    return ignore_case ? iequals(window, prefix) : window == prefix;
+    if (ignore_case) {
+        return iequals(window, prefix);
+    }
+    // Resources share long prefixes (the ARN's) and differ near the end: the last byte refuses
+    // most mismatches without a full comparison.
+    return prefix.empty() || (window.back() == prefix.back() && window == prefix);
 }
 
 // One character for `?`: a whole UTF-8 sequence, so that `?` stands for one character of a
@@ -91,11 +96,30 @@ Pattern compile_pattern(std::string_view text, PatternSyntax syntax) {
         ++i;
     }
     flush_literal(pattern, literal);
+    for (const Piece& piece : pattern.pieces) {
+        if (piece.kind == Piece::Kind::literal) {
+            pattern.min_length += piece.text.size();
+        } else if (piece.kind == Piece::Kind::any_char) {
+            ++pattern.min_length;
+        }
+    }
+    pattern.exact = !pattern.has_wildcards && pattern.variables.empty();
     return pattern;
 }
 
 MatchResult match(const Pattern& pattern, std::string_view text, const RequestContext& context,
                   bool ignore_case, const VariableRef** missing) {
+    if (pattern.exact) {
+        // One literal (or nothing): a comparison, sizes first.
+        const std::string_view literal = pattern.pieces.empty()
+                                             ? std::string_view()
+                                             : std::string_view(pattern.pieces.front().text);
+        if (text.size() != literal.size()) {
+            return MatchResult::no_match;
+        }
+        return (ignore_case ? iequals(text, literal) : text == literal) ? MatchResult::match
+                                                                        : MatchResult::no_match;
+    }
     Scratch scratch{};
     // Resolve every variable once up front: an unresolvable one decides the outcome whatever
     // the text, and the glob below can then rely on each resolving.
@@ -106,6 +130,10 @@ MatchResult match(const Pattern& pattern, std::string_view text, const RequestCo
             }
             return MatchResult::unresolved;
         }
+    }
+    // Only after the variables: an unresolvable one is reported whatever the text's length.
+    if (text.size() < pattern.min_length) {
+        return MatchResult::no_match;
     }
 
     // Greedy glob with one backtrack point (the last `*`): an earlier `*` never needs to give

@@ -56,11 +56,13 @@ struct Decision {
 /// pattern with one matches nothing; a NotResource list or a Condition with one makes the whole
 /// statement not apply. So such a variable never grants, and never denies, anything.
 ///
-/// Cost: the action is lower-cased once; then, per statement (Allows are skipped once allowed,
-/// an explicit Deny stops), one glob per Action pattern, one per Resource pattern (variables
-/// substituted in place while matching, no copies), then the conditions. A glob is
-/// O(|pattern| + |resource|) typically, O(|pattern| x |resource|) at worst. Nothing is parsed
-/// and nothing allocated, except a missing value's name and multi-valued condition keys.
+/// Cost: the action is lower-cased (and, for the data plane's actions, identified) once; then,
+/// per statement (Allows are skipped once allowed, an explicit Deny stops), a bit test for a
+/// data-plane action (Action/NotAction precomputed at parse time) or one glob per Action
+/// pattern, one glob per Resource pattern (a string comparison when it has no wildcard or
+/// variable; variables substituted in place while matching, no copies), then the conditions.
+/// A glob is O(|pattern| + |resource|) typically, O(|pattern| x |resource|) at worst. Nothing is
+/// parsed and nothing allocated, except a missing value's name and multi-valued condition keys.
 /// Thread safety: pure; safe to call concurrently on shared policies.
 [[nodiscard]] Decision evaluate(std::span<const Policy> policies, const Request& request);
 
