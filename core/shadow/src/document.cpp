@@ -4,7 +4,13 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <utility>
+#include <vector>
+
+#include "document_detail.hpp"
+#include "text_writer.hpp"
 
 namespace iotsim::shadow {
 
@@ -15,16 +21,69 @@ namespace {
 constexpr std::array<std::string_view, 2> sections = {desired_key, reported_key};
 
 template <typename Integer>
-void append_number(std::string& out, Integer number) {
+void write_number(detail::TextWriter& out, Integer number) {
     std::array<char, 24> buffer{};
     const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), number);
-    out.append(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
+    out.write(std::string_view(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data())));
 }
+
+constexpr std::string_view timestamp_key = "timestamp";
 
 json leaf_metadata(std::int64_t timestamp_s) {
     json metadata = json::object();
-    metadata["timestamp"] = timestamp_s;
+    metadata.get_ref<json::object_t&>().emplace(timestamp_key, timestamp_s);
     return metadata;
+}
+
+// Whether `metadata` is a leaf's: exactly {"timestamp": …}.
+bool is_leaf_metadata(const json& metadata) {
+    return metadata.is_object() && metadata.size() == 1 &&
+           metadata.get_ref<const json::object_t&>().begin()->first == timestamp_key;
+}
+
+// object[key], inserting null when absent (json::operator[] without a std::string per lookup).
+json& member(json::object_t& object, std::string_view key) {
+    const auto it = object.lower_bound(key);
+    if (it != object.end() && it->first == key) {
+        return it->second;
+    }
+    return object.emplace_hint(it, key, nullptr)->second;
+}
+
+void erase_member(json::object_t& object, std::string_view key) {
+    const auto it = object.find(key);
+    if (it != object.end()) {
+        object.erase(it);
+    }
+}
+
+// Whether `text` is printable ASCII without quotes or backslashes: a JSON string as it is. Eight
+// bytes at a time: a byte is out when its top bit is set, when it is below 0x20, or when it is
+// '"' or '\\'.
+bool is_plain(std::string_view text) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    const char* p = text.data();
+    std::size_t left = text.size();
+    while (left >= 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p, 8);
+        // Top bits first: with them clear, `word - 0x20 * ones` borrows only from bytes < 0x20.
+        if ((word & highs) != 0 || ((word - 0x20 * ones) & highs) != 0 ||
+            has_zero(word ^ (ones * 0x22U)) != 0 || has_zero(word ^ (ones * 0x5CU)) != 0) {
+            return false;
+        }
+        p += 8;
+        left -= 8;
+    }
+    for (; left > 0; --left, ++p) {
+        const auto byte = static_cast<unsigned char>(*p);
+        if (byte < 0x20U || byte >= 0x80U || byte == '"' || byte == '\\') {
+            return false;
+        }
+    }
+    return true;
 }
 
 // A newly written object as it is stored: null members are dropped (there is nothing to remove)
@@ -49,8 +108,72 @@ json without_nulls(const json& object) {
 }
 
 // Merges `patch` into the stored object `target`, keeping `metadata` (the mirror of `target`)
-// in step: written leaves get `timestamp_s`, removed keys lose their metadata.
-void merge_object(json& target, json& metadata, const json& patch, std::int64_t timestamp_s) {
+// in step: written leaves get `timestamp_s`, removed keys lose their metadata. With `changes`,
+// records where each key of `patch` now is in both (null: removed).
+void merge_object(json& target, json& metadata, const json& patch, std::int64_t timestamp_s,
+                  std::vector<detail::MemberChange>* changes) {
+    const auto record = [changes](const std::string& key, const json* value, const json* mirror) {
+        if (changes != nullptr) {
+            changes->push_back(detail::MemberChange{&key, value, mirror});
+        }
+    };
+    for (const auto& [key, value] : patch.get_ref<const json::object_t&>()) {
+        if (value.is_null()) {
+            target.erase(key);
+            metadata.erase(key);
+            record(key, nullptr, nullptr);
+            continue;
+        }
+        if (!value.is_object()) {
+            // Scalars and arrays replace whatever was there: arrays are values (§2.4).
+            json& written = target[key];
+            written = value;
+            json& leaf = metadata[key];
+            if (!value.is_array() && is_leaf_metadata(leaf)) {
+                // A scalar over a scalar: the same metadata, restamped in place.
+                leaf.get_ref<json::object_t&>().begin()->second = timestamp_s;
+            } else {
+                leaf = stamp_metadata(value, timestamp_s);
+            }
+            record(key, &written, &leaf);
+            continue;
+        }
+        const auto existing = target.find(key);
+        if (existing != target.end() && existing->is_object()) {
+            json& child_metadata = metadata[key];
+            if (!child_metadata.is_object()) {
+                child_metadata = json::object();  // only a damaged store gets here
+            }
+            merge_object(*existing, child_metadata, value, timestamp_s, nullptr);
+            if (existing->empty()) {
+                target.erase(existing);
+                metadata.erase(key);
+                record(key, nullptr, nullptr);
+            } else {
+                record(key, &*existing, &child_metadata);
+            }
+            continue;
+        }
+        // An object where there was none (or a non-object): the object replaces it, minus nulls.
+        json cleaned = without_nulls(value);
+        if (cleaned.empty()) {
+            target.erase(key);
+            metadata.erase(key);
+            record(key, nullptr, nullptr);
+            continue;
+        }
+        json& mirror = metadata[key];
+        mirror = stamp_metadata(cleaned, timestamp_s);
+        json& written = target[key];
+        written = std::move(cleaned);
+        record(key, &written, &mirror);
+    }
+}
+
+// Merges `patch` into `target` as merge_object does, through items() (which also walks a
+// patch that is not an object).
+void merge_object_general(json& target, json& metadata, const json& patch,
+                          std::int64_t timestamp_s) {
     for (const auto& item : patch.items()) {
         const std::string& key = item.key();
         const json& value = item.value();
@@ -71,7 +194,7 @@ void merge_object(json& target, json& metadata, const json& patch, std::int64_t 
             if (!child_metadata.is_object()) {
                 child_metadata = json::object();  // only a damaged store gets here
             }
-            merge_object(*existing, child_metadata, value, timestamp_s);
+            merge_object_general(*existing, child_metadata, value, timestamp_s);
             if (existing->empty()) {
                 target.erase(key);
                 metadata.erase(key);
@@ -90,7 +213,53 @@ void merge_object(json& target, json& metadata, const json& patch, std::int64_t 
     }
 }
 
-std::optional<json> delta_of(const json& desired, const json& reported) {
+// apply_state_update for any input, as written before the incremental writers existed (json's
+// own operators decide what happens to documents of unexpected types).
+void apply_state_update_general(json& state, json& metadata, const json& request_state,
+                                std::int64_t timestamp_s) {
+    for (const std::string_view name : sections) {
+        const std::string section(name);
+        const auto patch = request_state.find(section);
+        if (patch == request_state.end()) {
+            continue;
+        }
+        if (patch->is_null()) {
+            state.erase(section);
+            metadata.erase(section);
+            continue;
+        }
+        json& target = state[section];
+        if (!target.is_object()) {
+            target = json::object();
+        }
+        json& target_metadata = metadata[section];
+        if (!target_metadata.is_object()) {
+            target_metadata = json::object();
+        }
+        merge_object_general(target, target_metadata, *patch, timestamp_s);
+        if (target.empty()) {
+            state.erase(section);
+            metadata.erase(section);
+        }
+    }
+}
+
+bool has_null_in_array_impl(const json& value, bool inside_array) {
+    if (value.is_null()) {
+        return inside_array;
+    }
+    if (!value.is_structured()) {
+        return false;
+    }
+    const bool in_array = inside_array || value.is_array();
+    return std::any_of(value.begin(), value.end(), [in_array](const json& child) {
+        return has_null_in_array_impl(child, in_array);
+    });
+}
+
+}  // namespace
+
+std::optional<json> detail::delta_of(const json& desired, const json& reported) {
     if (desired.is_object() && reported.is_object()) {
         json delta = json::object();
         for (const auto& item : desired.items()) {
@@ -115,21 +284,6 @@ std::optional<json> delta_of(const json& desired, const json& reported) {
     }
     return desired;
 }
-
-bool has_null_in_array_impl(const json& value, bool inside_array) {
-    if (value.is_null()) {
-        return inside_array;
-    }
-    if (!value.is_structured()) {
-        return false;
-    }
-    const bool in_array = inside_array || value.is_array();
-    return std::any_of(value.begin(), value.end(), [in_array](const json& child) {
-        return has_null_in_array_impl(child, in_array);
-    });
-}
-
-}  // namespace
 
 bool is_valid_utf8(std::string_view text) {
     static constexpr std::array<std::uint32_t, 5> smallest_for_length = {0, 0, 0x80, 0x800,
@@ -235,52 +389,125 @@ std::size_t state_size_bytes(const json& state) { return to_payload(state).size(
 json stamp_metadata(const json& value, std::int64_t timestamp_s) {
     if (value.is_object()) {
         json metadata = json::object();
-        for (const auto& item : value.items()) {
-            metadata[item.key()] = stamp_metadata(item.value(), timestamp_s);
+        json::object_t& members = metadata.get_ref<json::object_t&>();
+        for (const auto& [key, member] : value.get_ref<const json::object_t&>()) {
+            // In key order: each goes last.
+            members.emplace_hint(members.end(), key, stamp_metadata(member, timestamp_s));
         }
         return metadata;
     }
     if (value.is_array()) {
         json metadata = json::array();
+        json::array_t& elements = metadata.get_ref<json::array_t&>();
+        elements.reserve(value.size());
         for (const json& element : value) {
-            metadata.push_back(stamp_metadata(element, timestamp_s));
+            elements.push_back(stamp_metadata(element, timestamp_s));
         }
         return metadata;
     }
     return leaf_metadata(timestamp_s);
 }
 
+void detail::write_stamp(TextWriter& out, const json& value, std::string_view leaf) {
+    if (value.is_object()) {
+        out.put('{');
+        bool first = true;
+        for (const auto& [key, member] : value.get_ref<const json::object_t&>()) {
+            if (!first) {
+                out.put(',');
+            }
+            first = false;
+            write_string(out, key);
+            out.put(':');
+            write_stamp(out, member, leaf);
+        }
+        out.put('}');
+        return;
+    }
+    if (value.is_array()) {
+        out.put('[');
+        bool first = true;
+        for (const json& element : value) {
+            if (!first) {
+                out.put(',');
+            }
+            first = false;
+            write_stamp(out, element, leaf);
+        }
+        out.put(']');
+        return;
+    }
+    out.write(leaf);
+}
+
 void apply_state_update(json& state, json& metadata, const json& request_state,
                         std::int64_t timestamp_s) {
+    detail::apply_state_update(state, metadata, request_state, timestamp_s, nullptr);
+}
+
+void detail::apply_state_update(json& state, json& metadata, const json& request_state,
+                                std::int64_t timestamp_s, UpdateTrace* trace) {
+    if (trace != nullptr) {
+        for (SectionTrace& section : trace->sections) {
+            section.changes.clear();
+        }
+        trace->removes_section = !request_state.is_object();
+        trace->rewritten = false;
+    }
     if (request_state.is_null()) {
         // "Setting the device's shadow state to null does not delete the shadow" (§2.4).
         state = json::object();
         metadata = json::object();
         return;
     }
-    for (const std::string_view name : sections) {
-        const std::string section(name);
-        const auto patch = request_state.find(section);
-        if (patch == request_state.end()) {
+    if (!state.is_object() || !metadata.is_object() || !request_state.is_object() ||
+        std::any_of(request_state.begin(), request_state.end(),
+                    [](const json& patch) { return !patch.is_object() && !patch.is_null(); })) {
+        // Not what the service hands over (a damaged store, or an unvalidated request): the
+        // general code, and the caches are rebuilt whole.
+        if (trace != nullptr) {
+            trace->rewritten = true;
+        }
+        apply_state_update_general(state, metadata, request_state, timestamp_s);
+        return;
+    }
+    const json::object_t& patches = request_state.get_ref<const json::object_t&>();
+    json::object_t& state_sections = state.get_ref<json::object_t&>();
+    json::object_t& metadata_sections = metadata.get_ref<json::object_t&>();
+    for (std::size_t i = 0; i < sections.size(); ++i) {
+        const std::string_view section = sections[i];
+        const auto patch = patches.find(section);
+        if (patch == patches.end()) {
             continue;
         }
-        if (patch->is_null()) {
-            state.erase(section);
-            metadata.erase(section);
+        if (patch->second.is_null()) {
+            erase_member(state_sections, section);
+            erase_member(metadata_sections, section);
+            if (trace != nullptr) {
+                trace->removes_section = true;
+            }
             continue;
         }
-        json& target = state[section];
+        json& target = member(state_sections, section);
         if (!target.is_object()) {
             target = json::object();
         }
-        json& target_metadata = metadata[section];
+        json& target_metadata = member(metadata_sections, section);
         if (!target_metadata.is_object()) {
             target_metadata = json::object();
         }
-        merge_object(target, target_metadata, *patch, timestamp_s);
+        std::vector<MemberChange>* changes = nullptr;
+        if (trace != nullptr) {
+            changes = &trace->sections[i].changes;
+        }
+        merge_object(target, target_metadata, patch->second, timestamp_s, changes);
         if (target.empty()) {
-            state.erase(section);
-            metadata.erase(section);
+            erase_member(state_sections, section);
+            erase_member(metadata_sections, section);
+            if (trace != nullptr) {
+                trace->sections[i].changes.clear();  // they pointed into the section
+                trace->removes_section = true;
+            }
         }
     }
 }
@@ -294,7 +521,7 @@ std::optional<json> compute_delta(const json& state) {
     if (reported == state.end()) {
         return *desired;
     }
-    return delta_of(*desired, *reported);
+    return detail::delta_of(*desired, *reported);
 }
 
 json delta_metadata(const json& delta, const json& desired_metadata) {
@@ -313,65 +540,73 @@ json delta_metadata(const json& delta, const json& desired_metadata) {
     return metadata;
 }
 
-void append_payload(std::string& out, const json& value) {
+void detail::write_payload(TextWriter& out, const json& value) {
     switch (value.type()) {
         case json::value_t::object: {
             const auto& object = value.get_ref<const json::object_t&>();
-            out.push_back('{');
+            if (object.size() == 1 && object.begin()->first == timestamp_key &&
+                object.begin()->second.is_number_integer()) {
+                // A leaf's metadata, the most common object of all.
+                out.write(R"({"timestamp":)");
+                write_number(out, object.begin()->second.get<std::int64_t>());
+                out.put('}');
+                return;
+            }
+            out.put('{');
             bool first = true;
             for (const auto& [key, member] : object) {
                 if (!first) {
-                    out.push_back(',');
+                    out.put(',');
                 }
                 first = false;
-                append_string(out, key);
-                out.push_back(':');
-                append_payload(out, member);
+                write_string(out, key);
+                out.put(':');
+                write_payload(out, member);
             }
-            out.push_back('}');
+            out.put('}');
             return;
         }
         case json::value_t::array: {
             const auto& array = value.get_ref<const json::array_t&>();
-            out.push_back('[');
+            out.put('[');
             bool first = true;
             for (const json& element : array) {
                 if (!first) {
-                    out.push_back(',');
+                    out.put(',');
                 }
                 first = false;
-                append_payload(out, element);
+                write_payload(out, element);
             }
-            out.push_back(']');
+            out.put(']');
             return;
         }
         case json::value_t::string:
-            append_string(out, value.get_ref<const std::string&>());
+            write_string(out, value.get_ref<const std::string&>());
             return;
         case json::value_t::boolean:
-            out.append(value.get<bool>() ? "true" : "false");
+            out.write(value.get<bool>() ? "true" : "false");
             return;
         case json::value_t::null:
-            out.append("null");
+            out.write("null");
             return;
         case json::value_t::number_integer:
-            append_number(out, value.get<std::int64_t>());
+            write_number(out, value.get<std::int64_t>());
             return;
         case json::value_t::number_unsigned:
-            append_number(out, value.get<std::uint64_t>());
+            write_number(out, value.get<std::uint64_t>());
             return;
         case json::value_t::number_float: {
             // nlohmann's own shortest round-trip formatting (Grisu2), so that the bytes are the
             // ones dump() writes; non-finite numbers (never parsed from JSON) become null as there.
             const double number = value.get<double>();
             if (!std::isfinite(number)) {
-                out.append("null");
+                out.write("null");
                 return;
             }
             std::array<char, 64> buffer{};
             const char* end =
                 nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), number);
-            out.append(buffer.data(), static_cast<std::size_t>(end - buffer.data()));
+            out.write(std::string_view(buffer.data(), static_cast<std::size_t>(end - buffer.data())));
             return;
         }
         case json::value_t::binary:
@@ -379,24 +614,34 @@ void append_payload(std::string& out, const json& value) {
             break;
     }
     // Values no JSON text produces: nlohmann's serializer decides.
-    out.append(value.dump(-1, ' ', false, json::error_handler_t::replace));
+    out.write(value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-void append_string(std::string& out, std::string_view text) {
+void detail::write_string(TextWriter& out, std::string_view text) {
     // The common case, printable ASCII without quotes or backslashes, is copied as is; anything
     // else (escapes, UTF-8, invalid bytes replaced by U+FFFD) is written by nlohmann's serializer,
     // so that the bytes never differ from dump()'s.
-    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte >= 0x20U && byte < 0x80U && c != '"' && c != '\\';
-    });
-    if (plain) {
-        out.push_back('"');
-        out.append(text);
-        out.push_back('"');
+    if (is_plain(text)) {
+        out.put('"');
+        out.write(text);
+        out.put('"');
         return;
     }
-    out.append(json(text).dump(-1, ' ', false, json::error_handler_t::replace));
+    out.write(json(text).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void detail::write_integer(TextWriter& out, std::int64_t number) { write_number(out, number); }
+
+void append_payload(std::string& out, const json& value) {
+    detail::TextWriter writer(out);
+    detail::write_payload(writer, value);
+    writer.flush();
+}
+
+void append_string(std::string& out, std::string_view text) {
+    detail::TextWriter writer(out);
+    detail::write_string(writer, text);
+    writer.flush();
 }
 
 std::string to_payload(const json& document) {

@@ -24,6 +24,8 @@ struct UpdateRequest {
     /// null (clear both sections), or an object whose only keys are "desired"/"reported", each an
     /// object or null.
     nlohmann::json state;
+    /// to_payload(state).
+    std::string state_text;
     std::optional<std::int64_t> version;
     std::optional<std::string> client_token;
 };

@@ -3,14 +3,20 @@
 #include <array>
 #include <charconv>
 #include <exception>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "iotsim/common/assert.hpp"
 #include "iotsim/shadow/document.hpp"
+#include "document_detail.hpp"
+#include "incremental.hpp"
 #include "request.hpp"
+#include "text_writer.hpp"
 
 namespace iotsim::shadow {
 
+using detail::append_integer;
 using nlohmann::json;
 
 namespace {
@@ -70,12 +76,6 @@ void reply_accepted(ShadowResponse& response, bool publish) {
     }
 }
 
-void append_integer(std::string& out, std::int64_t number) {
-    std::array<char, 24> buffer{};
-    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), number);
-    out.append(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
-}
-
 // One side of /update/documents: desired, reported and metadata, version, no delta (§2.5), from
 // the compact JSON of state and metadata. Written as to_payload writes an object: keys in order.
 void append_documents_side(std::string& out, std::string_view metadata_json,
@@ -90,89 +90,6 @@ void append_documents_side(std::string& out, std::string_view metadata_json,
 }
 
 constexpr std::string_view empty_object_json = "{}";
-
-using Members = std::map<std::string, std::string, std::less<>>;
-
-// Writes the members of `section` (an object) as to_payload does, separated by commas, taking
-// the text of an unchanged member from `members` and serialising the others (those in `patch`,
-// or all when `all_dirty`); `members` is left holding exactly the section's members.
-void render_members(std::string& out, const json& section, Members& members, const json* patch,
-                    bool all_dirty) {
-    auto m = members.begin();
-    bool first = true;
-    for (const auto& [key, value] : section.get_ref<const json::object_t&>()) {
-        while (m != members.end() && m->first < key) {
-            m = members.erase(m);
-        }
-        const bool fresh = m == members.end() || m->first != key;
-        if (fresh) {
-            m = members.emplace_hint(m, key, std::string{});
-        }
-        if (fresh || all_dirty || (patch != nullptr && patch->contains(key))) {
-            m->second.clear();
-            append_string(m->second, key);
-            m->second.push_back(':');
-            append_payload(m->second, value);
-        }
-        if (!first) {
-            out.push_back(',');
-        }
-        first = false;
-        out.append(m->second);
-        ++m;
-    }
-    members.erase(m, members.end());
-}
-
-// Writes `document` (a shadow's state or metadata) as to_payload does. An update changes only
-// the top-level members of each section that its request names (apply_state_update), so the
-// text of every other member is reused from `members` (two maps: desired, reported). A document
-// of another shape (only a damaged store has one) is serialised whole.
-void render_document(std::string& out, const json& document, Members* members,
-                     const json& request_state, bool all_dirty) {
-    static constexpr std::array<std::string_view, 2> names = {desired_key, reported_key};
-    std::size_t sections_found = 0;
-    for (const std::string_view name : names) {
-        const auto section = document.find(name);
-        if (section != document.end()) {
-            if (!section->is_object()) {
-                sections_found = document.size() + 1;  // not a shape this function knows
-                break;
-            }
-            ++sections_found;
-        }
-    }
-    if (!document.is_object() || sections_found != document.size()) {
-        members[0].clear();
-        members[1].clear();
-        append_payload(out, document);
-        return;
-    }
-    out.push_back('{');
-    bool first = true;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        const auto section = document.find(names[i]);
-        if (section == document.end()) {
-            members[i].clear();
-            continue;
-        }
-        if (!first) {
-            out.push_back(',');
-        }
-        first = false;
-        out.push_back('"');
-        out.append(names[i]);
-        out.append("\":{");
-        const json* patch = nullptr;
-        if (request_state.is_object()) {
-            const auto it = request_state.find(names[i]);
-            patch = it == request_state.end() ? nullptr : &*it;
-        }
-        render_members(out, *section, members[i], patch, all_dirty);
-        out.push_back('}');
-    }
-    out.push_back('}');
-}
 
 std::string hex_encode(std::string_view bytes) {
     static constexpr std::string_view digits = "0123456789abcdef";
@@ -339,13 +256,14 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
     // is restored from its compact JSON, which is the document before the update. A shadow that
     // does not exist (or is a tombstone) starts from an empty document and is only inserted once
     // stored.
-    Entry fresh;
-    Entry& entry = existed ? *current : fresh;
+    std::optional<Entry> fresh;
     if (!existed) {
-        fresh.record.key = response.key;
-        fresh.state_json = empty_object_json;
-        fresh.metadata_json = empty_object_json;
+        fresh.emplace();
+        fresh->record.key = response.key;
+        fresh->state_json = empty_object_json;
+        fresh->metadata_json = empty_object_json;
     }
+    Entry& entry = existed ? *current : *fresh;
     ShadowRecord& next = entry.record;
     const WallTime previous_updated_at = next.updated_at;
     const auto restore = [&entry, existed, base_version, previous_updated_at] {
@@ -358,15 +276,21 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
         IOTSIM_ASSERT(entry.record.state.is_object() && entry.record.metadata.is_object());
         entry.record.version = base_version;
         entry.record.updated_at = previous_updated_at;
-        entry.members_valid = false;
+        entry.state_index.valid = false;
+        entry.metadata_index.valid = false;
+        entry.delta.valid = false;
     };
 
-    apply_state_update(next.state, next.metadata, request.state, timestamp_s);
-    // 413 when the resulting document exceeds the limit, not only the request (§2.8).
-    const bool all_dirty = !entry.members_valid;
-    std::string state_json;
-    state_json.reserve(entry.state_json.size() + 256);
-    render_document(state_json, next.state, &entry.members[0], request.state, all_dirty);
+    detail::UpdateTrace& trace = trace_;
+    detail::apply_state_update(next.state, next.metadata, request.state, timestamp_s, &trace);
+    // 413 when the resulting document exceeds the limit, not only the request (§2.8). The texts
+    // are written into buffers kept from earlier updates (they take the entry's old text in
+    // exchange once the update is accepted).
+    std::string& state_json = state_buffer_;
+    state_json.clear();
+    state_json.reserve(entry.state_json.size() + request.state_text.size());
+    detail::render_document(state_json, entry.state_index, next.state, entry.state_json, trace,
+                            /*metadata=*/false);
     if (state_json.size() > options_.limits.state_bytes_max) {
         restore();
         return reject(std::move(response), errors::payload_too_large(), request.client_token, now,
@@ -376,9 +300,11 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
     next.updated_at = now;
     next.deleted = false;
 
-    std::string metadata_json;
-    metadata_json.reserve(entry.metadata_json.size() + 256);
-    render_document(metadata_json, next.metadata, &entry.members[2], request.state, all_dirty);
+    std::string& metadata_json = metadata_buffer_;
+    metadata_json.clear();
+    metadata_json.reserve(entry.metadata_json.size() + 2 * request.state_text.size() + 64);
+    detail::render_document(metadata_json, entry.metadata_index, next.metadata,
+                            entry.metadata_json, trace, /*metadata=*/true);
 
     // The store first: if it fails, nothing has changed and the request is answered 500.
     try {
@@ -411,41 +337,91 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
     append_integer(documents, timestamp_s);
     documents.push_back('}');
 
-    entry.state_json = std::move(state_json);
-    entry.metadata_json = std::move(metadata_json);
-    entry.members_valid = true;
-    const ShadowRecord& stored =
-        existed ? next
-                : shadows_.insert_or_assign(response.key, std::move(fresh)).first->second.record;
-
-    // /update/accepted: the request's state as sent, nulls included (AMBIG §7.6: AWS is believed
-    // to echo them), with metadata for exactly the fields written, nulls stamped like leaves.
-    response.document = json::object();
-    response.document["metadata"] = stamp_metadata(request.state, timestamp_s);
-    response.document["state"] = std::move(request.state);
-    response.document["version"] = stored.version;
-    response.document["timestamp"] = timestamp_s;
-    add_client_token(response.document, request.client_token);
-    // AMBIG §7.6: whether REST updates publish /update/accepted is undocumented; switchable.
-    reply_accepted(response, origin == RequestOrigin::mqtt || options_.publish_accepted_for_rest);
-    response.notifications.push_back({"update/documents", std::move(documents)});
-
     // AMBIG §7.6, when /update/delta is published: after every accepted update whose resulting
     // shadow has a non-empty delta, whether or not this update touched desired. AWS's text says
     // the delta message "contains all of these attributes, regardless of whether these attributes
     // were contained in the current update message or were already stored", and AWS's answers
     // on re:Post show a delta arriving after a reported-only update that left it unchanged.
-    if (auto delta = compute_delta(stored.state)) {
-        const auto desired_metadata = stored.metadata.find(std::string(desired_key));
+    std::string delta_message;
+    if (detail::refresh_delta(entry.delta, next.state, next.metadata, trace)) {
+        if (!entry.delta.members.empty()) {
+            detail::append_delta_message(delta_message, entry.delta,
+                                         request.client_token ? &*request.client_token : nullptr,
+                                         timestamp_s, next.version);
+        }
+    } else if (auto delta = compute_delta(next.state)) {
+        // A document of another shape (only a damaged store has one): the delta computed whole.
+        const auto desired_metadata = next.metadata.find(std::string(desired_key));
         json message = json::object();
-        message["version"] = stored.version;
+        message["version"] = next.version;
         message["timestamp"] = timestamp_s;
-        message["metadata"] = desired_metadata == stored.metadata.end()
+        message["metadata"] = desired_metadata == next.metadata.end()
                                   ? json::object()
                                   : delta_metadata(*delta, *desired_metadata);
         message["state"] = std::move(*delta);
         add_client_token(message, request.client_token);
-        response.notifications.push_back({"update/delta", to_payload(message)});
+        delta_message = to_payload(message);
+    }
+
+    entry.state_json.swap(state_json);
+    entry.metadata_json.swap(metadata_json);
+    const std::int64_t version = next.version;
+    if (!existed) {
+        shadows_.insert_or_assign(response.key, std::move(*fresh));
+    }
+
+    // /update/accepted: the request's state as sent, nulls included (AMBIG §7.6: AWS is believed
+    // to echo them), with metadata for exactly the fields written, nulls stamped like leaves.
+    // AMBIG §7.6: whether REST updates publish /update/accepted is undocumented; switchable.
+    response.notifications.reserve(3);
+    if (origin == RequestOrigin::mqtt || options_.publish_accepted_for_rest) {
+        // to_payload(response.document), written from the parts: keys in order.
+        std::array<char, 40> leaf_text{};  // to_payload of a leaf's metadata: {"timestamp":t}
+        constexpr std::string_view leaf_prefix = R"({"timestamp":)";
+        leaf_prefix.copy(leaf_text.data(), leaf_prefix.size());
+        char* leaf_end = std::to_chars(leaf_text.data() + leaf_prefix.size(),
+                                       leaf_text.data() + leaf_text.size() - 1, timestamp_s)
+                             .ptr;
+        *leaf_end++ = '}';
+        const std::string_view leaf(leaf_text.data(),
+                                    static_cast<std::size_t>(leaf_end - leaf_text.data()));
+        std::string accepted;
+        accepted.reserve(3 * request.state_text.size() + 96);
+        detail::TextWriter out(accepted);
+        out.put('{');
+        if (request.client_token) {
+            out.write(R"("clientToken":)");
+            detail::write_string(out, *request.client_token);
+            out.put(',');
+        }
+        out.write(R"("metadata":)");
+        detail::write_stamp(out, request.state, leaf);
+        out.write(R"(,"state":)");
+        out.write(request.state_text);
+        out.write(R"(,"timestamp":)");
+        detail::write_integer(out, timestamp_s);
+        out.write(R"(,"version":)");
+        detail::write_integer(out, version);
+        out.put('}');
+        out.flush();
+        response.notifications.push_back(
+            {reply_suffix(response.operation, "accepted"), std::move(accepted)});
+    }
+    response.document = json::object();
+    json::object_t& accepted_document = response.document.get_ref<json::object_t&>();
+    // In key order, each member goes last.
+    if (request.client_token) {
+        accepted_document.emplace_hint(accepted_document.end(), "clientToken",
+                                       *request.client_token);
+    }
+    accepted_document.emplace_hint(accepted_document.end(), "metadata",
+                                   stamp_metadata(request.state, timestamp_s));
+    accepted_document.emplace_hint(accepted_document.end(), "state", std::move(request.state));
+    accepted_document.emplace_hint(accepted_document.end(), "timestamp", timestamp_s);
+    accepted_document.emplace_hint(accepted_document.end(), "version", version);
+    response.notifications.push_back({"update/documents", std::move(documents)});
+    if (!delta_message.empty()) {
+        response.notifications.push_back({"update/delta", std::move(delta_message)});
     }
     return response;
 }
@@ -477,7 +453,9 @@ ShadowResponse ShadowService::delete_impl(ShadowResponse response, std::string_v
     entry->record = std::move(tombstone);
     entry->state_json = empty_object_json;
     entry->metadata_json = empty_object_json;
-    entry->members_valid = false;
+    entry->state_index.valid = false;
+    entry->metadata_index.valid = false;
+    entry->delta.valid = false;
     const ShadowRecord* record = &entry->record;
 
     // AMBIG §7.6: `version` is the deleted document's version, not one more (AWS-authored

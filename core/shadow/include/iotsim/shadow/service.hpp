@@ -94,6 +94,76 @@ struct ShadowListResponse {
     [[nodiscard]] bool accepted() const { return status == 200; }
 };
 
+namespace detail {
+
+// The service's bookkeeping of a shadow's serialised form (see ShadowService::Entry).
+
+/// Where each top-level member of a section (`"key":value`) lies in a document's compact
+/// JSON, in key order, so that an update rewrites only the members its request names and
+/// copies the others' text as it is.
+struct MemberSpan {
+    std::string key;
+    std::size_t begin = 0;
+    std::size_t size = 0;
+};
+
+/// The members of the two sections (0 desired, 1 reported) of state_json or metadata_json.
+/// Valid only while `valid`: the text is then `{"desired":{..},"reported":{..}}`, each section
+/// present exactly when the tree has it, and the spans describe it exactly.
+struct DocumentIndex {
+    std::array<std::vector<MemberSpan>, 2> sections;
+    bool valid = false;
+};
+
+/// One top-level member of the delta: `"key":value` of the delta's state and, when the
+/// desired metadata has the key, `"key":value` of its metadata.
+struct DeltaMember {
+    std::string key;
+    std::string state;
+    std::string metadata;
+    bool has_metadata = false;
+};
+
+/// A shadow's delta, serialised member by member (in key order), and the members joined with
+/// commas as the delta message writes them. `members` is valid only while `valid`, the joined
+/// texts only while `joined`.
+struct DeltaCache {
+    std::vector<DeltaMember> members;
+    std::string state;     // the members' state texts, joined
+    std::string metadata;  // the members' metadata texts (those it has), joined
+    bool valid = false;
+    bool joined = false;
+};
+
+/// Where a key of a request's section is after the merge: its value in the state and in the
+/// metadata section, both null when the merge removed it. The pointers are into the trees, valid
+/// until they next change.
+struct MemberChange {
+    const std::string* key = nullptr;  // the request's
+    const nlohmann::json* state = nullptr;
+    const nlohmann::json* metadata = nullptr;
+};
+
+/// What apply_state_update did to one section (0 desired, 1 reported): one change per key of the
+/// request's section, in key order; none when the request had no object for it or the section
+/// is gone. Only these members can have changed.
+struct SectionTrace {
+    std::vector<MemberChange> changes;
+};
+
+/// What an update's merge (apply_state_update) changed, for the writers that serialise only
+/// that.
+struct UpdateTrace {
+    std::array<SectionTrace, 2> sections;
+    /// Whether the request cleared the state or removed a section whole.
+    bool removes_section = false;
+    /// Whether the documents were not of the expected types and were merged by the general code:
+    /// then nothing above is known, and the writers start afresh.
+    bool rewritten = false;
+};
+
+}  // namespace detail
+
 /// AWS IoT Core's Device Shadow service as a Sans-I/O library: documents keyed by (thing name,
 /// shadow name), with AWS's validation, merge, delta, metadata, versioning, limits, error
 /// documents and notifications. It performs no I/O and reads no clock: every call takes `now`
@@ -154,16 +224,16 @@ private:
     /// to_payload(record.state) and to_payload(record.metadata): the `previous` of the next
     /// /update/documents, and what an update that fails after merging in place is restored from.
     ///
-    /// `members` keeps the compact JSON of every top-level member of each section
-    /// (`"key":value`; 0 state.desired, 1 state.reported, 2 metadata.desired, 3
-    /// metadata.reported), so that an update serialises only the members it touched and copies
-    /// the others' text. Valid only while `members_valid`.
+    /// The indexes locate the top-level members of each section in that text, and `delta` keeps
+    /// the serialised delta member by member, so that an update recomputes and serialises only
+    /// what its request touched.
     struct Entry {
         ShadowRecord record;
         std::string state_json;
         std::string metadata_json;
-        std::array<std::map<std::string, std::string, std::less<>>, 4> members;
-        bool members_valid = false;
+        detail::DocumentIndex state_index;
+        detail::DocumentIndex metadata_index;
+        detail::DeltaCache delta;
     };
 
     [[nodiscard]] bool throttled(const std::string& thing_name, WallTime now);
@@ -186,6 +256,11 @@ private:
     // Requests per thing in the wall-clock second `window_second_`, for the rate limit.
     std::map<std::string, std::uint32_t, std::less<>> windows_;
     std::int64_t window_second_ = 0;
+    // Where an update writes the new texts of state and metadata, and what it changed, reused
+    // from update to update.
+    std::string state_buffer_;
+    std::string metadata_buffer_;
+    detail::UpdateTrace trace_;
 };
 
 }  // namespace iotsim::shadow
