@@ -83,6 +83,24 @@ public:
         return *best;
     }
 
+    /// An event that is about to run: the `k`-th after the next one at the current time (the
+    /// radix heap's bucket 0, in order) or, past those, one of the lowest non-empty bucket (all
+    /// of which run before any later bucket's, in an order not known yet); nullptr if none. For
+    /// prefetching only: events pushed meanwhile may run before it.
+    [[nodiscard]] const Event* peek_soon(std::size_t k) const {
+        const std::size_t i = head0_ + k;
+        if (i < buckets_[0].size()) {
+            return &buckets_[0][i];
+        }
+        const std::size_t rest = i - buckets_[0].size();
+        for (std::size_t b = 1; b < kBuckets; ++b) {
+            if (!buckets_[b].empty()) {
+                return rest < buckets_[b].size() ? &buckets_[b][rest] : nullptr;
+            }
+        }
+        return nullptr;
+    }
+
     Event pop() {
         IOTSIM_ASSERT(size_ > 0);
         if (head0_ == buckets_[0].size()) {
