@@ -22,6 +22,9 @@ void PolicyAuthorizer::invalidate() {
     // Compiled policies are keyed by (ARN, version id) and a version's document never changes,
     // but a deleted and re-created policy reuses version 1: drop them too.
     compiled_.clear();
+    std::erase_if(certificate_fields_, [this](const auto& item) {
+        return registry_.find_certificate(item.first) == nullptr;
+    });
 }
 
 std::string PolicyAuthorizer::resource(std::string_view kind, std::string_view name) const {
@@ -60,7 +63,11 @@ PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer
         ctx.client_id = std::string(*client_id);
     }
     ctx.certificate_id = cert->id;
-    ctx.certificate = certificate_fields(cert->pem);
+    auto fields = certificate_fields_.find(cert->id);
+    if (fields == certificate_fields_.end()) {
+        fields = certificate_fields_.emplace(cert->id, certificate_fields(cert->pem)).first;
+    }
+    ctx.certificate = fields->second;
     if (!peer.address.empty()) {
         ctx.source_ip = peer.address;
     }
