@@ -1,14 +1,18 @@
 #include "iotsim/registry/control_plane_router.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "iotsim/http/url.hpp"
+#include "iotsim/policy/policy.hpp"
+#include "iotsim/policy/test_authorization.hpp"
 #include "iotsim/registry/error.hpp"
 
 namespace iotsim::registry {
@@ -82,6 +86,7 @@ enum class Op : std::uint8_t {
     describe_default_authorizer,
     clear_default_authorizer,
     test_invoke_authorizer,
+    test_authorization,
 };
 
 struct RouteSpec {
@@ -179,6 +184,7 @@ constexpr std::array routes{
     RouteSpec{Op::delete_authorizer, "DELETE", "authorizer/{authorizerName}", "DeleteAuthorizer"},
     RouteSpec{Op::test_invoke_authorizer, "POST", "authorizer/{authorizerName}/test",
               "TestInvokeAuthorizer"},
+    RouteSpec{Op::test_authorization, "POST", "test-authorization", "TestAuthorization"},
     // The model's requestUri is "/authorizers/"; without the slash too.
     RouteSpec{Op::list_authorizers, "GET", "authorizers/", "ListAuthorizers"},
     RouteSpec{Op::list_authorizers, "GET", "authorizers", "ListAuthorizers"},
@@ -767,6 +773,107 @@ AuthorizerInput authorizer_input(Call& call) {
     input.signing_disabled = call.boolean(call.body(), "signingDisabled");
     input.enable_caching_for_http = call.boolean(call.body(), "enableCachingForHttp");
     return input;
+}
+
+/// TestAuthorization (`POST /test-authorization?clientId=`, reference §4.4): the principal's
+/// policies as the broker's authorizer finds them (Registry::policies_for_principal), plus
+/// policyNamesToAdd (default versions), minus policyNamesToSkip, evaluated by the same
+/// policy::evaluate the broker uses, with ${iot:ClientId} from `clientId` and, for a
+/// certificate, iot:CertificateId and the thing bound to it (${iot:Connection.Thing.*}) as at
+/// CONNECT.
+/// AMBIG (AWS documents no more): `principal` may be a certificate ARN or a thing group ARN
+/// (its policies and its ancestors'); a Cognito identity is a 400, since iotsim has no Cognito.
+/// An unknown certificate or group is a 404. The iot:Certificate.Subject/Issuer fields are not
+/// known here (they come from the certificate's parsed PEM in core/auth), so policies using them
+/// report them in missingContextValues.
+json test_authorization(Call& call, const Registry& registry) {
+    policy::RequestContext context;
+    if (const auto client_id = call.query("clientId")) {
+        context.client_id = *client_id;
+    }
+    std::vector<EffectivePolicy> effective;
+    if (const auto principal = call.string("principal")) {
+        const std::string cert_prefix = registry.certificate_arn("");
+        if (principal->starts_with(cert_prefix)) {
+            const std::string id = principal->substr(cert_prefix.size());
+            const CertificateRecord* cert = registry.find_certificate(id);
+            if (cert == nullptr) {
+                throw RegistryError(errors::make(errors::resource_not_found,
+                                                 "The certificate " + id + " does not exist"));
+            }
+            effective = registry.policies_for_principal(cert->id);
+            context.certificate_id = cert->id;
+            // The bound thing, as PolicyAuthorizer finds it at CONNECT: the exclusive thing,
+            // else the one named like the client.
+            const ThingRecord* bound = nullptr;
+            for (const std::string& name : registry.things_for_principal(cert->id)) {
+                const ThingRecord* thing = registry.find_thing(name);
+                if (thing == nullptr) {
+                    continue;
+                }
+                const auto attached = thing->principals.find(*principal);
+                if (attached != thing->principals.end() &&
+                    attached->second == ThingPrincipalType::exclusive) {
+                    bound = thing;
+                    break;
+                }
+                if (context.client_id && name == *context.client_id) {
+                    bound = thing;
+                }
+            }
+            if (bound != nullptr) {
+                policy::ThingContext& thing = context.thing.emplace();
+                thing.name = bound->name;
+                if (!bound->type_name.empty()) {
+                    thing.type_name.emplace(bound->type_name);
+                }
+                for (const auto& [k, v] : bound->attributes) {
+                    thing.attributes.emplace(k, v);
+                }
+            }
+        } else if (principal->find(":thinggroup/") != std::string::npos) {
+            // 404 for an unknown group; at most 10 policies per target, so one page.
+            const Page<std::string> names =
+                registry.list_attached_policies(*principal, true, PageRequest{"", 250});
+            for (const std::string& name : names.items) {
+                const PolicyRecord& p = registry.get_policy(name);
+                effective.push_back(EffectivePolicy{name, registry.policy_arn(name), p.default_version_id,
+                                                    p.default_version().document});
+            }
+        } else {
+            invalid("Invalid principal: " + *principal +
+                    ". iotsim tests a certificate ARN or a thing group ARN (no Cognito identities)");
+        }
+    }
+    for (const std::string& name : call.string_list("policyNamesToAdd", call.body())) {
+        const PolicyRecord& p = registry.get_policy(name);  // 404 for an unknown policy
+        const bool present = std::any_of(effective.begin(), effective.end(),
+                                         [&](const EffectivePolicy& e) { return e.policy_name == name; });
+        if (!present) {
+            effective.push_back(EffectivePolicy{name, registry.policy_arn(name), p.default_version_id,
+                                                p.default_version().document});
+        }
+    }
+    const std::vector<std::string> skip_list = call.string_list("policyNamesToSkip", call.body());
+    const std::set<std::string, std::less<>> skip(skip_list.begin(), skip_list.end());
+    std::vector<policy::Policy> policies;
+    for (const EffectivePolicy& e : effective) {
+        if (skip.contains(e.policy_name)) {
+            continue;
+        }
+        policy::PolicyOptions options;
+        options.name = e.policy_name;
+        options.arn = e.policy_arn;
+        auto parsed = policy::parse_policy(e.document, options);
+        if (parsed) {  // validated when created; one that no longer parses grants nothing
+            policies.push_back(std::move(parsed).value());
+        }
+    }
+    auto result = policy::test_authorization(policies, call.body(), context);
+    if (!result) {
+        invalid(result.error().message);
+    }
+    return std::move(result).value();
 }
 
 http::Response dispatch(Op op, Call& call, Registry& registry, CertificateIssuer* issuer,
@@ -1399,6 +1506,8 @@ http::Response dispatch(Op op, Call& call, Registry& registry, CertificateIssuer
         case Op::clear_default_authorizer:
             registry.clear_default_authorizer(now);
             return empty_response();
+        case Op::test_authorization:
+            return json_response(test_authorization(call, registry));
         case Op::test_invoke_authorizer: {
             const AuthorizerRecord& authorizer = registry.describe_authorizer(call.path("authorizerName"));
             if (invoker == nullptr) {

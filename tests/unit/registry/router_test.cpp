@@ -355,6 +355,63 @@ BOOST_FIXTURE_TEST_CASE(attach_policy_and_list_attached_with_encoded_target, Rou
            "ResourceNotFoundException");
 }
 
+BOOST_FIXTURE_TEST_CASE(test_authorization_evaluates_the_principals_policies_with_the_client_id, RouterFixture) {
+    const std::string cert_arn = registry.certificate_arn(certificate("dev").id);
+    const std::string prefix = "arn:aws:iot:us-east-1:123456789012:";
+    const json device_policy = {
+        {"Version", "2012-10-17"},
+        {"Statement",
+         json::array({json{{"Effect", "Allow"}, {"Action", "iot:Connect"},
+                           {"Resource", prefix + "client/${iot:Connection.Thing.ThingName}"}},
+                      json{{"Effect", "Allow"}, {"Action", "iot:Publish"},
+                           {"Resource", prefix + "topic/devices/${iot:ClientId}/*"}},
+                      json{{"Effect", "Deny"}, {"Action", "iot:Publish"},
+                           {"Resource", prefix + "topic/devices/*/admin"}}})}};
+    (void)send("POST", "/policies/device", json{{"policyDocument", device_policy.dump()}}.dump());
+    (void)send("POST", "/policies/everything", json{{"policyDocument", allow_all_policy}}.dump());
+    BOOST_TEST(send("PUT", "/target-policies/device", json{{"target", cert_arn}}.dump()).status == 200);
+    (void)send("POST", "/things/lamp");
+    (void)send("PUT", "/things/lamp/principals?thingPrincipalType=EXCLUSIVE_THING", "",
+               {{"x-amzn-principal", cert_arn}});
+    const auto ask = [&](const std::string& client_id, const json& extra, const json& auth_infos) {
+        json request = extra;
+        request["principal"] = cert_arn;
+        request["authInfos"] = auth_infos;
+        return send("POST", "/test-authorization?clientId=" + client_id, request.dump());
+    };
+    const json infos = json::array(
+        {json{{"actionType", "CONNECT"}, {"resources", {prefix + "client/lamp"}}},
+         json{{"actionType", "PUBLISH"}, {"resources", {prefix + "topic/devices/lamp/temp"}}},
+         json{{"actionType", "PUBLISH"}, {"resources", {prefix + "topic/devices/other/temp"}}},
+         json{{"actionType", "PUBLISH"}, {"resources", {prefix + "topic/devices/lamp/admin"}}}});
+    http::Response r = ask("lamp", json::object(), infos);
+    BOOST_TEST(r.status == 200);
+    json results = body_of(r)["authResults"];
+    BOOST_REQUIRE(results.size() == 4u);
+    // The connection thing is the certificate's exclusive thing; ${iot:ClientId} is the query's.
+    BOOST_TEST(results[0]["authDecision"] == "ALLOWED");
+    BOOST_TEST(results[0]["allowed"]["policies"][0]["policyName"] == "device");
+    BOOST_TEST(results[1]["authDecision"] == "ALLOWED");
+    BOOST_TEST(results[2]["authDecision"] == "IMPLICIT_DENY");
+    BOOST_TEST(results[3]["authDecision"] == "EXPLICIT_DENY");
+    BOOST_TEST(results[3]["denied"]["explicitDeny"]["policies"][0]["policyArn"] == prefix + "policy/device");
+    // policyNamesToAdd widens, policyNamesToSkip drops; an explicit deny still wins.
+    results = body_of(ask("lamp", json{{"policyNamesToAdd", {"everything"}}}, infos))["authResults"];
+    BOOST_TEST(results[2]["authDecision"] == "ALLOWED");
+    BOOST_TEST(results[3]["authDecision"] == "EXPLICIT_DENY");
+    results = body_of(ask("lamp", json{{"policyNamesToSkip", {"device"}}}, infos))["authResults"];
+    BOOST_TEST(results[0]["authDecision"] == "IMPLICIT_DENY");
+    // Errors: an unknown certificate or policy is a 404, a Cognito identity or bad authInfos a 400.
+    expect(send("POST", "/test-authorization",
+                json{{"principal", prefix + "cert/" + std::string(64, 'a')}, {"authInfos", infos}}.dump()),
+           404, "ResourceNotFoundException");
+    expect(ask("lamp", json{{"policyNamesToAdd", {"ghost"}}}, infos), 404, "ResourceNotFoundException");
+    expect(send("POST", "/test-authorization",
+                json{{"principal", "us-east-1:0000-cognito"}, {"authInfos", infos}}.dump()),
+           400, "InvalidRequestException");
+    expect(ask("lamp", json::object(), json::array()), 400, "InvalidRequestException");
+}
+
 BOOST_FIXTURE_TEST_CASE(tags_over_rest, RouterFixture) {
     (void)send("POST", "/policies/p", json{{"policyDocument", allow_all_policy}}.dump());
     const std::string arn = registry.policy_arn("p");
