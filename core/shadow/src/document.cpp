@@ -43,15 +43,15 @@ bool is_leaf_metadata(const json& metadata) {
 
 // object[key], inserting null when absent (json::operator[] without a std::string per lookup).
 json& member(json::object_t& object, std::string_view key) {
-    const auto it = object.lower_bound(key);
-    if (it != object.end() && it->first == key) {
+    const auto it = object.lower_bound(detail::KeyRef{key});
+    if (it != object.end() && detail::key_equal(it->first, key)) {
         return it->second;
     }
     return object.emplace_hint(it, key, nullptr)->second;
 }
 
 void erase_member(json::object_t& object, std::string_view key) {
-    const auto it = object.find(key);
+    const auto it = object.find(detail::KeyRef{key});
     if (it != object.end()) {
         object.erase(it);
     }
@@ -109,9 +109,13 @@ json without_nulls(const json& object) {
 
 // Merges `patch` into the stored object `target`, keeping `metadata` (the mirror of `target`)
 // in step: written leaves get `timestamp_s`, removed keys lose their metadata. With `changes`,
-// records where each key of `patch` now is in both (null: removed).
+// records where each key of `patch` now is in both (null: removed). Both `target` and `metadata`
+// are objects. Members are looked up with member() rather than json::operator[], which allocates
+// a map node (and copies the key) per call even when the key exists.
 void merge_object(json& target, json& metadata, const json& patch, std::int64_t timestamp_s,
                   std::vector<detail::MemberChange>* changes) {
+    json::object_t& target_members = target.get_ref<json::object_t&>();
+    json::object_t& metadata_members = metadata.get_ref<json::object_t&>();
     const auto record = [changes](const std::string& key, const json* value, const json* mirror) {
         if (changes != nullptr) {
             changes->push_back(detail::MemberChange{&key, value, mirror});
@@ -119,16 +123,16 @@ void merge_object(json& target, json& metadata, const json& patch, std::int64_t 
     };
     for (const auto& [key, value] : patch.get_ref<const json::object_t&>()) {
         if (value.is_null()) {
-            target.erase(key);
-            metadata.erase(key);
+            erase_member(target_members, key);
+            erase_member(metadata_members, key);
             record(key, nullptr, nullptr);
             continue;
         }
         if (!value.is_object()) {
             // Scalars and arrays replace whatever was there: arrays are values (§2.4).
-            json& written = target[key];
+            json& written = member(target_members, key);
             written = value;
-            json& leaf = metadata[key];
+            json& leaf = member(metadata_members, key);
             if (!value.is_array() && is_leaf_metadata(leaf)) {
                 // A scalar over a scalar: the same metadata, restamped in place.
                 leaf.get_ref<json::object_t&>().begin()->second = timestamp_s;
@@ -138,33 +142,34 @@ void merge_object(json& target, json& metadata, const json& patch, std::int64_t 
             record(key, &written, &leaf);
             continue;
         }
-        const auto existing = target.find(key);
-        if (existing != target.end() && existing->is_object()) {
-            json& child_metadata = metadata[key];
+        const auto existing = target_members.find(detail::KeyRef{key});
+        if (existing != target_members.end() && existing->second.is_object()) {
+            json& child_metadata = member(metadata_members, key);
             if (!child_metadata.is_object()) {
                 child_metadata = json::object();  // only a damaged store gets here
             }
-            merge_object(*existing, child_metadata, value, timestamp_s, nullptr);
-            if (existing->empty()) {
-                target.erase(existing);
-                metadata.erase(key);
+            json& child = existing->second;
+            merge_object(child, child_metadata, value, timestamp_s, nullptr);
+            if (child.empty()) {
+                target_members.erase(existing);
+                erase_member(metadata_members, key);
                 record(key, nullptr, nullptr);
             } else {
-                record(key, &*existing, &child_metadata);
+                record(key, &child, &child_metadata);
             }
             continue;
         }
         // An object where there was none (or a non-object): the object replaces it, minus nulls.
         json cleaned = without_nulls(value);
         if (cleaned.empty()) {
-            target.erase(key);
-            metadata.erase(key);
+            erase_member(target_members, key);
+            erase_member(metadata_members, key);
             record(key, nullptr, nullptr);
             continue;
         }
-        json& mirror = metadata[key];
+        json& mirror = member(metadata_members, key);
         mirror = stamp_metadata(cleaned, timestamp_s);
-        json& written = target[key];
+        json& written = member(target_members, key);
         written = std::move(cleaned);
         record(key, &written, &mirror);
     }

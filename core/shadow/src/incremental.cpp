@@ -17,14 +17,6 @@ namespace {
 
 constexpr std::array<std::string_view, 2> section_names = {desired_key, reported_key};
 
-// std::string's order (that of the trees' keys), deciding on the first byte when it can.
-bool key_less(const std::string& a, const std::string& b) {
-    if (!a.empty() && !b.empty() && a.front() != b.front()) {
-        return static_cast<unsigned char>(a.front()) < static_cast<unsigned char>(b.front());
-    }
-    return a < b;
-}
-
 // The usual shape of a shadow's state or metadata: an object whose members are "desired" and
 // "reported" only, each an object.
 bool usual_shape(const json& document) {
@@ -107,7 +99,7 @@ void render_section(TextWriter& out, std::vector<MemberSpan>& spans,
         }
         first = false;
         const std::size_t new_begin = out.size();
-        out.write(old_text.substr(old_begin, old_end - old_begin));
+        out.write_through(old_text.substr(old_begin, old_end - old_begin));
         for (std::size_t k = from; k < to; ++k) {
             spans[k].begin = spans[k].begin - old_begin + new_begin;
         }
@@ -121,7 +113,7 @@ void render_section(TextWriter& out, std::vector<MemberSpan>& spans,
         const auto position = static_cast<std::size_t>(at - spans.begin());
         copy_run(j, position);
         j = position;
-        const bool had = at != spans.end() && at->key == key;
+        const bool had = at != spans.end() && key_equal(at->key, key);
         const json* now = side ? change.metadata : change.state;
         if (now == nullptr) {
             if (had) {
@@ -172,14 +164,20 @@ void write_delta_metadata(TextWriter& out, const json& delta, const json& metada
 
 // One member of the delta for `key`, whose desired value is `desired`, or false when the key has
 // none: compute_delta's top level for one desired key, and delta_metadata's for its metadata.
+// `metadata_value` and `reported_value` are the desired metadata and the reported value at the
+// key when the caller knows them from the merge (a lookup in a cold tree saved); otherwise they
+// are looked up in `desired_metadata` and `reported`.
 bool compute_member(DeltaMember& member, const std::string& key, const json* desired,
                     const json* reported, const json* desired_metadata,
-                    const json* metadata_value = nullptr) {
+                    const json* metadata_value = nullptr,
+                    std::optional<const json*> reported_value = std::nullopt) {
     std::optional<json> computed;
     const json* delta = desired;  // the whole desired value, unless both are objects
-    if (reported != nullptr) {
-        const auto r = reported->find(key);
-        if (r != reported->end()) {
+    if (!reported_value && reported != nullptr) {
+        reported_value = find_member(reported->get_ref<const json::object_t&>(), key);
+    }
+    if (reported_value) {
+        if (const json* r = *reported_value) {
             if (desired->is_object() && r->is_object()) {
                 computed = delta_of(*desired, *r);
                 if (!computed) {
@@ -201,8 +199,7 @@ bool compute_member(DeltaMember& member, const std::string& key, const json* des
     member.metadata.clear();
     member.has_metadata = false;
     if (metadata_value == nullptr && desired_metadata != nullptr) {
-        const auto m = desired_metadata->find(key);
-        metadata_value = m == desired_metadata->end() ? nullptr : &*m;
+        metadata_value = find_member(desired_metadata->get_ref<const json::object_t&>(), key);
     }
     if (metadata_value != nullptr) {
         member.has_metadata = true;
@@ -299,18 +296,26 @@ bool refresh_delta(DeltaCache& cache, const json& state, const json& metadata,
     std::size_t r = 0;
     while (d < in_desired.size() || r < in_reported.size()) {
         const MemberChange* desired_change = nullptr;
+        const MemberChange* reported_change = nullptr;
         const std::string* key = nullptr;
         if (r == in_reported.size() ||
             (d < in_desired.size() && !key_less(*in_reported[r].key, *in_desired[d].key))) {
             desired_change = &in_desired[d];
             key = desired_change->key;
             ++d;
-            if (r < in_reported.size() && *in_reported[r].key == *key) {
+            if (r < in_reported.size() && key_equal(*in_reported[r].key, *key)) {
+                reported_change = &in_reported[r];
                 ++r;  // the same key in both
             }
         } else {
-            key = in_reported[r].key;
+            reported_change = &in_reported[r];
+            key = reported_change->key;
             ++r;
+        }
+        // The reported value at the key, when the request wrote it (null: removed).
+        std::optional<const json*> reported_value;
+        if (reported_change != nullptr) {
+            reported_value = reported_change->state;
         }
         // The desired value at the key (and its metadata): known from the merge when the request
         // wrote it.
@@ -320,24 +325,24 @@ bool refresh_delta(DeltaCache& cache, const json& state, const json& metadata,
             value = desired_change->state;
             metadata_value = desired_change->metadata;
         } else if (desired != nullptr) {
-            const auto it = desired->find(*key);
-            value = it == desired->end() ? nullptr : &*it;
+            value = find_member(desired->get_ref<const json::object_t&>(), *key);
         }
         const auto at = std::lower_bound(
             delta.begin(), delta.end(), *key,
             [](const DeltaMember& member, const std::string& k) { return key_less(member.key, k); });
-        const bool had = at != delta.end() && at->key == *key;
+        const bool had = at != delta.end() && key_equal(at->key, *key);
         if (had) {
             joined = false;
             if (value == nullptr || !compute_member(*at, *key, value, reported, desired_metadata,
-                                                    metadata_value)) {
+                                                    metadata_value, reported_value)) {
                 delta.erase(at);
             }
             continue;
         }
         DeltaMember member;
         if (value != nullptr &&
-            compute_member(member, *key, value, reported, desired_metadata, metadata_value)) {
+            compute_member(member, *key, value, reported, desired_metadata, metadata_value,
+                           reported_value)) {
             joined = false;
             delta.insert(at, std::move(member));
         }

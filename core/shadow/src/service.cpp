@@ -407,18 +407,21 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
         response.notifications.push_back(
             {reply_suffix(response.operation, "accepted"), std::move(accepted)});
     }
-    response.document = json::object();
-    json::object_t& accepted_document = response.document.get_ref<json::object_t&>();
-    // In key order, each member goes last.
-    if (request.client_token) {
-        accepted_document.emplace_hint(accepted_document.end(), "clientToken",
-                                       *request.client_token);
+    if (options_.update_response_document) {
+        response.document = json::object();
+        json::object_t& accepted_document = response.document.get_ref<json::object_t&>();
+        // In key order, each member goes last.
+        if (request.client_token) {
+            accepted_document.emplace_hint(accepted_document.end(), "clientToken",
+                                           *request.client_token);
+        }
+        accepted_document.emplace_hint(accepted_document.end(), "metadata",
+                                       stamp_metadata(request.state, timestamp_s));
+        accepted_document.emplace_hint(accepted_document.end(), "state",
+                                       std::move(request.state));
+        accepted_document.emplace_hint(accepted_document.end(), "timestamp", timestamp_s);
+        accepted_document.emplace_hint(accepted_document.end(), "version", version);
     }
-    accepted_document.emplace_hint(accepted_document.end(), "metadata",
-                                   stamp_metadata(request.state, timestamp_s));
-    accepted_document.emplace_hint(accepted_document.end(), "state", std::move(request.state));
-    accepted_document.emplace_hint(accepted_document.end(), "timestamp", timestamp_s);
-    accepted_document.emplace_hint(accepted_document.end(), "version", version);
     response.notifications.push_back({"update/documents", std::move(documents)});
     if (!delta_message.empty()) {
         response.notifications.push_back({"update/delta", std::move(delta_message)});

@@ -39,6 +39,17 @@ public:
         next_ += text.size();
     }
 
+    /// write(text) for long runs copied as they are (the unchanged members of a document):
+    /// straight into the string, one copy instead of two through the buffer.
+    void write_through(std::string_view text) {
+        if (text.size() < capacity / 16) {
+            write(text);
+            return;
+        }
+        flush();
+        out_.append(text);
+    }
+
     /// The size of the text written so far, the string's included.
     [[nodiscard]] std::size_t size() const {
         return out_.size() + static_cast<std::size_t>(next_ - buffer_);

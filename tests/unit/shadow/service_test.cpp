@@ -185,6 +185,37 @@ BOOST_AUTO_TEST_CASE(rest_update_publishes_accepted_documents_and_delta_unless_s
     BOOST_TEST(published(mqtt, "update/accepted"));
 }
 
+BOOST_AUTO_TEST_CASE(without_the_update_response_document_the_notifications_are_the_same) {
+    ShadowOptions options;
+    options.update_response_document = false;
+    Fixture f;
+    Fixture g(options);
+    const std::vector<std::string> requests = {
+        R"({"state":{"desired":{"a":1,"b":{"c":2}},"reported":{"a":0}},"clientToken":"t1"})",
+        R"({"state":{"reported":{"a":1,"b":{"c":3}}}})",
+        R"({"state":{"desired":{"b":null}},"version":2})",
+        R"({"state":{"desired":{"a":1},"reported":{"a":2}}})",
+    };
+    for (const std::string& request : requests) {
+        const auto with = f.update_raw(lamp, request);
+        const auto without = g.update_raw(lamp, request);
+        BOOST_REQUIRE(with.accepted());
+        BOOST_REQUIRE(without.accepted());
+        BOOST_TEST(without.document.is_null());
+        BOOST_TEST(suffixes(without) == suffixes(with));
+        for (std::size_t i = 0; i < with.notifications.size(); ++i) {
+            BOOST_TEST(without.notifications[i].payload == with.notifications[i].payload);
+        }
+        // The REST body, had it been built, is the /update/accepted payload.
+        BOOST_TEST(json::parse(with.notifications.front().payload) == with.document);
+    }
+    // Rejections still carry their error document.
+    const auto rejected = g.update_raw(lamp, R"({"state":{"reported":{"a":1}},"version":1})");
+    check_error(rejected, 409, "Version conflict");
+    BOOST_TEST(f.service.find(lamp)->state == g.service.find(lamp)->state);
+    BOOST_TEST(f.service.find(lamp)->metadata == g.service.find(lamp)->metadata);
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_state_update_is_accepted_and_increments_the_version) {
     Fixture f;
     BOOST_REQUIRE(f.update(lamp, json::parse(R"({"state":{"reported":{"a":1}}})")).accepted());

@@ -55,6 +55,11 @@ struct ShadowOptions {
     /// How long a deleted shadow's version is remembered (AWS: 48 hours). A shadow re-created
     /// strictly within it continues from that version; from then on it starts at 1.
     Duration deleted_version_retention = hours(48);
+    /// Whether an accepted update fills ShadowResponse::document (the REST body, the same JSON as
+    /// the /update/accepted payload). It is a tree built per update that a caller who only
+    /// publishes the notifications (MQTT) never reads; such a caller may turn it off, and an
+    /// accepted update's document is then null. Rejections always carry their error document.
+    bool update_response_document = true;
 };
 
 /// Where a request came from. MQTT requests are answered on the /accepted and /rejected topics;
