@@ -412,6 +412,32 @@ BOOST_FIXTURE_TEST_CASE(test_authorization_evaluates_the_principals_policies_wit
     expect(ask("lamp", json::object(), json::array()), 400, "InvalidRequestException");
 }
 
+BOOST_FIXTURE_TEST_CASE(test_authorization_of_a_thing_group_uses_its_and_its_ancestors_policies, RouterFixture) {
+    (void)send("POST", "/thing-groups/building");
+    (void)send("POST", "/thing-groups/floor", json{{"parentGroupName", "building"}}.dump());
+    (void)send("POST", "/policies/everything", json{{"policyDocument", allow_all_policy}}.dump());
+    const std::string building = "arn:aws:iot:us-east-1:123456789012:thinggroup/building";
+    const std::string floor = "arn:aws:iot:us-east-1:123456789012:thinggroup/floor";
+    BOOST_TEST(send("PUT", "/target-policies/everything", json{{"target", building}}.dump()).status == 200);
+    const json infos = json::array(
+        {json{{"actionType", "SUBSCRIBE"},
+              {"resources", {"arn:aws:iot:us-east-1:123456789012:topicfilter/a/#"}}}});
+    http::Response r = send("POST", "/test-authorization",
+                            json{{"principal", floor}, {"authInfos", infos}}.dump());
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(body_of(r)["authResults"][0]["authDecision"] == "ALLOWED");
+    expect(send("POST", "/test-authorization",
+                json{{"principal", "arn:aws:iot:us-east-1:123456789012:thinggroup/ghost"},
+                     {"authInfos", infos}}.dump()),
+           404, "ResourceNotFoundException");
+    // No principal: only policyNamesToAdd count.
+    r = send("POST", "/test-authorization", json{{"authInfos", infos}}.dump());
+    BOOST_TEST(body_of(r)["authResults"][0]["authDecision"] == "IMPLICIT_DENY");
+    r = send("POST", "/test-authorization",
+             json{{"authInfos", infos}, {"policyNamesToAdd", {"everything"}}}.dump());
+    BOOST_TEST(body_of(r)["authResults"][0]["authDecision"] == "ALLOWED");
+}
+
 BOOST_FIXTURE_TEST_CASE(tags_over_rest, RouterFixture) {
     (void)send("POST", "/policies/p", json{{"policyDocument", allow_all_policy}}.dump());
     const std::string arn = registry.policy_arn("p");
