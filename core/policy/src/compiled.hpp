@@ -67,6 +67,10 @@ struct Piece {
     Kind kind = Kind::literal;
     std::string text;     // literal
     std::size_t var = 0;  // variable: index into Pattern::variables
+    /// A wildcard of an ARN pattern (PatternSyntax::arn) that may match ':': a `*` that ends
+    /// its colon-delimited segment, or any wildcard of the resource (sixth) segment. Every other
+    /// wildcard stays inside its segment.
+    bool crosses_colon = true;
 };
 
 struct Pattern {
@@ -80,11 +84,21 @@ struct Pattern {
     /// Bytes any matching text has at least: the literals plus one per `?` (variables may be
     /// empty). Lets most non-matching resources be refused on their length alone.
     std::size_t min_length = 0;
+    /// An ARN pattern with a colon-crossing `*` before a wildcard that stays in its segment:
+    /// matched by the exhaustive search, not the greedy loop (PatternSyntax::arn).
+    bool full_search = false;
 };
 
 struct PatternSyntax {
     bool wildcards = true;  // `*` and `?` are wildcards (Action, Resource, *Like)
     bool variables = true;  // `${...}` is substituted (Version 2012-10-17)
+    /// An ARN (Resource, NotResource, ArnLike/ArnEquals values): as in IAM, wildcards work
+    /// within the colon-delimited segments (arn:partition:service:region:account:resource),
+    /// except that a `*` ending its segment may match beyond it: `*` matches every ARN,
+    /// `arn:aws:iot:*` every IoT ARN, `arn:aws:iot:us-east-1:*3:topic/b` not
+    /// `...:123456789012:topic/a3:topic/b`. The resource segment keeps its colons: `topic/a*b`
+    /// matches `topic/a:b`.
+    bool arn = false;
 };
 
 [[nodiscard]] Pattern compile_pattern(std::string_view text, PatternSyntax syntax);
@@ -121,9 +135,8 @@ enum class BaseOperator : std::uint8_t {
     date_greater_than_equals,
     boolean,
     ip_address,
-    // ArnEquals and ArnLike alike, as in IAM (both take wildcards). AMBIG: IAM matches each of
-    // the six colon-separated components on its own; iotsim globs the whole ARN, which differs
-    // only when a `*` in an early component would have to span a `:`.
+    // ArnEquals and ArnLike alike, as in IAM (both take wildcards), each of the six
+    // colon-separated components on its own (PatternSyntax::arn).
     arn_like,
     null_check,
 };

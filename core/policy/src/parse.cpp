@@ -307,7 +307,9 @@ std::optional<PolicyError> Parser::statement(const json& node, const std::string
         return detail::invalid_resources(invalid, child(path, resource_key));
     }
     for (const std::string& text : resource_texts) {
-        out.resources.push_back(detail::compile_pattern(text, syntax(true)));
+        PatternSyntax resource_syntax = syntax(true);
+        resource_syntax.arn = true;
+        out.resources.push_back(detail::compile_pattern(text, resource_syntax));
     }
 
     if (condition_node != nullptr) {
@@ -418,7 +420,9 @@ std::optional<PolicyError> Parser::clause_values(const json& node, const std::st
         clause.op == BaseOperator::string_like || clause.op == BaseOperator::arn_like;
     for (auto& [text, value_path] : texts) {
         ConditionValue value;
-        value.pattern = detail::compile_pattern(text, syntax(wildcards));
+        PatternSyntax value_syntax = syntax(wildcards);
+        value_syntax.arn = clause.op == BaseOperator::arn_like;
+        value.pattern = detail::compile_pattern(text, value_syntax);
         if (value.pattern.variables.empty()) {
             const bool ok = detail::substitute(value.pattern, RequestContext{}, value.text, nullptr);
             IOTSIM_ASSERT(ok);

@@ -1,8 +1,10 @@
 // Pattern compilation (at parse time) and glob matching with in-place variable substitution (on
 // every evaluation). No regex: a pattern is a list of literal runs, `*`, `?` and variables.
 
+#include <algorithm>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "compiled.hpp"
 #include "iotsim/common/assert.hpp"
@@ -96,6 +98,35 @@ Pattern compile_pattern(std::string_view text, PatternSyntax syntax) {
         ++i;
     }
     flush_literal(pattern, literal);
+    if (syntax.arn) {
+        // IAM ("Using wildcards in resource ARNs", reference §4.4): `*` and `?` work within
+        // the colon-separated segments of an ARN; a `*` that is the last character of its
+        // segment "can expand to match beyond the colon boundaries". The sixth segment (the
+        // resource) is the rest of the ARN, colons included, so its wildcards match ':' too.
+        constexpr std::size_t resource_segment = 6;
+        std::size_t segment = 1;
+        bool crossing_star_seen = false;
+        for (std::size_t k = 0; k < pattern.pieces.size(); ++k) {
+            Piece& piece = pattern.pieces[k];
+            if (piece.kind == Piece::Kind::literal) {
+                segment += static_cast<std::size_t>(std::count(piece.text.begin(), piece.text.end(), ':'));
+                continue;
+            }
+            if (piece.kind == Piece::Kind::variable) {
+                continue;
+            }
+            const bool segment_final =
+                k + 1 == pattern.pieces.size() ||
+                (pattern.pieces[k + 1].kind == Piece::Kind::literal && pattern.pieces[k + 1].text.front() == ':');
+            piece.crosses_colon = segment >= resource_segment ||
+                                  (piece.kind == Piece::Kind::any_sequence && segment_final);
+            if (!piece.crosses_colon && crossing_star_seen) {
+                pattern.full_search = true;
+            }
+            crossing_star_seen = crossing_star_seen ||
+                                 (piece.kind == Piece::Kind::any_sequence && piece.crosses_colon);
+        }
+    }
     for (const Piece& piece : pattern.pieces) {
         if (piece.kind == Piece::Kind::literal) {
             pattern.min_length += piece.text.size();
@@ -106,6 +137,55 @@ Pattern compile_pattern(std::string_view text, PatternSyntax syntax) {
     pattern.exact = !pattern.has_wildcards && pattern.variables.empty();
     return pattern;
 }
+
+namespace {
+
+/// Exhaustive glob for the rare ARN pattern where a `*` that crosses colons comes before a
+/// wildcard that must not (the greedy loop in match() gives up a `*`'s extent only for the last
+/// one). `reach[t]`: the pieces so far can match text[0, t). O(pieces x text).
+bool full_search(const Pattern& pattern, std::string_view text, const RequestContext& context,
+                 bool ignore_case, Scratch& scratch) {
+    std::vector<char> reach(text.size() + 1, 0);
+    std::vector<char> next(text.size() + 1, 0);
+    reach[0] = 1;
+    for (const Piece& piece : pattern.pieces) {
+        std::fill(next.begin(), next.end(), 0);
+        std::string_view unit = piece.text;
+        if (piece.kind == Piece::Kind::variable) {
+            unit = *resolve_single(pattern.variables[piece.var], context, scratch);
+        }
+        for (std::size_t t = 0; t <= text.size(); ++t) {
+            if (reach[t] == 0) {
+                continue;
+            }
+            switch (piece.kind) {
+            case Piece::Kind::any_sequence:
+                for (std::size_t u = t; u <= text.size(); u = next_char(text, u)) {
+                    next[u] = 1;
+                    if (u == text.size() || (!piece.crosses_colon && text[u] == ':')) {
+                        break;
+                    }
+                }
+                break;
+            case Piece::Kind::any_char:
+                if (t < text.size() && (piece.crosses_colon || text[t] != ':')) {
+                    next[next_char(text, t)] = 1;
+                }
+                break;
+            case Piece::Kind::literal:
+            case Piece::Kind::variable:
+                if (starts_with_at(text, t, unit, ignore_case)) {
+                    next[t + unit.size()] = 1;
+                }
+                break;
+            }
+        }
+        reach.swap(next);
+    }
+    return reach[text.size()] != 0;
+}
+
+}  // namespace
 
 MatchResult match(const Pattern& pattern, std::string_view text, const RequestContext& context,
                   bool ignore_case, const VariableRef** missing) {
@@ -136,6 +216,10 @@ MatchResult match(const Pattern& pattern, std::string_view text, const RequestCo
         return MatchResult::no_match;
     }
 
+    if (pattern.full_search) {
+        return full_search(pattern, text, context, ignore_case, scratch) ? MatchResult::match
+                                                                          : MatchResult::no_match;
+    }
     // Greedy glob with one backtrack point (the last `*`): an earlier `*` never needs to give
     // back what a later one can absorb. Literal runs and substituted values compare as units.
     const std::size_t n = pattern.pieces.size();
@@ -156,7 +240,7 @@ MatchResult match(const Pattern& pattern, std::string_view text, const RequestCo
                 continue;
             }
             if (piece.kind == Piece::Kind::any_char) {
-                if (ti < text.size()) {
+                if (ti < text.size() && (piece.crosses_colon || text[ti] != ':')) {
                     ti = next_char(text, ti);
                     ++pi;
                     continue;
@@ -179,6 +263,12 @@ MatchResult match(const Pattern& pattern, std::string_view text, const RequestCo
             return MatchResult::match;
         }
         if (star_pi == n || star_ti >= text.size()) {
+            return MatchResult::no_match;
+        }
+        if (!pattern.pieces[star_pi].crosses_colon && text[star_ti] == ':') {
+            // The `*` would leave its ARN segment. Every earlier `*` cannot cross a colon either
+            // (otherwise full_search): it is in an earlier segment, its extent forced by the ':'
+            // after it, or in this one, and this one absorbs what it could. No match.
             return MatchResult::no_match;
         }
         star_ti = next_char(text, star_ti);
