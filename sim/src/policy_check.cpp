@@ -41,23 +41,7 @@ const DeliveryPolicyCheck::Entry& DeliveryPolicyCheck::entry_for(const broker::P
         ctx.certificate = auth::certificate_fields(cert->pem);
         // The connection's thing (reference §5.1): the one attached EXCLUSIVE_THING, else the
         // attached thing named like the client id.
-        const std::string arn = registry_->certificate_arn(cert->id);
-        const registry::ThingRecord* bound = nullptr;
-        for (const std::string& name : registry_->things_for_principal(cert->id)) {
-            const registry::ThingRecord* thing = registry_->find_thing(name);
-            if (thing == nullptr) {
-                continue;
-            }
-            const auto principal = thing->principals.find(arn);
-            if (principal != thing->principals.end() &&
-                principal->second == registry::ThingPrincipalType::exclusive) {
-                bound = thing;
-                break;
-            }
-            if (name == client_id) {
-                bound = thing;
-            }
-        }
+        const registry::ThingRecord* bound = registry_->connection_thing(cert->id, client_id);
         if (bound != nullptr) {
             policy::ThingContext& thing = ctx.thing.emplace();
             thing.name = bound->name;

@@ -77,23 +77,7 @@ PolicyAuthorizer::Entry PolicyAuthorizer::build(const broker::PeerIdentity& peer
         return entry;
     }
     // The bound thing (reference §5.1): the exclusive thing, else the one named like the client.
-    const std::string cert_arn = registry_.certificate_arn(cert->id);
-    const registry::ThingRecord* bound = nullptr;
-    for (const std::string& name : registry_.things_for_principal(cert->id)) {
-        const registry::ThingRecord* thing = registry_.find_thing(name);
-        if (thing == nullptr) {
-            continue;
-        }
-        const auto principal = thing->principals.find(cert_arn);
-        if (principal != thing->principals.end() &&
-            principal->second == registry::ThingPrincipalType::exclusive) {
-            bound = thing;
-            break;
-        }
-        if (name == *client_id) {
-            bound = thing;
-        }
-    }
+    const registry::ThingRecord* bound = registry_.connection_thing(cert->id, client_id);
     if (bound != nullptr) {
         // Built in place: moving a local ThingContext (an optional<string> inside) makes GCC 12
         // at -O2 report a false -Wmaybe-uninitialized (GCC bug 105329's family).

@@ -803,24 +803,8 @@ json test_authorization(Call& call, const Registry& registry) {
             }
             effective = registry.policies_for_principal(cert->id);
             context.certificate_id = cert->id;
-            // The bound thing, as PolicyAuthorizer finds it at CONNECT: the exclusive thing,
-            // else the one named like the client.
-            const ThingRecord* bound = nullptr;
-            for (const std::string& name : registry.things_for_principal(cert->id)) {
-                const ThingRecord* thing = registry.find_thing(name);
-                if (thing == nullptr) {
-                    continue;
-                }
-                const auto attached = thing->principals.find(*principal);
-                if (attached != thing->principals.end() &&
-                    attached->second == ThingPrincipalType::exclusive) {
-                    bound = thing;
-                    break;
-                }
-                if (context.client_id && name == *context.client_id) {
-                    bound = thing;
-                }
-            }
+            // The connection thing, as PolicyAuthorizer finds it at CONNECT.
+            const ThingRecord* bound = registry.connection_thing(cert->id, context.client_id);
             if (bound != nullptr) {
                 policy::ThingContext& thing = context.thing.emplace();
                 thing.name = bound->name;

@@ -1533,6 +1533,26 @@ Page<std::string> Registry::list_principal_things(std::string_view principal,
     return paginate_names(names, page, options_);
 }
 
+const ThingRecord* Registry::connection_thing(std::string_view certificate_id,
+                                              std::optional<std::string_view> client_id) const {
+    const std::string arn = certificate_arn(certificate_id);
+    const ThingRecord* bound = nullptr;
+    for (const std::string& name : things_for_principal(certificate_id)) {
+        const ThingRecord* thing = find_thing(name);
+        if (thing == nullptr) {
+            continue;
+        }
+        const auto principal = thing->principals.find(arn);
+        if (principal != thing->principals.end() && principal->second == ThingPrincipalType::exclusive) {
+            return thing;
+        }
+        if (client_id && name == *client_id) {
+            bound = thing;
+        }
+    }
+    return bound;
+}
+
 std::vector<EffectivePolicy> Registry::policies_for_principal(
     std::string_view certificate_id) const {
     std::vector<EffectivePolicy> out;

@@ -384,6 +384,11 @@ public:
     /// The certificate, or nullptr (e.g. for its status at connect).
     [[nodiscard]] const CertificateRecord* find_certificate(std::string_view certificate_id) const;
     [[nodiscard]] const ThingRecord* find_thing(std::string_view thing_name) const;
+    /// The connection's thing for a certificate (reference §5.1): the thing it is attached to
+    /// EXCLUSIVE_THING, else the attached thing named like `client_id` (none without one); the
+    /// thing behind ${iot:Connection.Thing.*}. nullptr when there is none.
+    [[nodiscard]] const ThingRecord* connection_thing(std::string_view certificate_id,
+                                                      std::optional<std::string_view> client_id) const;
 
     // ---- Tags ---------------------------------------------------------------------------
     /// TagResource on a thing type, thing group, policy or CA certificate ARN (the resources
