@@ -10,6 +10,14 @@ namespace {
 
 constexpr broker::ListenerId shadow_listener{1};
 
+// IotCore answers MQTT shadow requests by publishing the service's notifications and never reads
+// an MQTT update's response document, so the service does not build it (REST requests still get
+// theirs: it is the HTTP body).
+shadow::ShadowOptions mqtt_answers_by_notification(shadow::ShadowOptions options) {
+    options.update_response_document = false;
+    return options;
+}
+
 }  // namespace
 
 IotCore::IotCore(IotCoreConfig config, IotCoreServices services)
@@ -21,7 +29,7 @@ IotCore::IotCore(IotCoreConfig config, IotCoreServices services, ruleset::RuleSt
 IotCore::IotCore(IotCoreConfig config, IotCoreServices services, ruleset::RuleStore* rule_store)
     : config_(std::move(config)),
       broker_(config_.broker, broker::BrokerServices{services.authorizer, services.store, services.rng}),
-      shadows_(services.shadow_store, config_.shadow),
+      shadows_(services.shadow_store, mqtt_answers_by_notification(config_.shadow)),
       owned_rule_store_(rule_store == nullptr ? std::make_unique<ruleset::MemoryRuleStore>() : nullptr),
       rules_rng_(Rng::derive(config_.rules_seed, "rules")),
       rules_(rule_store == nullptr ? *owned_rule_store_ : *rule_store, rules_rng_),

@@ -407,7 +407,7 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
         response.notifications.push_back(
             {reply_suffix(response.operation, "accepted"), std::move(accepted)});
     }
-    if (options_.update_response_document) {
+    if (origin == RequestOrigin::rest || options_.update_response_document) {
         response.document = json::object();
         json::object_t& accepted_document = response.document.get_ref<json::object_t&>();
         // In key order, each member goes last.

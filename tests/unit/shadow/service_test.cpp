@@ -216,6 +216,19 @@ BOOST_AUTO_TEST_CASE(without_the_update_response_document_the_notifications_are_
     BOOST_TEST(f.service.find(lamp)->metadata == g.service.find(lamp)->metadata);
 }
 
+BOOST_AUTO_TEST_CASE(a_rest_update_gets_its_body_even_when_mqtt_updates_skip_theirs) {
+    ShadowOptions options;
+    options.update_response_document = false;
+    Fixture g(options);
+    const auto rest =
+        g.update_raw(lamp, R"({"state":{"desired":{"a":1}},"clientToken":"t"})", RequestOrigin::rest);
+    BOOST_REQUIRE(rest.accepted());
+    BOOST_TEST(rest.document["version"] == 1);
+    BOOST_TEST(rest.document["clientToken"] == "t");
+    BOOST_TEST(rest.document["state"] == json::parse(R"({"desired":{"a":1}})"));
+    BOOST_TEST(json::parse(rest.notifications.front().payload) == rest.document);
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_state_update_is_accepted_and_increments_the_version) {
     Fixture f;
     BOOST_REQUIRE(f.update(lamp, json::parse(R"({"state":{"reported":{"a":1}}})")).accepted());

@@ -55,10 +55,11 @@ struct ShadowOptions {
     /// How long a deleted shadow's version is remembered (AWS: 48 hours). A shadow re-created
     /// strictly within it continues from that version; from then on it starts at 1.
     Duration deleted_version_retention = hours(48);
-    /// Whether an accepted update fills ShadowResponse::document (the REST body, the same JSON as
-    /// the /update/accepted payload). It is a tree built per update that a caller who only
-    /// publishes the notifications (MQTT) never reads; such a caller may turn it off, and an
-    /// accepted update's document is then null. Rejections always carry their error document.
+    /// Whether an accepted MQTT-origin update also fills ShadowResponse::document (the same JSON
+    /// as its /update/accepted payload). A REST-origin update always does: it is the HTTP body.
+    /// It is a tree built per update that a caller who only publishes the notifications (IotCore
+    /// answering MQTT requests) never reads; such a caller turns it off, and an accepted MQTT
+    /// update's document is then null. Rejections always carry their error document.
     bool update_response_document = true;
 };
 
