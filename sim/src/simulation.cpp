@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
@@ -1065,13 +1066,11 @@ struct Simulation::Impl {
         }
         ++d.seq;
         const Now n = node_now(d.clock);
-        std::string payload = plan.payload;
-        replace_all(payload, "{seq}", std::to_string(d.seq));
-        replace_all(payload, "{device}", d.spec.name);
-        replace_all(payload, "{time_ms}", std::to_string(n.wall.unix_ms()));
+        std::string payload;
+        expand_template(payload, plan.payload, d.spec.name, &d.seq, n.wall.unix_ms());
         client::ClientEffects out;
-        std::string topic = plan.topic;
-        replace_all(topic, "{device}", d.spec.name);
+        std::string topic;
+        expand_template(topic, plan.topic, d.spec.name, nullptr, 0);
         const std::uint64_t token = d.client->publish(std::move(topic), std::move(payload), plan.qos, plan.retain, n, out);
         ++d.stats.published;
         if (plan.qos == mqtt::QoS::at_least_once && need_delivery_check(d.spec.name)) {
@@ -1090,9 +1089,36 @@ struct Simulation::Impl {
         return false;
     }
 
-    static void replace_all(std::string& s, std::string_view what, const std::string& with) {
-        for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + with.size())) {
-            s.replace(at, what.size(), with);
+    // Writes `text` with its placeholders replaced, in one pass: {device}, and {seq} and
+    // {time_ms} when `seq` is given (the scenario format substitutes all three in a payload and
+    // {device} in a topic). What a placeholder becomes is not scanned again, so a device whose
+    // name contains "{seq}" publishes its name as it is.
+    static void expand_template(std::string& out, std::string_view text, std::string_view device,
+                                const std::uint64_t* seq, std::int64_t time_ms) {
+        out.reserve(text.size() + device.size() + 24);
+        while (!text.empty()) {
+            const std::size_t brace = text.find('{');
+            out.append(text.substr(0, brace));
+            if (brace == std::string_view::npos) {
+                return;
+            }
+            text.remove_prefix(brace);
+            std::array<char, 24> digits{};
+            if (seq != nullptr && text.starts_with("{seq}")) {
+                const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), *seq).ptr;
+                out.append(digits.data(), end);
+                text.remove_prefix(5);
+            } else if (text.starts_with("{device}")) {
+                out.append(device);
+                text.remove_prefix(8);
+            } else if (seq != nullptr && text.starts_with("{time_ms}")) {
+                const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), time_ms).ptr;
+                out.append(digits.data(), end);
+                text.remove_prefix(9);
+            } else {
+                out.push_back('{');
+                text.remove_prefix(1);
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 // Scenario tests: the real broker and virtual devices under faults, in virtual time.
 #include "sim_fixture.hpp"
 
+#include <nlohmann/json.hpp>
+
 using namespace iotsim;
 using namespace iotsim::test;
 using sim::FaultKind;
@@ -296,6 +298,42 @@ BOOST_AUTO_TEST_CASE(delivery_stops_after_unsubscribing_the_last_matching_filter
     BOOST_TEST_CONTEXT(repro(seed)) {
         BOOST_TEST(at_unsubscribe >= 8U);
         BOOST_TEST(s.device("listener")->received == at_unsubscribe);
+    }
+    check_no_violations(s, seed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(scenario_telemetry)
+
+BOOST_AUTO_TEST_CASE(a_telemetry_template_substitutes_each_placeholder_once) {
+    // Goal: {seq}, {device} and {time_ms} are replaced in the payload and {device} in the topic,
+    // and what a placeholder becomes is not scanned again (a device named "m{time_ms}" publishes its
+    // name as it is). Method: one publisher, one subscriber, three messages.
+    const auto seed = test_seed(3);
+    sim::SimulationOptions o;
+    o.seed = seed;
+    sim::Simulation s(o);
+    auto sink = device("sink");
+    sink.subscribe = {{"t/#", {mqtt::QoS::at_least_once}}};
+    s.add_device(sink);
+    auto meter = device("m{time_ms}");
+    meter.start_at = seconds(2);
+    meter.publish = plan("t/{device}/{seq}", seconds(1), mqtt::QoS::at_least_once);
+    meter.publish->payload = R"({"d":"{device}","n":{seq},"{x}":{time_ms}})";
+    meter.publish->count = 3;
+    s.add_device(meter);
+    s.run_until(Instant{seconds(10)});
+    const auto got = s.received("sink");
+    BOOST_TEST_CONTEXT(repro(seed)) {
+        BOOST_REQUIRE_EQUAL(got.size(), 3U);
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            BOOST_TEST(got[i].first == "t/m{time_ms}/{seq}");
+            const auto body = nlohmann::json::parse(got[i].second);
+            BOOST_TEST(body["d"] == "m{time_ms}");
+            BOOST_TEST(body["n"] == i + 1);
+            BOOST_TEST(body["{x}"].is_number_integer());
+        }
     }
     check_no_violations(s, seed);
 }
