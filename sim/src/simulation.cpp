@@ -159,7 +159,7 @@ struct Conn {
 
 /// Where a received payload came from, for the order and delivery checks.
 struct Origin {
-    std::string publisher;
+    std::string_view publisher;  // into the payload
     std::uint64_t seq = 0;
 };
 
@@ -184,7 +184,7 @@ std::optional<Origin> parse_origin(std::string_view payload) {
     if (!digits || end == std::string_view::npos) {
         return std::nullopt;
     }
-    o.publisher = std::string(payload.substr(start, end - start));
+    o.publisher = payload.substr(start, end - start);
     return o;
 }
 
@@ -361,7 +361,7 @@ struct Simulation::Impl {
         std::vector<Instant> acked_sent_at;                // when each acknowledged seq was sent
         // When the device first saw a SUBACK: a subscriber owes nothing published before it.
         std::optional<Instant> subscribed_at;
-        std::map<std::string, SeenSeqs> seen;              // publisher -> seqs received
+        std::map<std::string, SeenSeqs, std::less<>> seen;  // publisher -> seqs received
         // Filters unsubscribed (UNSUBACK received) on the current connection: a PUBLISH that
         // arrives after it on the same connection and matches no remaining subscription is a
         // delivery after unsubscribe (TCP keeps order, so the broker sent it after the UNSUBACK).
@@ -996,7 +996,11 @@ struct Simulation::Impl {
         if (!origin) {
             return;
         }
-        SeenSeqs& seen = d.seen[origin->publisher];
+        auto seen_at = d.seen.find(origin->publisher);
+        if (seen_at == d.seen.end()) {
+            seen_at = d.seen.emplace(std::string(origin->publisher), SeenSeqs{}).first;
+        }
+        SeenSeqs& seen = seen_at->second;
         if (seen.seen.size() <= origin->seq) {
             seen.seen.resize(origin->seq + 1024, false);
         }
@@ -1005,7 +1009,7 @@ struct Simulation::Impl {
         }
         seen.seen[origin->seq] = true;
         if (options.check_publisher_order && origin->seq < seen.max_first_time) {
-            violation("publisher order: " + d.spec.name + " received " + origin->publisher + " seq " +
+            violation("publisher order: " + d.spec.name + " received " + std::string(origin->publisher) + " seq " +
                       std::to_string(origin->seq) + " for the first time after seq " +
                       std::to_string(seen.max_first_time) + " on " + p.topic);
         }
@@ -1038,8 +1042,11 @@ struct Simulation::Impl {
         } else {
             ++d.stats.dropped;
         }
-        trace.pair(now, TraceKind::publish_completed, index, d.conn, std::to_string(pc.token),
-                   ok ? "ok" : "failed rc=" + std::to_string(static_cast<int>(pc.reason)));
+        std::array<char, 24> token_text{};
+        const char* token_end = std::to_chars(token_text.data(), token_text.data() + token_text.size(), pc.token).ptr;
+        trace.pair(now, TraceKind::publish_completed, index, d.conn,
+                   std::string_view(token_text.data(), static_cast<std::size_t>(token_end - token_text.data())),
+                   ok ? std::string("ok") : "failed rc=" + std::to_string(static_cast<int>(pc.reason)));
         if (it == d.token_seq.end()) {
             return;
         }
