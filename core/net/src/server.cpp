@@ -512,26 +512,42 @@ struct Server::Impl {
     bool stopping = false;
 
     struct Conn : std::enable_shared_from_this<Conn> {
+        // Memory per idle connection is a benchmark target (BENCHMARKS.md): what every plain TCP
+        // connection uses is kept here and small; what only some connections need (TLS, a timer,
+        // WebSocket framing, a custom authorizer) sits behind pointers, allocated when needed.
         Impl& srv;
         broker::ConnectionId id;
-        broker::PeerIdentity peer;
-        std::optional<Socket> plain;
-        std::unique_ptr<ssl::stream<Socket>> tls;  // heap: most of a plain connection's size otherwise
-        std::unique_ptr<char[]> tls_rbuf;  // TLS only: an async read needs its own buffer
-        std::vector<std::string> wq;      // unwritten Sends, oldest first
-        std::size_t pending_bytes = 0;
+        // Where the peer connects from, for logs. The rest of its broker::PeerIdentity (principal,
+        // certificate...) goes to Broker::accept (begin_mqtt), which keeps it; not kept here too.
+        std::string address;
+        std::uint16_t port = 0;
+        broker::Transport transport = broker::Transport::tcp;
         bool writing = false;
         bool reading = false;
         bool accepted = false;        // the broker knows this connection
         bool broker_closed = false;   // the broker asked to close (or was told it closed)
         bool socket_closed = false;
-        std::optional<Timer> timer_;  // TLS handshake deadline, close linger
-        // MQTT over WebSocket (GET /mqtt, adopted from an HTTP connection): the framing state,
-        // and per queued write how many of its bytes are MQTT (the broker's drained() counts
-        // those, not the frame headers; 0 for a pong or close frame).
-        std::unique_ptr<http::ws::ServerFramer> ws;
-        std::vector<std::size_t> ws_mqtt_bytes;
-        bool ws_close_sent = false;
+        Socket plain;                 // unused (never opened) when `tls` holds the socket
+        std::size_t pending_bytes = 0;
+        std::vector<std::string> wq;  // unwritten Sends, oldest first
+        std::unique_ptr<ssl::stream<Socket>> tls;  // heap: most of a plain connection's size otherwise
+        /// What TLS connections need besides the stream, and the timer only some connections
+        /// arm: a plain connection allocates this only if it closes with writes still queued.
+        struct Extras {
+            std::unique_ptr<char[]> tls_rbuf;  // TLS only: an async read needs its own buffer
+            std::string certificate_id;        // the client certificate's id, "" without one
+            std::optional<Timer> timer;        // TLS handshake deadline, close linger
+        };
+        std::unique_ptr<Extras> extras_;
+        /// MQTT over WebSocket (GET /mqtt, adopted from an HTTP connection): the framing state,
+        /// and per queued write how many of its bytes are MQTT (the broker's drained() counts
+        /// those, not the frame headers; 0 for a pong or close frame).
+        struct WebSocket {
+            http::ws::ServerFramer framer;
+            std::vector<std::size_t> mqtt_bytes;
+            bool close_sent = false;
+        };
+        std::unique_ptr<WebSocket> ws;
         /// A connection a custom authorizer decides (ALPN "mqtt" on the port-443 stand-in, or an
         /// unsigned WebSocket): the bytes are held until the CONNECT is read and the function
         /// has answered, then go to the broker with the decision (Broker::set_credentials).
@@ -546,14 +562,14 @@ struct Server::Impl {
         };
         std::unique_ptr<CustomAuth> custom;
 
-        Conn(Impl& s, broker::ConnectionId i, Socket sock, bool use_tls) : srv(s), id(i) {
+        Conn(Impl& s, broker::ConnectionId i, Socket sock, bool use_tls) : srv(s), id(i), plain(s.io) {
             if (use_tls) {
                 tls = std::make_unique<ssl::stream<Socket>>(std::move(sock), s.tls);
-                tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
+                extras().tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
             } else {
-                plain.emplace(std::move(sock));
+                plain = std::move(sock);
                 error_code ec;
-                plain->non_blocking(true, ec);
+                plain.non_blocking(true, ec);
             }
         }
 
@@ -561,26 +577,49 @@ struct Server::Impl {
         /// 101, or MQTT itself after ALPN "mqtt".
         Conn(Impl& s, broker::ConnectionId i, std::optional<Socket> sock,
              std::unique_ptr<ssl::stream<Socket>> tls_stream, bool websocket)
-            : srv(s), id(i), ws(websocket ? std::make_unique<http::ws::ServerFramer>() : nullptr) {
+            : srv(s), id(i), plain(s.io), ws(websocket ? std::make_unique<WebSocket>() : nullptr) {
             if (tls_stream) {
                 tls = std::move(tls_stream);
-                tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
+                extras().tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
             } else {
-                plain.emplace(std::move(*sock));
+                plain = std::move(*sock);
                 error_code ec;
-                plain->non_blocking(true, ec);
+                plain.non_blocking(true, ec);
             }
+        }
+
+        Extras& extras() {
+            if (!extras_) {
+                extras_ = std::make_unique<Extras>();
+            }
+            return *extras_;
+        }
+
+        /// Records where the peer connects from (`address` and `port`).
+        void note_remote() {
+            error_code ec;
+            const auto remote = socket().remote_endpoint(ec);
+            address = ec ? "unknown" : remote.address().to_string();
+            port = ec ? 0 : remote.port();
+        }
+
+        /// The identity for Broker::accept as far as the transport knows it; callers add the
+        /// principal and what authenticated it.
+        broker::PeerIdentity peer_identity() const {
+            broker::PeerIdentity peer;
+            peer.transport = transport;
+            peer.address = address;
+            peer.port = port;
+            return peer;
         }
 
         /// Starts MQTT on an adopted WebSocket, authenticated by SigV4 as `key_id`, or (with
         /// `custom_request`) by a custom authorizer at CONNECT.
         void start_websocket(std::string key_id, std::string_view leftover,
                              std::optional<auth::CustomAuthRequest> custom_request) {
-            error_code ec;
-            const auto remote = socket().remote_endpoint(ec);
-            peer.address = ec ? "unknown" : remote.address().to_string();
-            peer.port = ec ? 0 : remote.port();
-            peer.transport = broker::Transport::websocket;
+            note_remote();
+            transport = broker::Transport::websocket;
+            broker::PeerIdentity peer = peer_identity();
             if (custom_request) {
                 custom = std::make_unique<CustomAuth>();
                 custom->request = std::move(*custom_request);
@@ -588,7 +627,7 @@ struct Server::Impl {
                 peer.principal = std::move(key_id);
                 peer.sigv4 = true;
             }
-            begin_mqtt();
+            begin_mqtt(std::move(peer));
             if (!leftover.empty() && accepted && !socket_closed) {
                 on_read({}, leftover.data(), leftover.size());  // frames sent right behind the handshake
             }
@@ -597,23 +636,20 @@ struct Server::Impl {
         /// Starts MQTT on a TLS stream that negotiated ALPN "mqtt" on the port-443 stand-in: no
         /// client certificate, a custom authorizer decides at CONNECT.
         void start_custom_mqtt() {
-            error_code ec;
-            const auto remote = socket().remote_endpoint(ec);
-            peer.address = ec ? "unknown" : remote.address().to_string();
-            peer.port = ec ? 0 : remote.port();
-            peer.transport = broker::Transport::tls;
+            note_remote();
+            transport = broker::Transport::tls;
             custom = std::make_unique<CustomAuth>();
             custom->request.tls = true;
             custom->request.server_name = server_name_of(tls->native_handle());
             if (custom->request.server_name.empty()) {
                 // AWS: custom authentication over MQTT needs SNI; "connection attempts that don't
                 // include the SNI are refused" (reference §1.2).
-                srv.log_line("custom_auth_refused conn=" + std::to_string(id.value) + " from=" + peer.address +
+                srv.log_line("custom_auth_refused conn=" + std::to_string(id.value) + " from=" + address +
                              " reason=\"ALPN mqtt without SNI\"");
                 close_socket();
                 return;
             }
-            begin_mqtt();
+            begin_mqtt(peer_identity());
         }
 
         /// MQTT bytes for the broker, held while a custom authorizer has not decided.
@@ -710,32 +746,32 @@ struct Server::Impl {
         }
 
         Timer& timer() {
-            if (!timer_) {
-                timer_.emplace(srv.io);
+            Extras& x = extras();
+            if (!x.timer) {
+                x.timer.emplace(srv.io);
             }
-            return *timer_;
+            return *x.timer;
         }
 
-        Socket& socket() { return tls ? tls->next_layer() : *plain; }
+        Socket& socket() { return tls ? tls->next_layer() : plain; }
 
         void start() {
             error_code ec;
             socket().set_option(tcp::no_delay(true), ec);
-            const auto remote = socket().remote_endpoint(ec);
-            peer.address = ec ? "unknown" : remote.address().to_string();
-            peer.port = ec ? 0 : remote.port();
+            note_remote();
             if (!tls) {
-                peer.transport = broker::Transport::tcp;
+                transport = broker::Transport::tcp;
+                broker::PeerIdentity peer = peer_identity();
                 peer.principal = srv.options.plain_principal;
-                begin_mqtt();
+                begin_mqtt(std::move(peer));
                 return;
             }
-            peer.transport = broker::Transport::tls;
+            transport = broker::Transport::tls;
             timer().expires_after(tls_handshake_timeout);
             timer().async_wait([self = shared_from_this()](error_code e) {
                 if (!e && !self->accepted) {
                     self->srv.log_line("tls_handshake_timeout conn=" + std::to_string(self->id.value) + " from=" +
-                                       self->peer.address);
+                                       self->address);
                     self->close_socket();
                 }
             });
@@ -743,25 +779,27 @@ struct Server::Impl {
                 self->timer().cancel();
                 if (e) {
                     self->srv.log_line("tls_handshake_failed conn=" + std::to_string(self->id.value) + " from=" +
-                                       self->peer.address + ":" + std::to_string(self->peer.port) + " reason=\"" +
+                                       self->address + ":" + std::to_string(self->port) + " reason=\"" +
                                        e.message() + "\"");
                     self->close_socket();
                     return;
                 }
-                self->peer.certificate_id = peer_certificate_id(self->tls->native_handle());
-                self->peer.principal = self->peer.certificate_id;
-                self->srv.just_in_time_register(self->peer.certificate_id, self->tls->native_handle());
-                self->begin_mqtt();
+                broker::PeerIdentity peer = self->peer_identity();
+                peer.certificate_id = peer_certificate_id(self->tls->native_handle());
+                peer.principal = peer.certificate_id;
+                self->extras().certificate_id = peer.certificate_id;  // for disconnect_revoked
+                self->srv.just_in_time_register(peer.certificate_id, self->tls->native_handle());
+                self->begin_mqtt(std::move(peer));
             });
         }
 
-        void begin_mqtt() {
+        void begin_mqtt(broker::PeerIdentity peer) {
             if (srv.stopping || socket_closed) {
                 close_socket();
                 return;
             }
             accepted = true;
-            srv.apply(srv.broker->accept(id, peer, read_clocks()));
+            srv.apply(srv.broker->accept(id, std::move(peer), read_clocks()));
             read();
         }
 
@@ -778,13 +816,13 @@ struct Server::Impl {
             }
             reading = true;
             if (tls) {
-                tls->async_read_some(asio::buffer(tls_rbuf.get(), tls_read_bytes),
+                tls->async_read_some(asio::buffer(extras_->tls_rbuf.get(), tls_read_bytes),
                                      [self = shared_from_this()](error_code e, std::size_t n) {
                                          self->reading = false;
-                                         self->on_read(e, self->tls_rbuf.get(), n);
+                                         self->on_read(e, self->extras_->tls_rbuf.get(), n);
                                      });
             } else {
-                plain->async_wait(Socket::wait_read, [self = shared_from_this()](error_code e) {
+                plain.async_wait(Socket::wait_read, [self = shared_from_this()](error_code e) {
                     self->on_readable(e);
                 });
             }
@@ -793,7 +831,7 @@ struct Server::Impl {
         void on_readable(error_code e) {
             reading = false;
             if (!e && !socket_closed) {
-                const std::size_t n = plain->read_some(asio::buffer(srv.shared_rbuf), e);
+                const std::size_t n = plain.read_some(asio::buffer(srv.shared_rbuf), e);
                 if (e == asio::error::would_block || e == asio::error::try_again) {
                     read();
                     return;
@@ -817,12 +855,12 @@ struct Server::Impl {
                 return;  // the broker has finished with this connection; ignore late bytes
             }
             if (ws) {
-                http::ws::FramerOutput frames = ws->receive(std::string_view(data, n));
+                http::ws::FramerOutput frames = ws->framer.receive(std::string_view(data, n));
                 if (!frames.data.empty()) {
                     deliver(frames.data);
                 }
-                if (!frames.reply.empty() && !socket_closed && !ws_close_sent) {
-                    ws_close_sent = frames.close;
+                if (!frames.reply.empty() && !socket_closed && !ws->close_sent) {
+                    ws->close_sent = frames.close;
                     queue_raw(std::move(frames.reply), 0);
                 }
                 if (frames.close) {
@@ -847,7 +885,7 @@ struct Server::Impl {
         void queue_raw(std::string bytes, std::size_t mqtt_bytes) {
             pending_bytes += bytes.size();
             wq.push_back(std::move(bytes));
-            ws_mqtt_bytes.push_back(mqtt_bytes);
+            ws->mqtt_bytes.push_back(mqtt_bytes);
             write();
         }
 
@@ -882,7 +920,7 @@ struct Server::Impl {
             if (tls) {
                 asio::async_write(*tls, bufs, handler);
             } else {
-                asio::async_write(*plain, bufs, handler);
+                asio::async_write(plain, bufs, handler);
             }
         }
 
@@ -904,9 +942,9 @@ struct Server::Impl {
             if (ws) {
                 drained = 0;
                 for (std::size_t i = 0; i < count; ++i) {
-                    drained += ws_mqtt_bytes[i];
+                    drained += ws->mqtt_bytes[i];
                 }
-                ws_mqtt_bytes.erase(ws_mqtt_bytes.begin(), ws_mqtt_bytes.begin() + static_cast<std::ptrdiff_t>(count));
+                ws->mqtt_bytes.erase(ws->mqtt_bytes.begin(), ws->mqtt_bytes.begin() + static_cast<std::ptrdiff_t>(count));
             }
             if (!broker_closed && drained > 0) {
                 srv.apply(srv.broker->drained(id, drained, read_clocks()));
@@ -923,8 +961,8 @@ struct Server::Impl {
         /// The broker's Close effect: flush what is queued, then close (bounded by a linger).
         void close_requested() {
             broker_closed = true;
-            if (ws && !ws_close_sent && !socket_closed) {
-                ws_close_sent = true;
+            if (ws && !ws->close_sent && !socket_closed) {
+                ws->close_sent = true;
                 queue_raw(http::ws::close_frame(1000), 0);
             }
             if (wq.empty() && !writing) {
@@ -944,8 +982,8 @@ struct Server::Impl {
                 return;
             }
             socket_closed = true;
-            if (timer_) {
-                timer_->cancel();
+            if (extras_ && extras_->timer) {
+                extras_->timer->cancel();
             }
             if (custom) {
                 custom->cancelled->store(true);
@@ -1518,10 +1556,10 @@ struct Server::Impl {
     void disconnect_revoked(Now now) {
         std::vector<broker::ConnectionId> revoked;
         for (const auto& [id, conn] : conns) {
-            if (conn->peer.certificate_id.empty()) {
+            if (!conn->extras_ || conn->extras_->certificate_id.empty()) {
                 continue;
             }
-            const registry::CertificateRecord* cert = registry->find_certificate(conn->peer.certificate_id);
+            const registry::CertificateRecord* cert = registry->find_certificate(conn->extras_->certificate_id);
             if (cert == nullptr || cert->status != registry::CertificateStatus::active) {
                 revoked.push_back(conn->id);
             }
@@ -1787,8 +1825,9 @@ struct Server::Impl {
             line += " client_id=" + ev.client_id;
         }
         if (auto it = conns.find(ev.connection.value); it != conns.end()) {
-            const auto& p = it->second->peer;
-            line += " from=" + p.address + ":" + std::to_string(p.port) + " via=" + std::string(transport_name(p.transport));
+            const Conn& conn = *it->second;
+            line += " from=" + conn.address + ":" + std::to_string(conn.port) + " via=" +
+                    std::string(transport_name(conn.transport));
         }
         if (!ev.detail.empty()) {
             line += " (" + ev.detail + ")";
