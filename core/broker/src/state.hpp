@@ -61,49 +61,51 @@ private:
 struct Session {
     std::uint64_t serial = 0;  // timer key; never reused
     std::string client_id;
-    mqtt::Version version = mqtt::Version::v311;
-    std::uint32_t expiry_interval_s = 0;  // 0: ends with its connection
     std::string session_identifier;
     std::map<std::string, mqtt::SubscribeOptions, std::less<>> subscriptions;
     LazyQueue<Owed> queue;
     std::map<std::uint16_t, Owed> inflight;
-    std::uint16_t next_packet_id = 1;
     std::uint64_t next_sequence = 1;
     Connection* connection = nullptr;
     std::optional<Instant> expires_at;  // while offline
-    /// Nonzero for a service listener's pseudo-session (Broker::listen): deliveries to it become
-    /// Dispatch effects. Such sessions live outside the session table and never connect.
-    ListenerId listener;
     // Routing scratch: which route() pass last touched this session, and where its entry is.
     std::uint64_t route_stamp = 0;
     std::size_t route_slot = 0;
+    std::uint32_t expiry_interval_s = 0;  // 0: ends with its connection
+    /// Nonzero for a service listener's pseudo-session (Broker::listen): deliveries to it become
+    /// Dispatch effects. Such sessions live outside the session table and never connect.
+    ListenerId listener;
+    std::uint16_t next_packet_id = 1;
+    mqtt::Version version = mqtt::Version::v311;
 
     [[nodiscard]] bool persistent() const { return expiry_interval_s > 0; }
 };
 
 enum class ConnectionState : std::uint8_t { awaiting_connect, connected };
 
+// Members of Session and Connection are ordered largest first so that the small ones share
+// words: one of each per idle connection (memory per idle connection is a benchmark target).
 struct Connection {
     ConnectionId id;
     PeerIdentity peer;
-    ConnectionState state = ConnectionState::awaiting_connect;
-    mqtt::Version version = mqtt::Version::v311;
     std::string inbuf;   // bytes of an incomplete packet
     std::string outbox;  // bytes produced during the current input, flushed as one Send
-    bool dirty = false;  // listed in Impl::dirty_
+    std::string client_id;
     std::size_t unflushed_bytes = 0;  // handed to the host, not yet drained
     Session* session = nullptr;
-    std::string client_id;
-    std::uint16_t keep_alive_s = 0;  // after AWS's clamp
     Instant last_activity;
     Instant accepted_at;
     std::unique_ptr<mqtt::Will> will;  // heap: Will is ~600 bytes and most clients have none
     std::unique_ptr<std::map<std::uint16_t, std::string>> topic_aliases;  // inbound, MQTT 5; rare
-    std::uint16_t client_receive_maximum = 65535;
-    std::uint32_t client_packet_bytes_max = 268'435'460;
-    bool problem_information = true;  // MQTT 5 Request Problem Information
     std::uint64_t version_number = 0;  // lifecycle versionNumber of this connection
-    bool lifecycle = true;             // false when the client id contains '+' or '#'
+    std::uint32_t client_packet_bytes_max = 268'435'460;
+    std::uint16_t client_receive_maximum = 65535;
+    std::uint16_t keep_alive_s = 0;  // after AWS's clamp
+    ConnectionState state = ConnectionState::awaiting_connect;
+    mqtt::Version version = mqtt::Version::v311;
+    bool dirty = false;               // listed in Impl::dirty_
+    bool problem_information = true;  // MQTT 5 Request Problem Information
+    bool lifecycle = true;            // false when the client id contains '+' or '#'
 };
 
 }  // namespace iotsim::broker
