@@ -100,7 +100,10 @@ struct Broker::Impl {
     // Connections live in the table's nodes (stable addresses, one fetch fewer per lookup than a
     // pointer to a separate allocation).
     std::unordered_map<ConnectionId, Connection, ConnectionIdHash> connections;
-    std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions;
+    // Keyed by a view of the session's own client_id (a Session never moves and its client id
+    // never changes): the id is stored once, not again in the key (memory per idle connection is
+    // a benchmark target).
+    std::map<std::string_view, std::unique_ptr<Session>, std::less<>> sessions;
     std::unordered_map<std::uint64_t, Session*> sessions_by_serial;  // lookups only
     std::uint64_t next_session_serial = 1;
     std::map<std::string, RetainedMessage, std::less<>> retained;
@@ -302,7 +305,7 @@ struct Broker::Impl {
             store_dirty = true;
         }
         sessions_by_serial.erase(s.serial);
-        sessions.erase(s.client_id);  // s is gone from here on
+        sessions.erase(sessions.find(s.client_id));  // s (and the key's text) is gone from here on
     }
 
     // ---------------------------------------------------------------- persistence
@@ -962,7 +965,7 @@ struct Broker::Impl {
             fresh->session_identifier = services.rng.uuid4();
             session = fresh.get();
             sessions_by_serial[session->serial] = session;
-            sessions.emplace(connect.client_id, std::move(fresh));
+            sessions.emplace(session->client_id, std::move(fresh));
         }
         const bool was_persistent = session->persistent();
         session->expiry_interval_s = expiry;
@@ -1344,7 +1347,7 @@ struct Broker::Impl {
             arm(*s->expires_at, TimerKind::session_expiry, s->serial);
             Session* raw = s.get();
             sessions_by_serial[raw->serial] = raw;
-            sessions.emplace(rec.client_id, std::move(s));
+            sessions.emplace(raw->client_id, std::move(s));
             for (const auto& entry : rec.subscriptions) {
                 raw->subscriptions.insert_or_assign(entry.filter, entry.options);
                 index(entry.filter, *raw, entry.options);
