@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "iotsim/broker/identity.hpp"
 #include "iotsim/broker/ids.hpp"
@@ -57,14 +58,60 @@ private:
     std::unique_ptr<std::deque<T>> q_;
 };
 
+/// A std::map that allocates nothing until first inserted into: an empty std::map is 48 bytes
+/// inline, this is one pointer, and an idle connection's session has no subscriptions and
+/// nothing in flight (memory per idle connection is a benchmark target). Once allocated the
+/// map stays until clear(), so a busy session does not allocate it per message.
+template <class Map>
+class LazyMap {
+public:
+    using iterator = typename Map::iterator;
+    using const_iterator = typename Map::const_iterator;
+
+    [[nodiscard]] bool empty() const { return !m_ || m_->empty(); }
+    [[nodiscard]] std::size_t size() const { return m_ ? m_->size() : 0; }
+    // Without a map, begin() == end(): value-initialized iterators compare equal.
+    iterator begin() { return m_ ? m_->begin() : iterator{}; }
+    iterator end() { return m_ ? m_->end() : iterator{}; }
+    const_iterator begin() const { return m_ ? m_->cbegin() : const_iterator{}; }
+    const_iterator end() const { return m_ ? m_->cend() : const_iterator{}; }
+    template <class K>
+    [[nodiscard]] bool contains(const K& key) const {
+        return m_ && m_->contains(key);
+    }
+    template <class K>
+    iterator find(const K& key) {
+        return m_ ? m_->find(key) : iterator{};
+    }
+    void erase(iterator it) { m_->erase(it); }
+    template <class K, class V>
+    void insert_or_assign(K&& key, V&& value) {
+        map().insert_or_assign(std::forward<K>(key), std::forward<V>(value));
+    }
+    template <class K, class V>
+    void emplace(K&& key, V&& value) {
+        map().emplace(std::forward<K>(key), std::forward<V>(value));
+    }
+    void clear() { m_.reset(); }
+
+private:
+    Map& map() {
+        if (!m_) {
+            m_ = std::make_unique<Map>();
+        }
+        return *m_;
+    }
+    std::unique_ptr<Map> m_;
+};
+
 /// MQTT session state (MQTT 5 §4.1): outlives its connection when persistent.
 struct Session {
     std::uint64_t serial = 0;  // timer key; never reused
     std::string client_id;
     std::string session_identifier;
-    std::map<std::string, mqtt::SubscribeOptions, std::less<>> subscriptions;
+    LazyMap<std::map<std::string, mqtt::SubscribeOptions, std::less<>>> subscriptions;
     LazyQueue<Owed> queue;
-    std::map<std::uint16_t, Owed> inflight;
+    LazyMap<std::map<std::uint16_t, Owed>> inflight;
     std::uint64_t next_sequence = 1;
     Connection* connection = nullptr;
     std::optional<Instant> expires_at;  // while offline
