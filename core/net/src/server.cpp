@@ -937,6 +937,11 @@ struct Server::Impl {
                 return;
             }
             wq.erase(wq.begin(), wq.begin() + static_cast<std::ptrdiff_t>(count));
+            if (wq.empty()) {
+                // Free the queue's array: an idle connection would otherwise keep one for the
+                // last thing it was sent (memory per idle connection is a benchmark target).
+                std::vector<std::string>().swap(wq);
+            }
             pending_bytes -= n;
             std::size_t drained = n;
             if (ws) {
