@@ -115,9 +115,10 @@ struct Session {
     std::uint64_t next_sequence = 1;
     Connection* connection = nullptr;
     std::optional<Instant> expires_at;  // while offline
-    // Routing scratch: which route() pass last touched this session, and where its entry is.
+    // Routing scratch: which route() pass last touched this session, and where its entry is
+    // (32 bits: a message has fewer target sessions than that, and the slot shares a word).
     std::uint64_t route_stamp = 0;
-    std::size_t route_slot = 0;
+    std::uint32_t route_slot = 0;
     std::uint32_t expiry_interval_s = 0;  // 0: ends with its connection
     /// Nonzero for a service listener's pseudo-session (Broker::listen): deliveries to it become
     /// Dispatch effects. Such sessions live outside the session table and never connect.
