@@ -756,9 +756,9 @@ struct Broker::Impl {
     void receive(Connection& c, std::string_view bytes, Now now) {
         const ConnectionId id = c.id;
         std::string_view stream = bytes;
-        if (!c.inbuf.empty()) {
-            c.inbuf.append(bytes);
-            stream = c.inbuf;
+        if (c.inbuf) {
+            c.inbuf->append(bytes);
+            stream = *c.inbuf;
         }
         if (c.state == ConnectionState::awaiting_connect && !stream.empty() &&
             static_cast<std::uint8_t>(stream.front()) != 0x10) {
@@ -794,12 +794,14 @@ struct Broker::Impl {
                 return;  // the packet ended the connection
             }
         }
-        if (c.inbuf.empty()) {
+        if (!c.inbuf) {
             if (consumed < stream.size()) {
-                c.inbuf.assign(stream.substr(consumed));
+                c.inbuf = std::make_unique<std::string>(stream.substr(consumed));
             }
+        } else if (consumed == c.inbuf->size()) {
+            c.inbuf.reset();
         } else {
-            c.inbuf.erase(0, consumed);
+            c.inbuf->erase(0, consumed);
         }
     }
 

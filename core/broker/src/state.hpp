@@ -136,7 +136,9 @@ enum class ConnectionState : std::uint8_t { awaiting_connect, connected };
 struct Connection {
     ConnectionId id;
     PeerIdentity peer;
-    std::string inbuf;   // bytes of an incomplete packet
+    // Bytes of an incomplete packet; allocated only while there are some (most connections,
+    // idle ones included, have none between reads: memory per idle connection is a target).
+    std::unique_ptr<std::string> inbuf;
     std::string outbox;  // bytes produced during the current input, flushed as one Send
     std::string client_id;
     std::size_t unflushed_bytes = 0;  // handed to the host, not yet drained
