@@ -240,7 +240,7 @@ struct Broker::Impl {
         // Unlink first: the will and the lifecycle event are routed below, and a message for this
         // client must now be queued (or dropped), never written to the closing connection.
         Session* s = c.session;
-        const std::string session_identifier = s != nullptr ? s->session_identifier : std::string{};
+        const std::string session_identifier = s != nullptr ? s->session_identifier.str() : std::string{};
         if (s != nullptr) {
             s->connection = nullptr;
             c.session = nullptr;
@@ -325,7 +325,7 @@ struct Broker::Impl {
         r.version = s.version;
         r.expiry_interval_s = s.expiry_interval_s;
         r.expires_at_unix_ms = s.connection ? 0 : now.wall.unix_ms() + std::int64_t{s.expiry_interval_s} * 1000;
-        r.session_identifier = s.session_identifier;
+        r.session_identifier = s.session_identifier.str();
         for (const auto& [filter, options] : s.subscriptions) {
             r.subscriptions.push_back({filter, options});
         }
@@ -661,7 +661,7 @@ struct Broker::Impl {
             {"clientId", c.client_id},
             {"timestamp", now.wall.unix_ms()},
             {"eventType", "connected"},
-            {"sessionIdentifier", c.session->session_identifier},
+            {"sessionIdentifier", c.session->session_identifier.str()},
             {"principalIdentifier", c.peer.principal},
             {"ipAddress", c.peer.address},
             {"versionNumber", c.version_number},
@@ -694,7 +694,7 @@ struct Broker::Impl {
             {"clientId", c.client_id},
             {"timestamp", now.wall.unix_ms()},
             {"eventType", kind},
-            {"sessionIdentifier", c.session->session_identifier},
+            {"sessionIdentifier", c.session->session_identifier.str()},
             {"principalIdentifier", c.peer.principal},
             {"topics", filters},
         };

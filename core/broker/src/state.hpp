@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -7,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "iotsim/broker/identity.hpp"
@@ -104,11 +107,43 @@ private:
     std::unique_ptr<Map> m_;
 };
 
+/// A session's sessionIdentifier, normally a UUID's 36 characters: those are kept inline, where
+/// a std::string would add a 48-byte malloc chunk to its own 32 bytes (memory per idle
+/// connection is a benchmark target). Text of any other length (from a store written by
+/// something else) is kept as it is, in a std::string on the heap.
+class SessionIdentifier {
+public:
+    SessionIdentifier& operator=(std::string_view text) {
+        if (text.size() == uuid_chars) {
+            std::copy(text.begin(), text.end(), uuid_.begin());
+            has_uuid_ = true;
+            other_.reset();
+        } else {
+            other_ = text.empty() ? nullptr : std::make_unique<std::string>(text);
+            has_uuid_ = false;
+        }
+        return *this;
+    }
+    [[nodiscard]] std::string_view view() const {
+        if (other_) {
+            return *other_;
+        }
+        return has_uuid_ ? std::string_view(uuid_.data(), uuid_.size()) : std::string_view{};
+    }
+    [[nodiscard]] std::string str() const { return std::string(view()); }
+
+private:
+    static constexpr std::size_t uuid_chars = 36;
+    std::array<char, uuid_chars> uuid_{};
+    bool has_uuid_ = false;
+    std::unique_ptr<std::string> other_;
+};
+
 /// MQTT session state (MQTT 5 §4.1): outlives its connection when persistent.
 struct Session {
     std::uint64_t serial = 0;  // timer key; never reused
     std::string client_id;
-    std::string session_identifier;
+    SessionIdentifier session_identifier;
     LazyMap<std::map<std::string, mqtt::SubscribeOptions, std::less<>>> subscriptions;
     LazyQueue<Owed> queue;
     LazyMap<std::map<std::uint16_t, Owed>> inflight;
