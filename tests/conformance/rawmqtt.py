@@ -401,10 +401,19 @@ class RawClient:
     """
 
     def __init__(self, host: str, port: int, version: int = MQTT311, timeout: float = 5.0,
-                 ssl_context: Optional[ssl.SSLContext] = None, server_hostname: Optional[str] = None):
+                 ssl_context: Optional[ssl.SSLContext] = None, server_hostname: Optional[str] = None,
+                 receive_buffer: Optional[int] = None):
         self.version = version
         self.timeout = timeout
-        sock = socket.create_connection((host, port), timeout=timeout)
+        if receive_buffer is None:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        else:
+            # A small receive window, set before connecting so that TCP advertises it: a client
+            # that stops reading then fills the broker's socket quickly.
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            sock.settimeout(timeout)
+            sock.connect((host, port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if ssl_context is not None:
             sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or host)

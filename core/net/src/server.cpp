@@ -27,6 +27,11 @@
 #include <map>
 #include <optional>
 #include <system_error>
+#include <cerrno>
+#include <cstring>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "iotsim/auth/custom_auth.hpp"
@@ -505,9 +510,18 @@ struct Server::Impl {
     Timer shutdown_timer{io};
     asio::signal_set signals{io};
     std::map<std::uint64_t, std::shared_ptr<Conn>> conns;
-    // Plain TCP connections wait for readability and then read into this one buffer, so an idle
+    // Plain TCP connections read into this one buffer when they are readable, so an idle
     // connection holds no read buffer of its own (memory per idle connection is a target).
     std::array<char, read_chunk_bytes> shared_rbuf{};
+    // Plain (not TLS) MQTT connections, WebSockets on the plain HTTP port included, are not Asio
+    // sockets: each is a file descriptor in one edge-triggered epoll set of the host's own, whose
+    // descriptor Asio watches. An Asio socket would cost every idle connection Asio's per-socket
+    // reactor state (176 B) and a pending wait operation (96 B); mosquitto's ~0.7 kB per idle
+    // connection is the benchmark's target (BENCHMARKS.md). An event names its connection by id,
+    // so an event for a connection closed earlier in the same batch finds nothing.
+    std::optional<asio::posix::basic_stream_descriptor<Executor>> ready_set;
+    int ready_fd = -1;  // owned by ready_set
+    std::array<epoll_event, 256> ready_events{};
     std::uint64_t next_connection = 1;
     bool stopping = false;
 
@@ -522,12 +536,19 @@ struct Server::Impl {
         std::string address;
         std::uint16_t port = 0;
         broker::Transport transport = broker::Transport::tcp;
-        bool writing = false;
-        bool reading = false;
+        bool writing = false;         // TLS: an async write is in flight
+        bool reading = false;         // TLS: an async read is in flight
         bool accepted = false;        // the broker knows this connection
         bool broker_closed = false;   // the broker asked to close (or was told it closed)
         bool socket_closed = false;
-        Socket plain;                 // unused (never opened) when `tls` holds the socket
+        // Plain connections (`fd`, in the server's epoll set; edge-triggered, so the flags remember
+        // what the last edge said until a read or write finds otherwise).
+        bool readable = false;        // bytes may be waiting: read until a short read or EAGAIN
+        bool write_blocked = false;   // the last write found the socket full: wait for EPOLLOUT
+        bool pump_posted = false;     // a read is posted
+        bool flush_posted = false;    // a write is posted
+        int fd = -1;                  // plain only; -1 with TLS (the stream holds the socket)
+        std::size_t wq_offset = 0;    // bytes of wq.front() already written (plain only)
         std::size_t pending_bytes = 0;
         std::vector<std::string> wq;  // unwritten Sends, oldest first
         std::unique_ptr<ssl::stream<Socket>> tls;  // heap: most of a plain connection's size otherwise
@@ -562,14 +583,12 @@ struct Server::Impl {
         };
         std::unique_ptr<CustomAuth> custom;
 
-        Conn(Impl& s, broker::ConnectionId i, Socket sock, bool use_tls) : srv(s), id(i), plain(s.io) {
+        Conn(Impl& s, broker::ConnectionId i, Socket sock, bool use_tls) : srv(s), id(i) {
             if (use_tls) {
                 tls = std::make_unique<ssl::stream<Socket>>(std::move(sock), s.tls);
                 extras().tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
             } else {
-                plain = std::move(sock);
-                error_code ec;
-                plain.non_blocking(true, ec);
+                take_plain(std::move(sock));
             }
         }
 
@@ -577,15 +596,48 @@ struct Server::Impl {
         /// 101, or MQTT itself after ALPN "mqtt".
         Conn(Impl& s, broker::ConnectionId i, std::optional<Socket> sock,
              std::unique_ptr<ssl::stream<Socket>> tls_stream, bool websocket)
-            : srv(s), id(i), plain(s.io), ws(websocket ? std::make_unique<WebSocket>() : nullptr) {
+            : srv(s), id(i), ws(websocket ? std::make_unique<WebSocket>() : nullptr) {
             if (tls_stream) {
                 tls = std::move(tls_stream);
                 extras().tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
             } else {
-                plain = std::move(*sock);
-                error_code ec;
-                plain.non_blocking(true, ec);
+                take_plain(std::move(*sock));
             }
+        }
+
+        Conn(const Conn&) = delete;
+        Conn& operator=(const Conn&) = delete;
+        ~Conn() {
+            if (fd >= 0) {
+                ::close(fd);  // the server is going away with the connection still open
+            }
+        }
+
+        /// A plain connection: notes the peer's address, then takes the descriptor out of Asio
+        /// into the server's epoll set. On failure `fd` stays -1 and start() closes the
+        /// connection.
+        void take_plain(Socket sock) {
+            error_code ec;
+            sock.set_option(tcp::no_delay(true), ec);
+            const auto remote = sock.remote_endpoint(ec);
+            address = ec ? "unknown" : remote.address().to_string();
+            port = ec ? 0 : remote.port();
+            sock.non_blocking(true, ec);  // the descriptor keeps O_NONBLOCK once released
+            if (ec) {
+                return;
+            }
+            const int released = sock.release(ec);
+            if (ec) {
+                return;
+            }
+            epoll_event event{};
+            event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+            event.data.u64 = id.value;
+            if (::epoll_ctl(srv.ready_fd, EPOLL_CTL_ADD, released, &event) != 0) {
+                ::close(released);
+                return;
+            }
+            fd = released;
         }
 
         Extras& extras() {
@@ -597,6 +649,9 @@ struct Server::Impl {
 
         /// Records where the peer connects from (`address` and `port`).
         void note_remote() {
+            if (!tls) {
+                return;  // take_plain noted it
+            }
             error_code ec;
             const auto remote = socket().remote_endpoint(ec);
             address = ec ? "unknown" : remote.address().to_string();
@@ -617,6 +672,9 @@ struct Server::Impl {
         /// `custom_request`) by a custom authorizer at CONNECT.
         void start_websocket(std::string key_id, std::string_view leftover,
                              std::optional<auth::CustomAuthRequest> custom_request) {
+            if (lost_plain()) {
+                return;
+            }
             note_remote();
             transport = broker::Transport::websocket;
             broker::PeerIdentity peer = peer_identity();
@@ -753,11 +811,27 @@ struct Server::Impl {
             return *x.timer;
         }
 
-        Socket& socket() { return tls ? tls->next_layer() : plain; }
+        Socket& socket() { return tls->next_layer(); }  // TLS only
+
+        /// A plain connection whose descriptor could not join the epoll set (take_plain).
+        bool lost_plain() {
+            if (tls || fd >= 0) {
+                return false;
+            }
+            srv.log_line("connection_failed conn=" + std::to_string(id.value) + " from=" + address +
+                         " reason=\"cannot watch the socket\"");
+            close_socket();
+            return true;
+        }
 
         void start() {
+            if (lost_plain()) {
+                return;
+            }
             error_code ec;
-            socket().set_option(tcp::no_delay(true), ec);
+            if (tls) {
+                socket().set_option(tcp::no_delay(true), ec);
+            }
             note_remote();
             if (!tls) {
                 transport = broker::Transport::tcp;
@@ -803,43 +877,87 @@ struct Server::Impl {
             read();
         }
 
-        void read() {
-            if (reading || broker_closed || socket_closed) {
-                return;
+        /// Whether reading waits: the broker is done, or back-pressure.
+        bool read_paused() const {
+            if (!accepted || broker_closed || socket_closed) {
+                return true;
             }
             // Back-pressure: a peer that does not read its output is not read from either.
             if (pending_bytes > 2 * srv.options.broker.output_bytes_max) {
+                return true;  // resumed by on_written
+            }
+            return custom && custom->gate &&
+                   custom->held.size() > srv.options.broker.packet_bytes_max + custom_auth_held_slack;  // resumed by release()
+        }
+
+        /// Reads, or resumes reading, unless paused.
+        void read() {
+            if (read_paused()) {
                 return;
             }
-            if (custom && custom->gate && custom->held.size() > srv.options.broker.packet_bytes_max + custom_auth_held_slack) {
-                return;  // resumed by release()
+            if (!tls) {
+                // Nothing to do until the next edge unless bytes may be waiting; then read from
+                // a fresh handler (read() is called from within the broker's effects).
+                if (readable && !pump_posted) {
+                    pump_posted = true;
+                    asio::post(srv.io, [self = shared_from_this()] {
+                        self->pump_posted = false;
+                        self->pump();
+                    });
+                }
+                return;
+            }
+            if (reading) {
+                return;
             }
             reading = true;
-            if (tls) {
-                tls->async_read_some(asio::buffer(extras_->tls_rbuf.get(), tls_read_bytes),
-                                     [self = shared_from_this()](error_code e, std::size_t n) {
-                                         self->reading = false;
-                                         self->on_read(e, self->extras_->tls_rbuf.get(), n);
-                                     });
-            } else {
-                plain.async_wait(Socket::wait_read, [self = shared_from_this()](error_code e) {
-                    self->on_readable(e);
-                });
+            tls->async_read_some(asio::buffer(extras_->tls_rbuf.get(), tls_read_bytes),
+                                 [self = shared_from_this()](error_code e, std::size_t n) {
+                                     self->reading = false;
+                                     self->on_read(e, self->extras_->tls_rbuf.get(), n);
+                                 });
+        }
+
+        /// Plain: what the epoll set says of the socket.
+        void on_ready(std::uint32_t events) {
+            if (socket_closed) {
+                return;
+            }
+            if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+                readable = true;
+                pump();
+            }
+            if (!socket_closed && write_blocked && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
+                write_blocked = false;
+                flush();
             }
         }
 
-        void on_readable(error_code e) {
-            reading = false;
-            if (!e && !socket_closed) {
-                const std::size_t n = plain.read_some(asio::buffer(srv.shared_rbuf), e);
-                if (e == asio::error::would_block || e == asio::error::try_again) {
-                    read();
-                    return;
-                }
-                on_read(e, srv.shared_rbuf.data(), n);
+        /// Plain: one read into the shared buffer. A short read means the socket is drained: any
+        /// byte that arrives later raises a new edge.
+        void pump() {
+            if (!readable || read_paused()) {
                 return;
             }
-            on_read(e ? e : asio::error::operation_aborted, nullptr, 0);
+            const ssize_t n = ::recv(fd, srv.shared_rbuf.data(), srv.shared_rbuf.size(), 0);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    readable = false;
+                } else if (errno == EINTR) {
+                    read();
+                } else {
+                    on_read(error_code(errno, asio::error::get_system_category()), nullptr, 0);
+                }
+                return;
+            }
+            if (n == 0) {
+                on_read(asio::error::eof, nullptr, 0);
+                return;
+            }
+            if (static_cast<std::size_t>(n) < srv.shared_rbuf.size()) {
+                readable = false;
+            }
+            on_read({}, srv.shared_rbuf.data(), static_cast<std::size_t>(n));
         }
 
         void on_read(error_code e, const char* data, std::size_t n) {
@@ -904,7 +1022,23 @@ struct Server::Impl {
         }
 
         void write() {
-            if (writing || wq.empty() || socket_closed) {
+            if (wq.empty() || socket_closed) {
+                return;
+            }
+            if (!tls) {
+                // Written from a fresh handler: everything the broker's effects queue for this
+                // connection meanwhile goes in the same sendmsg, and its completion (drained)
+                // does not re-enter the broker from within its own effects.
+                if (!write_blocked && !flush_posted) {
+                    flush_posted = true;
+                    asio::post(srv.io, [self = shared_from_this()] {
+                        self->flush_posted = false;
+                        self->flush();
+                    });
+                }
+                return;
+            }
+            if (writing) {
                 return;
             }
             writing = true;
@@ -917,10 +1051,53 @@ struct Server::Impl {
             auto handler = [self = shared_from_this(), count](error_code e, std::size_t n) {
                 self->on_written(e, n, count);
             };
-            if (tls) {
-                asio::async_write(*tls, bufs, handler);
-            } else {
-                asio::async_write(plain, bufs, handler);
+            asio::async_write(*tls, bufs, handler);
+        }
+
+        /// Plain: writes what is queued until done or the socket is full (then EPOLLOUT resumes).
+        void flush() {
+            if (socket_closed || write_blocked) {
+                return;
+            }
+            std::size_t written = 0;  // bytes
+            std::size_t done = 0;     // whole Sends
+            while (done < wq.size()) {
+                std::array<iovec, gather_buffers_max> iov{};
+                std::size_t count = 0;
+                for (std::size_t i = done; i < wq.size() && count < iov.size(); ++i, ++count) {
+                    const std::size_t skip = i == done ? wq_offset : 0;
+                    iov[count].iov_base = wq[i].data() + skip;
+                    iov[count].iov_len = wq[i].size() - skip;
+                }
+                msghdr message{};
+                message.msg_iov = iov.data();
+                message.msg_iovlen = count;
+                const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+                if (n < 0) {
+                    if (errno == EINTR) {
+                        continue;
+                    }
+                    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                        write_blocked = true;
+                        break;
+                    }
+                    on_written(error_code(errno, asio::error::get_system_category()), 0, 0);
+                    return;
+                }
+                written += static_cast<std::size_t>(n);
+                for (auto left = static_cast<std::size_t>(n); left > 0;) {
+                    const std::size_t rest = wq[done].size() - wq_offset;
+                    if (left < rest) {
+                        wq_offset += left;
+                        break;
+                    }
+                    left -= rest;
+                    wq_offset = 0;
+                    ++done;
+                }
+            }
+            if (written > 0) {
+                on_written({}, written, done);
             }
         }
 
@@ -928,6 +1105,7 @@ struct Server::Impl {
             writing = false;
             if (e) {
                 wq.clear();
+                wq_offset = 0;
                 pending_bytes = 0;
                 if (!broker_closed) {
                     broker_closed = true;
@@ -996,9 +1174,15 @@ struct Server::Impl {
                     custom->refresh->cancel();
                 }
             }
-            error_code ec;
-            socket().shutdown(Socket::shutdown_both, ec);
-            socket().close(ec);
+            if (tls) {
+                error_code ec;
+                socket().shutdown(Socket::shutdown_both, ec);
+                socket().close(ec);
+            } else if (fd >= 0) {
+                ::shutdown(fd, SHUT_RDWR);
+                ::close(fd);  // leaves the epoll set with it
+                fd = -1;
+            }
             srv.conns.erase(id.value);  // handlers still hold a reference until they run
             srv.maybe_finish_shutdown();
         }
@@ -1425,6 +1609,12 @@ struct Server::Impl {
         if (::access(options.data_dir.c_str(), W_OK) != 0) {
             throw StartupError("data directory " + options.data_dir.string() + " is not writable");
         }
+        const int set = ::epoll_create1(EPOLL_CLOEXEC);
+        if (set < 0) {
+            throw StartupError(std::string("cannot create an epoll set: ") + std::strerror(errno));
+        }
+        ready_set.emplace(io, set);
+        ready_fd = set;
         PkiFiles pki;
         try {
             pki = ensure_pki(options.data_dir, {"localhost", options.endpoint, "127.0.0.1", "::1"});
@@ -1770,6 +1960,31 @@ struct Server::Impl {
         }
     }
 
+    /// Waits for the epoll set of plain connections to have events, then hands them out.
+    void watch_ready() {
+        ready_set->async_wait(asio::posix::descriptor_base::wait_read, [this](error_code e) {
+            if (e) {
+                return;  // the server is going away
+            }
+            dispatch_ready();
+            watch_ready();
+        });
+    }
+
+    /// One batch of events (at most ready_events.size(): Asio re-checks the set when the wait is
+    /// started again, so what remains comes next, after other handlers have had their turn).
+    void dispatch_ready() {
+        const int n = ::epoll_wait(ready_fd, ready_events.data(), static_cast<int>(ready_events.size()), 0);
+        for (int i = 0; i < n; ++i) {
+            const auto it = conns.find(ready_events[static_cast<std::size_t>(i)].data.u64);
+            if (it == conns.end()) {
+                continue;  // closed since the event was queued
+            }
+            const std::shared_ptr<Conn> conn = it->second;  // may close (and leave conns) meanwhile
+            conn->on_ready(ready_events[static_cast<std::size_t>(i)].events);
+        }
+    }
+
     void accept_loop(Acceptor& acceptor, bool use_tls) {
         acceptor.async_accept([this, &acceptor, use_tls](error_code e, Socket sock) {
             if (e == asio::error::operation_aborted || stopping) {
@@ -1902,6 +2117,7 @@ std::uint16_t Server::wss_port() const { return impl_->http_wss.local_endpoint()
 
 void Server::run() {
     Impl& s = *impl_;
+    s.watch_ready();
     s.accept_loop(s.plain, false);
     s.accept_loop(s.secure, true);
     s.http_accept_loop(s.http_plain, nullptr);
