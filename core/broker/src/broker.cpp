@@ -110,7 +110,9 @@ struct Broker::Impl {
     // never changes): the id is stored once, not again in the key (memory per idle connection is
     // a benchmark target).
     std::map<std::string_view, std::unique_ptr<Session>, std::less<>> sessions;
-    std::unordered_map<std::uint64_t, Session*> sessions_by_serial;  // lookups only
+    // Offline sessions awaiting expiry (expires_at set), for their timers: a connected session has
+    // no entry (memory per idle connection is a benchmark target). Lookups only.
+    std::unordered_map<std::uint64_t, Session*> sessions_by_serial;
     std::uint64_t next_session_serial = 1;
     std::map<std::string, RetainedMessage, std::less<>> retained;
     std::map<std::uint32_t, std::unique_ptr<Session>> listeners;  // Broker::listen pseudo-sessions
@@ -284,6 +286,7 @@ struct Broker::Impl {
         }
         s->expires_at = now.monotonic + seconds(s->expiry_interval_s);
         arm(*s->expires_at, TimerKind::session_expiry, s->serial);
+        sessions_by_serial[s->serial] = s;
         persist_session(*s, now);
     }
 
@@ -972,12 +975,15 @@ struct Broker::Impl {
             fresh->version = connect.version;
             fresh->session_identifier = services.rng.uuid4();
             session = fresh.get();
-            sessions_by_serial[session->serial] = session;
             sessions.emplace(session->client_id, std::move(fresh));
         }
         const bool was_persistent = session->persistent();
         session->expiry_interval_s = expiry;
-        session->expires_at.reset();
+        if (session->expires_at) {
+            // Online again: its pending expiry timer finds nothing when it fires.
+            session->expires_at.reset();
+            sessions_by_serial.erase(session->serial);
+        }
         session->connection = &c;
         if (was_persistent && !session->persistent()) {
             services.store.erase_session(session->client_id);

@@ -223,3 +223,92 @@ BOOST_AUTO_TEST_CASE(acknowledged_messages_are_not_redelivered_after_a_crash) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(broker_session_identity)
+
+namespace {
+
+// The sessionIdentifier of the next presence/connected event the monitor received.
+std::string connected_session_identifier(Harness& h, ConnectionId monitor) {
+    for (const auto& m : h.received(monitor)) {
+        if (m.topic.rfind("$aws/events/presence/connected/", 0) == 0) {
+            return nlohmann::json::parse(m.payload)["sessionIdentifier"].get<std::string>();
+        }
+    }
+    BOOST_FAIL("no connected event");
+    return {};
+}
+
+bool lowercase_uuid(const std::string& text) {
+    if (text.size() != 36U) {
+        return false;
+    }
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char ch = text[i];
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_persistent_session_keeps_its_session_identifier_across_reconnects_and_a_crash) {
+    Harness h;
+    auto monitor = h.connect("monitor");
+    h.subscribe(monitor, "$aws/events/presence/connected/+");
+    auto dev = h.connect("device", Version::v311, false);
+    const std::string first = connected_session_identifier(h, monitor);
+    BOOST_TEST(lowercase_uuid(first), first);
+    h.disconnect(dev);
+    dev = h.connect("device", Version::v311, false);
+    BOOST_TEST(connected_session_identifier(h, monitor) == first);
+    h.disconnect(dev);
+
+    h.crash_and_restart();
+    monitor = h.connect("monitor");
+    h.subscribe(monitor, "$aws/events/presence/connected/+");
+    h.connect("device", Version::v311, false);
+    BOOST_TEST(h.last_connack.session_present);
+    BOOST_TEST(connected_session_identifier(h, monitor) == first);
+}
+
+BOOST_AUTO_TEST_CASE(a_stored_session_identifier_that_is_not_a_lowercase_uuid_is_kept_as_it_is) {
+    for (const std::string stored : {"SESSION-from-another-tool", "0F8FAD5B-D9CB-469F-A165-70867728950E",
+                                     "00000000-0000-0000-0000-000000000000"}) {
+        Harness h;
+        SessionRecord record;
+        record.client_id = "device";
+        record.version = Version::v311;
+        record.expiry_interval_s = 3600;
+        record.session_identifier = stored;
+        h.store.put_session(record);
+        h.crash_and_restart();
+        const auto monitor = h.connect("monitor");
+        h.subscribe(monitor, "$aws/events/presence/connected/+");
+        h.connect("device", Version::v311, false);
+        BOOST_TEST(h.last_connack.session_present);
+        BOOST_TEST(connected_session_identifier(h, monitor) == stored);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_session_back_online_is_not_expired_by_the_timer_of_its_earlier_absence) {
+    Harness h;
+    auto dev = h.connect("device", Version::v311, false, std::nullopt, {}, 1200);
+    h.subscribe(dev, "cmd");
+    h.disconnect(dev);  // at 0: expires at +60 min
+    h.advance(minutes(50));
+    dev = h.connect("device", Version::v311, false, std::nullopt, {}, 1200);
+    BOOST_TEST(h.last_connack.session_present);
+    h.advance(minutes(11));  // the first absence's timer fires while it is online
+    BOOST_TEST(h.broker->session("device").has_value());
+    h.disconnect(dev);  // at +61 min: expires at +121 min
+    h.advance(minutes(58));
+    BOOST_TEST(h.broker->session("device").has_value());
+    h.advance(minutes(3));
+    BOOST_TEST(!h.broker->session("device").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
