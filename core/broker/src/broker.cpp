@@ -84,12 +84,6 @@ std::string_view without_basic_ingest(std::string_view topic) {
     return slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
 }
 
-/// A copy without spare capacity, for strings kept per connection or session: libstdc++ grows
-/// a std::string assigned into from its inline capacity of 15 to at least 30, so an assigned
-/// 16..29-byte client id takes a 48-byte malloc chunk where a copy-constructed one takes 32
-/// (memory per idle connection is a benchmark target).
-std::string exact_copy(std::string_view s) { return std::string(s); }
-
 QoS min_qos(QoS a, QoS b) { return static_cast<std::uint8_t>(a) < static_cast<std::uint8_t>(b) ? a : b; }
 
 }  // namespace
@@ -178,7 +172,7 @@ struct Broker::Impl {
     }
 
     void event(Severity severity, const Connection& c, std::string kind, std::string detail) {
-        fx.push_back(Event{severity, c.id, std::move(kind), c.client_id, std::move(detail)});
+        fx.push_back(Event{severity, c.id, std::move(kind), c.client_id.str(), std::move(detail)});
     }
 
     void write(Connection& c, const mqtt::Packet& packet) {
@@ -266,7 +260,7 @@ struct Broker::Impl {
         }
         if (c.lifecycle) {
             nlohmann::json j = {
-                {"clientId", c.client_id},
+                {"clientId", c.client_id.view()},
                 {"timestamp", now.wall.unix_ms()},
                 {"eventType", "disconnected"},
                 {"sessionIdentifier", session_identifier},
@@ -275,7 +269,7 @@ struct Broker::Impl {
                 {"disconnectReason", cause_name(cause)},
                 {"versionNumber", c.version_number},
             };
-            publish_lifecycle("$aws/events/presence/disconnected/" + c.client_id, j, now);
+            publish_lifecycle("$aws/events/presence/disconnected/" + c.client_id.str(), j, now);
         }
         if (s == nullptr) {
             return;
@@ -299,7 +293,7 @@ struct Broker::Impl {
         m->retain = w.retain;
         m->properties = forwarded_properties(w.properties);
         m->expires_at = expiry_of(w.properties, c.version, now);
-        m->publisher = c.client_id;
+        m->publisher = c.client_id.str();
         m->from_v5 = c.version == Version::v5;
         c.will.reset();
         accept_message(std::move(m), now);
@@ -324,7 +318,7 @@ struct Broker::Impl {
             return;
         }
         SessionRecord r;
-        r.client_id = s.client_id;
+        r.client_id = s.client_id.str();
         r.version = s.version;
         r.expiry_interval_s = s.expiry_interval_s;
         r.expires_at_unix_ms = s.connection ? 0 : now.wall.unix_ms() + std::int64_t{s.expiry_interval_s} * 1000;
@@ -467,7 +461,7 @@ struct Broker::Impl {
                 }
             }
             const Target& t = targets[i];
-            if (t.no_local && t.session->client_id == m->publisher) {
+            if (t.no_local && t.session->client_id.view() == m->publisher) {
                 continue;
             }
             deliver(*t.session, m, min_qos(m->qos, t.qos), t.retain_as_published && m->retain, now, true);
@@ -522,7 +516,7 @@ struct Broker::Impl {
             return;
         }
         if (s.persistent()) {
-            services.store.put_queued({s.client_id, owed.sequence, m});
+            services.store.put_queued({s.client_id.str(), owed.sequence, m});
             store_dirty = true;
         }
         if (can_send_now) {
@@ -661,7 +655,7 @@ struct Broker::Impl {
             return;
         }
         nlohmann::json j = {
-            {"clientId", c.client_id},
+            {"clientId", c.client_id.view()},
             {"timestamp", now.wall.unix_ms()},
             {"eventType", "connected"},
             {"sessionIdentifier", c.session->session_identifier.str()},
@@ -669,7 +663,7 @@ struct Broker::Impl {
             {"ipAddress", c.peer.address},
             {"versionNumber", c.version_number},
         };
-        publish_lifecycle("$aws/events/presence/connected/" + c.client_id, j, now);
+        publish_lifecycle("$aws/events/presence/connected/" + c.client_id.str(), j, now);
     }
 
     void lifecycle_connect_failed(const PeerIdentity& peer, std::string_view client_id, Now now) {
@@ -694,14 +688,14 @@ struct Broker::Impl {
             return;
         }
         nlohmann::json j = {
-            {"clientId", c.client_id},
+            {"clientId", c.client_id.view()},
             {"timestamp", now.wall.unix_ms()},
             {"eventType", kind},
             {"sessionIdentifier", c.session->session_identifier.str()},
             {"principalIdentifier", c.peer.principal},
             {"topics", filters},
         };
-        publish_lifecycle("$aws/events/subscriptions/" + std::string(kind) + "/" + c.client_id, j, now);
+        publish_lifecycle("$aws/events/subscriptions/" + std::string(kind) + "/" + c.client_id.str(), j, now);
     }
 
     // ---------------------------------------------------------------- topic rules (AWS)
@@ -868,7 +862,7 @@ struct Broker::Impl {
         } else if (v3_code) {
             write(c, mqtt::Connack{false, static_cast<std::uint8_t>(*v3_code), {}});
         }
-        c.client_id = exact_copy(connect.client_id);
+        c.client_id = SharedText(connect.client_id);
         drop(c, Cause::client_error, std::nullopt, why, now);
     }
 
@@ -971,7 +965,7 @@ struct Broker::Impl {
         if (session == nullptr) {
             auto fresh = std::make_unique<Session>();
             fresh->serial = next_session_serial++;
-            fresh->client_id = exact_copy(connect.client_id);
+            fresh->client_id = SharedText(connect.client_id);
             fresh->version = connect.version;
             fresh->session_identifier = services.rng.uuid4();
             session = fresh.get();
@@ -994,12 +988,12 @@ struct Broker::Impl {
         // The connect timeout has done its job; drop its entry now rather than when it fires.
         timers.erase(TimerEntry{c.accepted_at + config.connect_timeout, TimerKind::connect_timeout, c.id.value});
         c.session = session;
-        c.client_id = exact_copy(connect.client_id);
+        c.client_id = session->client_id;
         c.keep_alive_s = keep_alive;
         if (connect.will) {
             c.will = std::make_unique<mqtt::Will>(std::move(*connect.will));
         }
-        c.lifecycle = c.client_id.find_first_of("+#") == std::string::npos;
+        c.lifecycle = c.client_id.view().find_first_of("+#") == std::string_view::npos;
         c.version_number = ++lifecycle_version;
         if (connect.version == Version::v5) {
             c.client_receive_maximum = connect.properties.receive_maximum.value_or(65535);
@@ -1015,7 +1009,7 @@ struct Broker::Impl {
                 p.session_expiry_interval = expiry;
             }
             if (assigned) {
-                p.assigned_client_identifier = c.client_id;
+                p.assigned_client_identifier = c.client_id.str();
             }
             p.server_keep_alive = keep_alive;
             p.receive_maximum = config.receive_maximum;
@@ -1138,7 +1132,7 @@ struct Broker::Impl {
         if (v5) {
             m->properties = forwarded_properties(p.properties);
         }
-        m->publisher = c.client_id;
+        m->publisher = c.client_id.str();
         m->from_v5 = v5;
         const std::uint16_t packet_id = p.packet_id;
         const QoS qos = p.qos;
@@ -1342,7 +1336,7 @@ struct Broker::Impl {
         for (auto& rec : snap.sessions) {
             auto s = std::make_unique<Session>();
             s->serial = next_session_serial++;
-            s->client_id = exact_copy(rec.client_id);
+            s->client_id = SharedText(rec.client_id);
             s->version = rec.version;
             s->expiry_interval_s = rec.expiry_interval_s;
             s->session_identifier = rec.session_identifier;
@@ -1487,7 +1481,7 @@ void Broker::listen(ListenerId listener, std::string_view filter) {
     if (!s) {
         s = std::make_unique<Session>();
         s->listener = listener;
-        s->client_id = "$listener/" + std::to_string(listener.value);
+        s->client_id = SharedText("$listener/" + std::to_string(listener.value));
     }
     mqtt::SubscribeOptions o;
     o.qos = QoS::at_least_once;
@@ -1530,7 +1524,7 @@ namespace {
 
 SessionInfo describe_session(const Session& s) {
     SessionInfo info;
-    info.client_id = s.client_id;
+    info.client_id = s.client_id.str();
     info.connected = s.connection != nullptr;
     info.persistent = s.persistent();
     info.version = s.version;

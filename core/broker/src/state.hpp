@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <new>
 #include <vector>
 #include <map>
 #include <optional>
@@ -107,6 +108,54 @@ private:
     std::unique_ptr<Map> m_;
 };
 
+/// An immutable string shared by a reference count: a client id is held by its session and by
+/// the connection bound to it, in one allocation for both, and each holder is one pointer where
+/// a std::string is 32 bytes (memory per idle connection is a benchmark target). The count is
+/// not atomic: a broker runs on one thread.
+class SharedText {
+public:
+    SharedText() = default;
+    explicit SharedText(std::string_view text) {
+        if (text.empty()) {
+            return;
+        }
+        void* raw = ::operator new(sizeof(Rep) + text.size());
+        rep_ = new (raw) Rep{1, static_cast<std::uint32_t>(text.size())};
+        std::copy(text.begin(), text.end(), rep_->data());
+    }
+    SharedText(const SharedText& other) noexcept : rep_(other.rep_) {
+        if (rep_ != nullptr) {
+            ++rep_->refs;
+        }
+    }
+    SharedText(SharedText&& other) noexcept : rep_(std::exchange(other.rep_, nullptr)) {}
+    SharedText& operator=(SharedText other) noexcept {
+        std::swap(rep_, other.rep_);
+        return *this;
+    }
+    ~SharedText() {
+        if (rep_ != nullptr && --rep_->refs == 0) {
+            rep_->~Rep();
+            ::operator delete(rep_);
+        }
+    }
+
+    [[nodiscard]] std::string_view view() const noexcept {
+        return rep_ != nullptr ? std::string_view(rep_->data(), rep_->size) : std::string_view{};
+    }
+    operator std::string_view() const noexcept { return view(); }  // NOLINT: a string's view
+    [[nodiscard]] std::string str() const { return std::string(view()); }
+    [[nodiscard]] bool empty() const noexcept { return rep_ == nullptr; }
+
+private:
+    struct Rep {
+        std::uint32_t refs;
+        std::uint32_t size;
+        char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+    };
+    Rep* rep_ = nullptr;
+};
+
 /// A session's sessionIdentifier, normally a lowercase UUID: its 16 bytes are kept inline and
 /// its 36 characters written when asked for, where a std::string would cost its own 32 bytes and
 /// a 48-byte malloc chunk (memory per idle connection is a benchmark target). Text of any other
@@ -185,7 +234,7 @@ private:
 /// MQTT session state (MQTT 5 §4.1): outlives its connection when persistent.
 struct Session {
     std::uint64_t serial = 0;  // timer key; never reused
-    std::string client_id;
+    SharedText client_id;
     SessionIdentifier session_identifier;
     LazyMap<std::map<std::string, mqtt::SubscribeOptions, std::less<>>> subscriptions;
     LazyQueue<Owed> queue;
@@ -218,7 +267,7 @@ struct Connection {
     // idle ones included, have none between reads: memory per idle connection is a target).
     std::unique_ptr<std::string> inbuf;
     std::string outbox;  // bytes produced during the current input, flushed as one Send
-    std::string client_id;
+    SharedText client_id;  // the session's, once connected
     std::size_t unflushed_bytes = 0;  // handed to the host, not yet drained
     Session* session = nullptr;
     Instant last_activity;
