@@ -121,7 +121,15 @@ struct Broker::Impl {
     std::optional<Instant> armed;
 
     Effects fx;
-    std::vector<Connection*> dirty;
+    // The output of the current input, per connection, in the order the connections were first
+    // written to (the order of the Sends). Kept here rather than in each Connection, which would
+    // hold an empty std::string between inputs (memory per idle connection is a benchmark
+    // target); a connection dropped meanwhile leaves its entry with a null `connection`.
+    struct Outbox {
+        Connection* connection;
+        std::string bytes;
+    };
+    std::vector<Outbox> dirty;
     bool store_dirty = false;
 
     // Routing scratch, reused across messages to avoid per-message allocation.
@@ -143,12 +151,15 @@ struct Broker::Impl {
         if (!dirty.empty()) {
             fx.reserve(fx.size() + dirty.size() + 1);  // one growth, not one per doubling of a fan-out
         }
-        for (Connection* c : dirty) {
-            c->dirty = false;
-            if (!c->outbox.empty()) {
-                c->unflushed_bytes += c->outbox.size();
-                fx.push_back(Send{c->id, std::move(c->outbox)});
-                c->outbox.clear();
+        for (Outbox& o : dirty) {
+            Connection* c = o.connection;
+            if (c == nullptr) {
+                continue;
+            }
+            c->outbox_slot = 0;
+            if (!o.bytes.empty()) {
+                c->unflushed_bytes += o.bytes.size();
+                fx.push_back(Send{c->id, std::move(o.bytes)});
             }
         }
         dirty.clear();
@@ -176,15 +187,21 @@ struct Broker::Impl {
     }
 
     void write(Connection& c, const mqtt::Packet& packet) {
-        mqtt::encode(packet, c.version, c.outbox);
-        mark_dirty(c);
+        mqtt::encode(packet, c.version, outbox(c));
     }
 
-    void mark_dirty(Connection& c) {
-        if (!c.dirty) {
-            c.dirty = true;
-            dirty.push_back(&c);
+    /// The connection's output for the current input, to append to. The reference is good until
+    /// the next call for another connection.
+    std::string& outbox(Connection& c) {
+        if (c.outbox_slot == 0) {
+            dirty.push_back(Outbox{&c, {}});
+            c.outbox_slot = static_cast<std::uint32_t>(dirty.size());
         }
+        return dirty[c.outbox_slot - 1].bytes;
+    }
+
+    [[nodiscard]] std::size_t outbox_bytes(const Connection& c) const {
+        return c.outbox_slot == 0 ? 0 : dirty[c.outbox_slot - 1].bytes.size();
     }
 
     void arm(Instant deadline, TimerKind kind, std::uint64_t key) { timers.insert({deadline, kind, key}); }
@@ -204,14 +221,15 @@ struct Broker::Impl {
         }
         // Whatever this input produced must be durable before its acknowledgements leave.
         commit_if_dirty();
-        if (!c.outbox.empty()) {
-            c.unflushed_bytes += c.outbox.size();
-            fx.push_back(Send{c.id, std::move(c.outbox)});
-            c.outbox.clear();
-        }
-        if (c.dirty) {
-            dirty.erase(std::find(dirty.begin(), dirty.end(), &c));
-            c.dirty = false;
+        if (c.outbox_slot != 0) {
+            Outbox& o = dirty[c.outbox_slot - 1];
+            if (!o.bytes.empty()) {
+                c.unflushed_bytes += o.bytes.size();
+                fx.push_back(Send{c.id, std::move(o.bytes)});
+            }
+            o.connection = nullptr;
+            o.bytes = std::string();
+            c.outbox_slot = 0;
         }
         const bool was_connected = c.state == ConnectionState::connected;
         if (was_connected) {
@@ -496,7 +514,7 @@ struct Broker::Impl {
             if (c == nullptr) {
                 return;  // QoS 0 is never queued (AWS §1.6)
             }
-            if (c->unflushed_bytes + c->outbox.size() > config.output_bytes_max) {
+            if (c->unflushed_bytes + outbox_bytes(*c) > config.output_bytes_max) {
                 ++stats.qos0_dropped_slow_consumer;
                 return;
             }
@@ -528,7 +546,7 @@ struct Broker::Impl {
 
     bool window_open(const Session& s, const Connection& c) const {
         const std::size_t window = std::min<std::size_t>(config.inflight_out_max, c.client_receive_maximum);
-        return s.inflight.size() < window && c.unflushed_bytes + c.outbox.size() <= config.output_bytes_max;
+        return s.inflight.size() < window && c.unflushed_bytes + outbox_bytes(c) <= config.output_bytes_max;
     }
 
     void send_owed(Session& s, Connection& c, Owed owed, Now now, bool from_route) {
@@ -610,8 +628,7 @@ struct Broker::Impl {
                     return false;
                 }
                 patch_packet_id(bytes, offset, qos, packet_id);
-                c.outbox += bytes;
-                mark_dirty(c);
+                outbox(c) += bytes;
                 ++stats.messages_delivered;
                 return true;
             }
@@ -622,10 +639,10 @@ struct Broker::Impl {
         if (cached->bytes.size() > c.client_packet_bytes_max) {
             return false;
         }
-        const std::size_t at = c.outbox.size();
-        c.outbox += cached->bytes;
-        patch_packet_id(c.outbox, at + cached->packet_id_offset, qos, packet_id);
-        mark_dirty(c);
+        std::string& out = outbox(c);
+        const std::size_t at = out.size();
+        out += cached->bytes;
+        patch_packet_id(out, at + cached->packet_id_offset, qos, packet_id);
         ++stats.messages_delivered;
         return true;
     }

@@ -266,7 +266,6 @@ struct Connection {
     // Bytes of an incomplete packet; allocated only while there are some (most connections,
     // idle ones included, have none between reads: memory per idle connection is a target).
     std::unique_ptr<std::string> inbuf;
-    std::string outbox;  // bytes produced during the current input, flushed as one Send
     SharedText client_id;  // the session's, once connected
     std::size_t unflushed_bytes = 0;  // handed to the host, not yet drained
     Session* session = nullptr;
@@ -276,11 +275,11 @@ struct Connection {
     std::unique_ptr<std::map<std::uint16_t, std::string>> topic_aliases;  // inbound, MQTT 5; rare
     std::uint64_t version_number = 0;  // lifecycle versionNumber of this connection
     std::uint32_t client_packet_bytes_max = 268'435'460;
+    std::uint32_t outbox_slot = 0;  // 1 + its index in the broker's outboxes while it has output
     std::uint16_t client_receive_maximum = 65535;
     std::uint16_t keep_alive_s = 0;  // after AWS's clamp
     ConnectionState state = ConnectionState::awaiting_connect;
     mqtt::Version version = mqtt::Version::v311;
-    bool dirty = false;               // listed in Impl::dirty_
     bool problem_information = true;  // MQTT 5 Request Problem Information
     bool lifecycle = true;            // false when the client id contains '+' or '#'
 };
