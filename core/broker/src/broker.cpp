@@ -103,7 +103,8 @@ struct Broker::Impl {
     // Keyed by a view of the session's own client_id (a Session never moves and its client id
     // never changes): the id is stored once, not again in the key (memory per idle connection is
     // a benchmark target).
-    std::map<std::string_view, std::unique_ptr<Session>, std::less<>> sessions;
+    // Sessions live in the table's nodes (a Session never moves), one allocation each.
+    std::map<std::string_view, Session, std::less<>> sessions;
     // Offline sessions awaiting expiry (expires_at set), for their timers: a connected session has
     // no entry (memory per idle connection is a benchmark target). Lookups only.
     std::unordered_map<std::uint64_t, Session*> sessions_by_serial;
@@ -960,8 +961,8 @@ struct Broker::Impl {
         }
 
         // Client-id takeover: the new connection wins (AWS §1.5).
-        if (auto it = sessions.find(connect.client_id); it != sessions.end() && it->second->connection != nullptr) {
-            Connection& old = *it->second->connection;
+        if (auto it = sessions.find(connect.client_id); it != sessions.end() && it->second.connection != nullptr) {
+            Connection& old = *it->second.connection;
             drop(old, Cause::duplicate_client_id, ReasonCode::session_taken_over, "another connection used this client id",
                  now);
         }
@@ -969,7 +970,7 @@ struct Broker::Impl {
         Session* session = nullptr;
         bool session_present = false;
         if (auto it = sessions.find(connect.client_id); it != sessions.end()) {
-            Session& existing = *it->second;
+            Session& existing = it->second;
             // Clean start discards; AWS cannot resume a session across protocol versions (§1.6),
             // so that also starts afresh.
             if (connect.clean_start || existing.version != connect.version) {
@@ -980,13 +981,14 @@ struct Broker::Impl {
             }
         }
         if (session == nullptr) {
-            auto fresh = std::make_unique<Session>();
-            fresh->serial = next_session_serial++;
-            fresh->client_id = SharedText(connect.client_id);
-            fresh->version = connect.version;
-            fresh->session_identifier = services.rng.uuid4();
-            session = fresh.get();
-            sessions.emplace(session->client_id, std::move(fresh));
+            // The key views the text of `id`, which the session then keeps.
+            SharedText id(connect.client_id);
+            Session& fresh = sessions.try_emplace(id.view()).first->second;
+            fresh.serial = next_session_serial++;
+            fresh.client_id = std::move(id);
+            fresh.version = connect.version;
+            fresh.session_identifier = services.rng.uuid4();
+            session = &fresh;
         }
         const bool was_persistent = session->persistent();
         session->expiry_interval_s = expiry;
@@ -1351,12 +1353,6 @@ struct Broker::Impl {
             retained.insert_or_assign(topic, std::move(r));
         }
         for (auto& rec : snap.sessions) {
-            auto s = std::make_unique<Session>();
-            s->serial = next_session_serial++;
-            s->client_id = SharedText(rec.client_id);
-            s->version = rec.version;
-            s->expiry_interval_s = rec.expiry_interval_s;
-            s->session_identifier = rec.session_identifier;
             // A session whose client was connected when the broker stopped expires one interval
             // after the restart: the restart is when the disconnect was detected.
             std::int64_t left_ms = std::int64_t{rec.expiry_interval_s} * 1000;
@@ -1368,11 +1364,20 @@ struct Broker::Impl {
                 store_dirty = true;
                 continue;
             }
-            s->expires_at = now.monotonic + milliseconds(left_ms);
-            arm(*s->expires_at, TimerKind::session_expiry, s->serial);
-            Session* raw = s.get();
+            SharedText id(rec.client_id);
+            const auto [at, inserted] = sessions.try_emplace(id.view());
+            if (!inserted) {
+                continue;  // a store holds one record per client id; never two
+            }
+            Session* raw = &at->second;
+            raw->serial = next_session_serial++;
+            raw->client_id = std::move(id);
+            raw->version = rec.version;
+            raw->expiry_interval_s = rec.expiry_interval_s;
+            raw->session_identifier = rec.session_identifier;
+            raw->expires_at = now.monotonic + milliseconds(left_ms);
+            arm(*raw->expires_at, TimerKind::session_expiry, raw->serial);
             sessions_by_serial[raw->serial] = raw;
-            sessions.emplace(raw->client_id, std::move(s));
             for (const auto& entry : rec.subscriptions) {
                 raw->subscriptions.insert_or_assign(entry.filter, entry.options);
                 index(entry.filter, *raw, entry.options);
@@ -1385,7 +1390,7 @@ struct Broker::Impl {
                 store_dirty = true;
                 continue;
             }
-            Session& s = *it->second;
+            Session& s = it->second;
             s.queue.push_back(Owed{q.message, q.sequence, false});
             s.next_sequence = std::max(s.next_sequence, q.sequence + 1);
         }
@@ -1565,7 +1570,7 @@ std::optional<SessionInfo> Broker::session(std::string_view client_id) const {
     if (it == impl_->sessions.end()) {
         return std::nullopt;
     }
-    return describe_session(*it->second);
+    return describe_session(it->second);
 }
 
 std::vector<SessionInfo> Broker::sessions(std::size_t max, std::size_t* total) const {
@@ -1578,7 +1583,7 @@ std::vector<SessionInfo> Broker::sessions(std::size_t max, std::size_t* total) c
         if (out.size() >= max) {
             break;
         }
-        out.push_back(describe_session(*session));
+        out.push_back(describe_session(session));
     }
     return out;
 }

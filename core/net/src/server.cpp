@@ -19,6 +19,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -513,7 +514,7 @@ struct Server::Impl {
     asio::signal_set signals{io};
     // A hash table: its node is half a std::map's (memory per idle connection is a benchmark
     // target). Whoever iterates it sorts what it found by id.
-    std::unordered_map<std::uint64_t, std::shared_ptr<Conn>> conns;
+    std::unordered_map<std::uint64_t, boost::intrusive_ptr<Conn>> conns;
     // Plain TCP connections read into this one buffer when they are readable, so an idle
     // connection holds no read buffer of its own (memory per idle connection is a target).
     std::array<char, read_chunk_bytes> shared_rbuf{};
@@ -529,7 +530,35 @@ struct Server::Impl {
     std::uint64_t next_connection = 1;
     bool stopping = false;
 
-    struct Conn : std::enable_shared_from_this<Conn> {
+    /// The address a connection comes from, in binary (16 bytes where the text would take a
+    /// 32-byte std::string; memory per idle connection is a benchmark target).
+    struct PeerAddress {
+        std::array<unsigned char, 16> bytes{};
+        bool v6 = false;
+        bool known = false;
+
+        void set(const asio::ip::address& a) {
+            known = true;
+            v6 = a.is_v6();
+            if (v6) {
+                bytes = a.to_v6().to_bytes();
+            } else {
+                const auto v4 = a.to_v4().to_bytes();
+                std::copy(v4.begin(), v4.end(), bytes.begin());
+            }
+        }
+        [[nodiscard]] std::string text() const {
+            if (!known) {
+                return "unknown";
+            }
+            if (v6) {
+                return asio::ip::address_v6(bytes).to_string();
+            }
+            return asio::ip::address_v4({bytes[0], bytes[1], bytes[2], bytes[3]}).to_string();
+        }
+    };
+
+    struct Conn {
         // Memory per idle connection is a benchmark target (BENCHMARKS.md): what every plain TCP
         // connection uses is kept here and small; what only some connections need (TLS, a timer,
         // WebSocket framing, a custom authorizer) sits behind pointers, allocated when needed.
@@ -537,7 +566,12 @@ struct Server::Impl {
         broker::ConnectionId id;
         // Where the peer connects from, for logs. The rest of its broker::PeerIdentity (principal,
         // certificate...) goes to Broker::accept (begin_mqtt), which keeps it; not kept here too.
-        std::string address;
+        PeerAddress address;
+        // References: handlers in flight and the server's table. Atomic because a custom
+        // authorizer's job, which holds one, may be dropped on the authorizer's thread. An
+        // intrusive count, where std::shared_ptr would add a control block and a weak pointer
+        // (memory per idle connection is a benchmark target).
+        std::atomic<std::uint32_t> refs{0};
         std::uint16_t port = 0;
         broker::Transport transport = broker::Transport::tcp;
         bool writing = false;         // TLS: an async write is in flight
@@ -552,18 +586,12 @@ struct Server::Impl {
         bool pump_posted = false;     // a read is posted
         bool flush_posted = false;    // a write's completion is posted
         int fd = -1;                  // plain only; -1 with TLS (the stream holds the socket)
-        std::size_t wq_offset = 0;    // bytes of wq.front() already written (plain only)
+        // Bytes of wq.front() already written (plain only). A Send is one input's output, packets
+        // of at most 149,504 bytes (AWS's 128 KB payload): far below 4 GB.
+        std::uint32_t wq_offset = 0;
         std::size_t pending_bytes = 0;
         std::vector<std::string> wq;  // unwritten Sends, oldest first
         std::unique_ptr<ssl::stream<Socket>> tls;  // heap: most of a plain connection's size otherwise
-        /// What TLS connections need besides the stream, and the timer only some connections
-        /// arm: a plain connection allocates this only if it closes with writes still queued.
-        struct Extras {
-            std::unique_ptr<char[]> tls_rbuf;  // TLS only: an async read needs its own buffer
-            std::string certificate_id;        // the client certificate's id, "" without one
-            std::optional<Timer> timer;        // TLS handshake deadline, close linger
-        };
-        std::unique_ptr<Extras> extras_;
         /// MQTT over WebSocket (GET /mqtt, adopted from an HTTP connection): the framing state,
         /// and per queued write how many of its bytes are MQTT (the broker's drained() counts
         /// those, not the frame headers; 0 for a pong or close frame).
@@ -572,7 +600,17 @@ struct Server::Impl {
             std::vector<std::size_t> mqtt_bytes;
             bool close_sent = false;
         };
-        std::unique_ptr<WebSocket> ws;
+        /// What TLS connections need besides the stream, WebSocket framing, and the timer only
+        /// some connections arm: a plain connection allocates this only if it closes with writes
+        /// still queued.
+        struct Extras {
+            std::unique_ptr<char[]> tls_rbuf;  // TLS only: an async read needs its own buffer
+            std::string certificate_id;        // the client certificate's id, "" without one
+            std::optional<Timer> timer;        // TLS handshake deadline, close linger
+            std::unique_ptr<WebSocket> ws;
+        };
+        std::unique_ptr<Extras> extras_;
+        [[nodiscard]] WebSocket* ws() const { return extras_ ? extras_->ws.get() : nullptr; }
         /// A connection a custom authorizer decides (ALPN "mqtt" on the port-443 stand-in, or an
         /// unsigned WebSocket): the bytes are held until the CONNECT is read and the function
         /// has answered, then go to the broker with the decision (Broker::set_credentials).
@@ -600,7 +638,10 @@ struct Server::Impl {
         /// 101, or MQTT itself after ALPN "mqtt".
         Conn(Impl& s, broker::ConnectionId i, std::optional<Socket> sock,
              std::unique_ptr<ssl::stream<Socket>> tls_stream, bool websocket)
-            : srv(s), id(i), ws(websocket ? std::make_unique<WebSocket>() : nullptr) {
+            : srv(s), id(i) {
+            if (websocket) {
+                extras().ws = std::make_unique<WebSocket>();
+            }
             if (tls_stream) {
                 tls = std::move(tls_stream);
                 extras().tls_rbuf = std::make_unique<char[]>(tls_read_bytes);
@@ -611,6 +652,14 @@ struct Server::Impl {
 
         Conn(const Conn&) = delete;
         Conn& operator=(const Conn&) = delete;
+
+        friend void intrusive_ptr_add_ref(Conn* c) noexcept { c->refs.fetch_add(1, std::memory_order_relaxed); }
+        friend void intrusive_ptr_release(Conn* c) noexcept {
+            if (c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                delete c;
+            }
+        }
+        boost::intrusive_ptr<Conn> shared_from_this() { return boost::intrusive_ptr<Conn>(this); }
         ~Conn() {
             if (fd >= 0) {
                 ::close(fd);  // the server is going away with the connection still open
@@ -624,8 +673,10 @@ struct Server::Impl {
             error_code ec;
             sock.set_option(tcp::no_delay(true), ec);
             const auto remote = sock.remote_endpoint(ec);
-            address = ec ? "unknown" : remote.address().to_string();
-            port = ec ? 0 : remote.port();
+            if (!ec) {
+                address.set(remote.address());
+                port = remote.port();
+            }
             sock.non_blocking(true, ec);  // the descriptor keeps O_NONBLOCK once released
             if (ec) {
                 return;
@@ -658,8 +709,10 @@ struct Server::Impl {
             }
             error_code ec;
             const auto remote = socket().remote_endpoint(ec);
-            address = ec ? "unknown" : remote.address().to_string();
-            port = ec ? 0 : remote.port();
+            if (!ec) {
+                address.set(remote.address());
+                port = remote.port();
+            }
         }
 
         /// The identity for Broker::accept as far as the transport knows it; callers add the
@@ -667,7 +720,7 @@ struct Server::Impl {
         broker::PeerIdentity peer_identity() const {
             broker::PeerIdentity peer;
             peer.transport = transport;
-            peer.address = address;
+            peer.address = address.text();
             peer.port = port;
             return peer;
         }
@@ -706,7 +759,7 @@ struct Server::Impl {
             if (custom->request.server_name.empty()) {
                 // AWS: custom authentication over MQTT needs SNI; "connection attempts that don't
                 // include the SNI are refused" (reference §1.2).
-                srv.log_line("custom_auth_refused conn=" + std::to_string(id.value) + " from=" + address +
+                srv.log_line("custom_auth_refused conn=" + std::to_string(id.value) + " from=" + address.text() +
                              " reason=\"ALPN mqtt without SNI\"");
                 close_socket();
                 return;
@@ -822,7 +875,7 @@ struct Server::Impl {
             if (tls || fd >= 0) {
                 return false;
             }
-            srv.log_line("connection_failed conn=" + std::to_string(id.value) + " from=" + address +
+            srv.log_line("connection_failed conn=" + std::to_string(id.value) + " from=" + address.text() +
                          " reason=\"cannot watch the socket\"");
             close_socket();
             return true;
@@ -849,7 +902,7 @@ struct Server::Impl {
             timer().async_wait([self = shared_from_this()](error_code e) {
                 if (!e && !self->accepted) {
                     self->srv.log_line("tls_handshake_timeout conn=" + std::to_string(self->id.value) + " from=" +
-                                       self->address);
+                                       self->address.text());
                     self->close_socket();
                 }
             });
@@ -857,7 +910,7 @@ struct Server::Impl {
                 self->timer().cancel();
                 if (e) {
                     self->srv.log_line("tls_handshake_failed conn=" + std::to_string(self->id.value) + " from=" +
-                                       self->address + ":" + std::to_string(self->port) + " reason=\"" +
+                                       self->address.text() + ":" + std::to_string(self->port) + " reason=\"" +
                                        e.message() + "\"");
                     self->close_socket();
                     return;
@@ -976,13 +1029,13 @@ struct Server::Impl {
             if (broker_closed) {
                 return;  // the broker has finished with this connection; ignore late bytes
             }
-            if (ws) {
-                http::ws::FramerOutput frames = ws->framer.receive(std::string_view(data, n));
+            if (ws()) {
+                http::ws::FramerOutput frames = ws()->framer.receive(std::string_view(data, n));
                 if (!frames.data.empty()) {
                     deliver(frames.data);
                 }
-                if (!frames.reply.empty() && !socket_closed && !ws->close_sent) {
-                    ws->close_sent = frames.close;
+                if (!frames.reply.empty() && !socket_closed && !ws()->close_sent) {
+                    ws()->close_sent = frames.close;
                     queue_raw(std::move(frames.reply), 0);
                 }
                 if (frames.close) {
@@ -1007,7 +1060,7 @@ struct Server::Impl {
         void queue_raw(std::string bytes, std::size_t mqtt_bytes) {
             pending_bytes += bytes.size();
             wq.push_back(std::move(bytes));
-            ws->mqtt_bytes.push_back(mqtt_bytes);
+            ws()->mqtt_bytes.push_back(mqtt_bytes);
             write();
         }
 
@@ -1015,7 +1068,7 @@ struct Server::Impl {
             if (socket_closed) {
                 return;
             }
-            if (ws) {
+            if (ws()) {
                 const std::size_t mqtt_bytes = bytes.size();
                 queue_raw(http::ws::binary_frame(bytes), mqtt_bytes);
                 return;
@@ -1095,7 +1148,7 @@ struct Server::Impl {
                 for (auto left = static_cast<std::size_t>(n); left > 0;) {
                     const std::size_t rest = wq[done].size() - wq_offset;
                     if (left < rest) {
-                        wq_offset += left;
+                        wq_offset += static_cast<std::uint32_t>(left);  // < the Send's size
                         break;
                     }
                     left -= rest;
@@ -1127,12 +1180,12 @@ struct Server::Impl {
             }
             pending_bytes -= n;
             std::size_t drained = n;
-            if (ws) {
+            if (ws()) {
                 drained = 0;
                 for (std::size_t i = 0; i < count; ++i) {
-                    drained += ws->mqtt_bytes[i];
+                    drained += ws()->mqtt_bytes[i];
                 }
-                ws->mqtt_bytes.erase(ws->mqtt_bytes.begin(), ws->mqtt_bytes.begin() + static_cast<std::ptrdiff_t>(count));
+                ws()->mqtt_bytes.erase(ws()->mqtt_bytes.begin(), ws()->mqtt_bytes.begin() + static_cast<std::ptrdiff_t>(count));
             }
             if (!broker_closed && drained > 0) {
                 srv.apply(srv.broker->drained(id, drained, read_clocks()));
@@ -1149,8 +1202,8 @@ struct Server::Impl {
         /// The broker's Close effect: flush what is queued, then close (bounded by a linger).
         void close_requested() {
             broker_closed = true;
-            if (ws && !ws->close_sent && !socket_closed) {
-                ws->close_sent = true;
+            if (ws() && !ws()->close_sent && !socket_closed) {
+                ws()->close_sent = true;
                 queue_raw(http::ws::close_frame(1000), 0);
             }
             if (wq.empty() && !writing) {
@@ -1169,6 +1222,7 @@ struct Server::Impl {
             if (socket_closed) {
                 return;
             }
+            const boost::intrusive_ptr<Conn> keep = shared_from_this();  // leaving `conns` below
             socket_closed = true;
             if (extras_ && extras_->timer) {
                 extras_->timer->cancel();
@@ -1505,14 +1559,14 @@ struct Server::Impl {
     void adopt_websocket(std::optional<Socket> sock, std::unique_ptr<ssl::stream<Socket>> tls_stream,
                          std::string key_id, std::string leftover, std::optional<auth::CustomAuthRequest> custom) {
         const broker::ConnectionId id{next_connection++};
-        auto conn = std::make_shared<Conn>(*this, id, std::move(sock), std::move(tls_stream), true);
+        const boost::intrusive_ptr<Conn> conn(new Conn(*this, id, std::move(sock), std::move(tls_stream), true));
         conns.emplace(id.value, conn);
         conn->start_websocket(std::move(key_id), leftover, std::move(custom));
     }
 
     void adopt_mqtt(std::unique_ptr<ssl::stream<Socket>> tls_stream) {
         const broker::ConnectionId id{next_connection++};
-        auto conn = std::make_shared<Conn>(*this, id, std::nullopt, std::move(tls_stream), false);
+        const boost::intrusive_ptr<Conn> conn(new Conn(*this, id, std::nullopt, std::move(tls_stream), false));
         conns.emplace(id.value, conn);
         conn->start_custom_mqtt();
     }
@@ -1987,7 +2041,7 @@ struct Server::Impl {
             if (it == conns.end()) {
                 continue;  // closed since the event was queued
             }
-            const std::shared_ptr<Conn> conn = it->second;  // may close (and leave conns) meanwhile
+            const boost::intrusive_ptr<Conn> conn = it->second;  // may close (and leave conns) meanwhile
             conn->on_ready(ready_events[static_cast<std::size_t>(i)].events);
         }
     }
@@ -2005,7 +2059,7 @@ struct Server::Impl {
                 return;
             }
             const broker::ConnectionId id{next_connection++};
-            auto conn = std::make_shared<Conn>(*this, id, std::move(sock), use_tls);
+            const boost::intrusive_ptr<Conn> conn(new Conn(*this, id, std::move(sock), use_tls));
             conns.emplace(id.value, conn);
             conn->start();
             accept_loop(acceptor, use_tls);
@@ -2014,13 +2068,17 @@ struct Server::Impl {
 
     void apply(broker::Effects effects) {
         for (auto& effect : effects) {
+            // A reference held while the connection acts: closing takes it out of `conns`, and an
+            // idle plain connection has no handler in flight that would keep it alive.
             if (auto* s = std::get_if<broker::Send>(&effect)) {
                 if (auto it = conns.find(s->connection.value); it != conns.end()) {
-                    it->second->send(std::move(s->bytes));
+                    const boost::intrusive_ptr<Conn> conn = it->second;
+                    conn->send(std::move(s->bytes));
                 }
             } else if (auto* c = std::get_if<broker::Close>(&effect)) {
                 if (auto it = conns.find(c->connection.value); it != conns.end()) {
-                    it->second->close_requested();
+                    const boost::intrusive_ptr<Conn> conn = it->second;
+                    conn->close_requested();
                 }
             } else if (auto* t = std::get_if<broker::ArmTimer>(&effect)) {
                 arm(t->deadline);
@@ -2053,7 +2111,7 @@ struct Server::Impl {
         }
         if (auto it = conns.find(ev.connection.value); it != conns.end()) {
             const Conn& conn = *it->second;
-            line += " from=" + conn.address + ":" + std::to_string(conn.port) + " via=" +
+            line += " from=" + conn.address.text() + ":" + std::to_string(conn.port) + " via=" +
                     std::string(transport_name(conn.transport));
         }
         if (!ev.detail.empty()) {
@@ -2083,7 +2141,7 @@ struct Server::Impl {
             c->close();
         }
         // Connections still in their TLS handshake never reached the broker: just close them.
-        std::vector<std::shared_ptr<Conn>> pending;
+        std::vector<boost::intrusive_ptr<Conn>> pending;
         for (auto& [id, c] : conns) {
             if (!c->accepted) {
                 pending.push_back(c);
