@@ -108,6 +108,9 @@ struct Broker::Impl {
     // Offline sessions awaiting expiry (expires_at set), for their timers: a connected session has
     // no entry (memory per idle connection is a benchmark target). Lookups only.
     std::unordered_map<std::uint64_t, Session*> sessions_by_serial;
+    // sessionIdentifiers that are not lowercase UUIDs (only a store written by something else has
+    // them), by session serial: a Session holds a UUID's 16 bytes only.
+    std::map<std::uint64_t, std::string> foreign_session_identifiers;
     std::uint64_t next_session_serial = 1;
     std::map<std::string, RetainedMessage, std::less<>> retained;
     std::map<std::uint32_t, std::unique_ptr<Session>> listeners;  // Broker::listen pseudo-sessions
@@ -205,6 +208,14 @@ struct Broker::Impl {
         return c.outbox_slot == 0 ? 0 : dirty[c.outbox_slot - 1].bytes.size();
     }
 
+    [[nodiscard]] std::string session_identifier_of(const Session& s) const {
+        if (!s.session_identifier.empty()) {
+            return s.session_identifier.str();
+        }
+        const auto it = foreign_session_identifiers.find(s.serial);
+        return it != foreign_session_identifiers.end() ? it->second : std::string{};
+    }
+
     void arm(Instant deadline, TimerKind kind, std::uint64_t key) { timers.insert({deadline, kind, key}); }
 
     // ---------------------------------------------------------------- connection teardown
@@ -255,7 +266,7 @@ struct Broker::Impl {
         // Unlink first: the will and the lifecycle event are routed below, and a message for this
         // client must now be queued (or dropped), never written to the closing connection.
         Session* s = c.session;
-        const std::string session_identifier = s != nullptr ? s->session_identifier.str() : std::string{};
+        const std::string session_identifier = s != nullptr ? session_identifier_of(*s) : std::string{};
         if (s != nullptr) {
             s->connection = nullptr;
             c.session = nullptr;
@@ -298,7 +309,7 @@ struct Broker::Impl {
             return;
         }
         s->expires_at = now.monotonic + seconds(s->expiry_interval_s);
-        arm(*s->expires_at, TimerKind::session_expiry, s->serial);
+        arm(s->expires_at, TimerKind::session_expiry, s->serial);
         sessions_by_serial[s->serial] = s;
         persist_session(*s, now);
     }
@@ -327,6 +338,9 @@ struct Broker::Impl {
             store_dirty = true;
         }
         sessions_by_serial.erase(s.serial);
+        if (s.session_identifier.empty()) {
+            foreign_session_identifiers.erase(s.serial);
+        }
         sessions.erase(sessions.find(s.client_id));  // s (and the key's text) is gone from here on
     }
 
@@ -341,7 +355,7 @@ struct Broker::Impl {
         r.version = s.version;
         r.expiry_interval_s = s.expiry_interval_s;
         r.expires_at_unix_ms = s.connection ? 0 : now.wall.unix_ms() + std::int64_t{s.expiry_interval_s} * 1000;
-        r.session_identifier = s.session_identifier.str();
+        r.session_identifier = session_identifier_of(s);
         for (const auto& [filter, options] : s.subscriptions) {
             r.subscriptions.push_back({filter, options});
         }
@@ -676,7 +690,7 @@ struct Broker::Impl {
             {"clientId", c.client_id.view()},
             {"timestamp", now.wall.unix_ms()},
             {"eventType", "connected"},
-            {"sessionIdentifier", c.session->session_identifier.str()},
+            {"sessionIdentifier", session_identifier_of(*c.session)},
             {"principalIdentifier", c.peer.principal},
             {"ipAddress", c.peer.address},
             {"versionNumber", c.version_number},
@@ -709,7 +723,7 @@ struct Broker::Impl {
             {"clientId", c.client_id.view()},
             {"timestamp", now.wall.unix_ms()},
             {"eventType", kind},
-            {"sessionIdentifier", c.session->session_identifier.str()},
+            {"sessionIdentifier", session_identifier_of(*c.session)},
             {"principalIdentifier", c.peer.principal},
             {"topics", filters},
         };
@@ -987,14 +1001,16 @@ struct Broker::Impl {
             fresh.serial = next_session_serial++;
             fresh.client_id = std::move(id);
             fresh.version = connect.version;
-            fresh.session_identifier = services.rng.uuid4();
+            // uuid4() is a lowercase UUID, which always fits.
+            const bool uuid = fresh.session_identifier.assign(services.rng.uuid4());
+            IOTSIM_ASSERT(uuid);
             session = &fresh;
         }
         const bool was_persistent = session->persistent();
         session->expiry_interval_s = expiry;
-        if (session->expires_at) {
+        if (session->expires_at != Session::never) {
             // Online again: its pending expiry timer finds nothing when it fires.
-            session->expires_at.reset();
+            session->expires_at = Session::never;
             sessions_by_serial.erase(session->serial);
         }
         session->connection = &c;
@@ -1335,7 +1351,7 @@ struct Broker::Impl {
                         break;
                     }
                     Session& s = *it->second;
-                    if (s.connection == nullptr && s.expires_at && *s.expires_at <= now.monotonic) {
+                    if (s.connection == nullptr && s.expires_at <= now.monotonic) {
                         destroy_session(s);
                     }
                     break;
@@ -1374,9 +1390,11 @@ struct Broker::Impl {
             raw->client_id = std::move(id);
             raw->version = rec.version;
             raw->expiry_interval_s = rec.expiry_interval_s;
-            raw->session_identifier = rec.session_identifier;
+            if (!raw->session_identifier.assign(rec.session_identifier) && !rec.session_identifier.empty()) {
+                foreign_session_identifiers.emplace(raw->serial, rec.session_identifier);
+            }
             raw->expires_at = now.monotonic + milliseconds(left_ms);
-            arm(*raw->expires_at, TimerKind::session_expiry, raw->serial);
+            arm(raw->expires_at, TimerKind::session_expiry, raw->serial);
             sessions_by_serial[raw->serial] = raw;
             for (const auto& entry : rec.subscriptions) {
                 raw->subscriptions.insert_or_assign(entry.filter, entry.options);

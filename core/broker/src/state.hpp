@@ -156,46 +156,16 @@ private:
     Rep* rep_ = nullptr;
 };
 
-/// A session's sessionIdentifier, normally a lowercase UUID: its 16 bytes are kept inline and
-/// its 36 characters written when asked for, where a std::string would cost its own 32 bytes and
-/// a 48-byte malloc chunk (memory per idle connection is a benchmark target). Text of any other
-/// form (from a store written by something else) is kept as it is, in a std::string on the heap.
+/// A session's sessionIdentifier as a lowercase UUID's 16 bytes, its 36 characters written
+/// when asked for: a std::string would cost its own 32 bytes and a 48-byte malloc chunk (memory
+/// per idle connection is a benchmark target). Text of any other form (a store written by
+/// something else) does not fit: assign() says so, and the broker keeps such text aside.
 class SessionIdentifier {
 public:
-    SessionIdentifier& operator=(std::string_view text) {
-        other_.reset();
+    /// Takes `text` if it is a lowercase UUID (not all zeros); otherwise holds none and returns
+    /// false.
+    bool assign(std::string_view text) {
         uuid_ = {};
-        if (!parse_uuid(text) && !text.empty()) {
-            other_ = std::make_unique<std::string>(text);
-        }
-        return *this;
-    }
-    [[nodiscard]] std::string str() const {
-        if (other_) {
-            return *other_;
-        }
-        if (uuid_ == std::array<std::uint8_t, 16>{}) {
-            return {};
-        }
-        static constexpr std::string_view digits = "0123456789abcdef";
-        std::string text;
-        text.reserve(uuid_chars);
-        for (std::size_t i = 0; i < uuid_.size(); ++i) {
-            if (i == 4 || i == 6 || i == 8 || i == 10) {
-                text.push_back('-');
-            }
-            text.push_back(digits[uuid_[i] >> 4U]);
-            text.push_back(digits[uuid_[i] & 0x0FU]);
-        }
-        return text;
-    }
-
-private:
-    static constexpr std::size_t uuid_chars = 36;
-
-    // 8-4-4-4-12 lowercase hex digits, not all zero (the all-zero bytes mean "none"): anything
-    // else would not be written back as it came.
-    bool parse_uuid(std::string_view text) {
         if (text.size() != uuid_chars) {
             return false;
         }
@@ -226,9 +196,28 @@ private:
         uuid_ = bytes;
         return true;
     }
+    [[nodiscard]] bool empty() const { return uuid_ == std::array<std::uint8_t, 16>{}; }
+    /// The UUID's text, "" when it holds none.
+    [[nodiscard]] std::string str() const {
+        if (empty()) {
+            return {};
+        }
+        static constexpr std::string_view digits = "0123456789abcdef";
+        std::string text;
+        text.reserve(uuid_chars);
+        for (std::size_t i = 0; i < uuid_.size(); ++i) {
+            if (i == 4 || i == 6 || i == 8 || i == 10) {
+                text.push_back('-');
+            }
+            text.push_back(digits[uuid_[i] >> 4U]);
+            text.push_back(digits[uuid_[i] & 0x0FU]);
+        }
+        return text;
+    }
 
+private:
+    static constexpr std::size_t uuid_chars = 36;
     std::array<std::uint8_t, 16> uuid_{};
-    std::unique_ptr<std::string> other_;
 };
 
 /// MQTT session state (MQTT 5 §4.1): outlives its connection when persistent.
@@ -241,7 +230,10 @@ struct Session {
     LazyMap<std::map<std::uint16_t, Owed>> inflight;
     std::uint64_t next_sequence = 1;
     Connection* connection = nullptr;
-    std::optional<Instant> expires_at;  // while offline
+    // While offline and persistent, when it expires; `never` otherwise (a sentinel, not a
+    // std::optional: 8 bytes fewer per session, and memory per idle connection is a target).
+    static constexpr Instant never{Duration::max()};
+    Instant expires_at = never;
     // Routing scratch: which route() pass last touched this session, and where its entry is
     // (32 bits: a message has fewer target sessions than that, and the slot shares a word).
     std::uint64_t route_stamp = 0;
