@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -94,12 +95,53 @@ struct Broker::Impl {
     BrokerStats stats;
 
     // Looked up on every input; never iterated into output (shutdown() sorts the ids first).
-    struct ConnectionIdHash {
-        std::size_t operator()(ConnectionId id) const noexcept { return std::hash<std::uint64_t>{}(id.value); }
-    };
     // Connections live in the table's nodes (stable addresses, one fetch fewer per lookup than a
-    // pointer to a separate allocation).
-    std::unordered_map<ConnectionId, Connection, ConnectionIdHash> connections;
+    // pointer to a separate allocation), keyed by their own id rather than a copy of it.
+    class ConnectionTable {
+    public:
+        [[nodiscard]] Connection* find(ConnectionId id) {
+            const auto it = set_.find(id);
+            return it == set_.end() ? nullptr : &it->connection;
+        }
+        [[nodiscard]] bool contains(ConnectionId id) const { return set_.contains(id); }
+        Connection& emplace(ConnectionId id) { return set_.emplace(id).first->connection; }
+        void erase(ConnectionId id) {
+            if (const auto it = set_.find(id); it != set_.end()) {
+                set_.erase(it);
+            }
+        }
+        [[nodiscard]] std::size_t size() const { return set_.size(); }
+        /// Every id, in increasing order.
+        [[nodiscard]] std::vector<ConnectionId> ids() const {
+            std::vector<ConnectionId> out;
+            out.reserve(set_.size());
+            for (const Slot& slot : set_) {
+                out.push_back(slot.connection.id);
+            }
+            std::sort(out.begin(), out.end());
+            return out;
+        }
+
+    private:
+        struct Slot {
+            explicit Slot(ConnectionId id) { connection.id = id; }
+            mutable Connection connection;  // the set's elements are const; the id never changes
+        };
+        // noexcept and cheap, so that the table does not store each node's hash besides.
+        struct Hash {
+            using is_transparent = void;
+            std::size_t operator()(ConnectionId id) const noexcept { return std::hash<std::uint64_t>{}(id.value); }
+            std::size_t operator()(const Slot& s) const noexcept { return (*this)(s.connection.id); }
+        };
+        struct Equal {
+            using is_transparent = void;
+            bool operator()(const Slot& a, const Slot& b) const noexcept { return a.connection.id == b.connection.id; }
+            bool operator()(ConnectionId a, const Slot& b) const noexcept { return a == b.connection.id; }
+            bool operator()(const Slot& a, ConnectionId b) const noexcept { return a.connection.id == b; }
+        };
+        std::unordered_set<Slot, Hash, Equal> set_;
+    };
+    ConnectionTable connections;
     // Keyed by a view of the session's own client_id (a Session never moves and its client id
     // never changes): the id is stored once, not again in the key (memory per idle connection is
     // a benchmark target).
@@ -285,7 +327,7 @@ struct Broker::Impl {
                 s->queue.prepend(std::move(back));
             }
         }
-        if (c.will && publishes_will(cause)) {
+        if (c.rare && c.rare->will && publishes_will(cause)) {
             publish_will(c, now);
         }
         if (c.lifecycle) {
@@ -315,7 +357,7 @@ struct Broker::Impl {
     }
 
     void publish_will(Connection& c, Now now) {
-        mqtt::Will& w = *c.will;
+        mqtt::Will& w = *c.rare->will;
         auto m = std::make_shared<Message>();
         m->topic = std::move(w.topic);
         m->payload = std::move(w.payload);
@@ -325,7 +367,7 @@ struct Broker::Impl {
         m->expires_at = expiry_of(w.properties, c.version, now);
         m->publisher = c.client_id.str();
         m->from_v5 = c.version == Version::v5;
-        c.will.reset();
+        c.rare->will.reset();
         accept_message(std::move(m), now);
     }
 
@@ -1026,7 +1068,7 @@ struct Broker::Impl {
         c.client_id = session->client_id;
         c.keep_alive_s = keep_alive;
         if (connect.will) {
-            c.will = std::make_unique<mqtt::Will>(std::move(*connect.will));
+            c.rare_part().will = std::make_unique<mqtt::Will>(std::move(*connect.will));
         }
         c.lifecycle = c.client_id.view().find_first_of("+#") == std::string_view::npos;
         c.version_number = ++lifecycle_version;
@@ -1095,8 +1137,8 @@ struct Broker::Impl {
                 }
                 if (p.topic.empty()) {
                     const std::string* known = nullptr;
-                    if (c.topic_aliases) {
-                        if (auto it = c.topic_aliases->find(alias); it != c.topic_aliases->end()) {
+                    if (c.rare) {
+                        if (auto it = c.rare->topic_aliases.find(alias); it != c.rare->topic_aliases.end()) {
                             known = &it->second;
                         }
                     }
@@ -1106,10 +1148,7 @@ struct Broker::Impl {
                     }
                     p.topic = *known;
                 } else {
-                    if (!c.topic_aliases) {
-                        c.topic_aliases = std::make_unique<std::map<std::uint16_t, std::string>>();
-                    }
-                    (*c.topic_aliases)[alias] = p.topic;
+                    c.rare_part().topic_aliases[alias] = p.topic;
                 }
                 p.properties.topic_alias.reset();
             }
@@ -1311,18 +1350,18 @@ struct Broker::Impl {
             timers.erase(timers.begin());
             switch (t.kind) {
                 case TimerKind::connect_timeout: {
-                    auto it = connections.find(ConnectionId{t.key});
-                    if (it != connections.end() && it->second.state == ConnectionState::awaiting_connect) {
-                        drop(it->second, Cause::connection_lost, std::nullopt, "no CONNECT within the connect timeout", now);
+                    Connection* c = connections.find(ConnectionId{t.key});
+                    if (c != nullptr && c->state == ConnectionState::awaiting_connect) {
+                        drop(*c, Cause::connection_lost, std::nullopt, "no CONNECT within the connect timeout", now);
                     }
                     break;
                 }
                 case TimerKind::keep_alive: {
-                    auto it = connections.find(ConnectionId{t.key});
-                    if (it == connections.end()) {
+                    Connection* found = connections.find(ConnectionId{t.key});
+                    if (found == nullptr) {
                         break;
                     }
-                    Connection& c = it->second;
+                    Connection& c = *found;
                     const Instant deadline = c.last_activity + keep_alive_timeout(c);
                     if (deadline <= now.monotonic) {
                         drop(c, Cause::keep_alive_timeout, ReasonCode::keep_alive_timeout,
@@ -1333,14 +1372,14 @@ struct Broker::Impl {
                     break;
                 }
                 case TimerKind::connect_ttl: {
-                    auto it = connections.find(ConnectionId{t.key});
-                    if (it == connections.end() || it->second.state != ConnectionState::connected) {
+                    Connection* c = connections.find(ConnectionId{t.key});
+                    if (c == nullptr || c->state != ConnectionState::connected) {
                         break;
                     }
-                    const auto ttl = connect_ttl_deadline(it->second);
+                    const auto ttl = connect_ttl_deadline(*c);
                     if (ttl && *ttl <= now.monotonic) {
                         // AWS: CUSTOMAUTH_TTL_EXPIRATION; MQTT 5's code for it is 0xA0.
-                        drop(it->second, Cause::customauth_ttl, ReasonCode::maximum_connect_time,
+                        drop(*c, Cause::customauth_ttl, ReasonCode::maximum_connect_time,
                              "the custom authorizer's disconnectAfterInSeconds elapsed", now);
                     }
                     break;
@@ -1429,8 +1468,7 @@ Effects Broker::recover(Now now) {
 
 Effects Broker::accept(ConnectionId connection, PeerIdentity peer, Now now) {
     IOTSIM_ASSERT(!impl_->connections.contains(connection));
-    Connection& c = impl_->connections.try_emplace(connection).first->second;
-    c.id = connection;
+    Connection& c = impl_->connections.emplace(connection);
     c.peer = std::move(peer);
     c.accepted_at = now.monotonic;
     c.last_activity = now.monotonic;
@@ -1439,17 +1477,15 @@ Effects Broker::accept(ConnectionId connection, PeerIdentity peer, Now now) {
 }
 
 Effects Broker::receive(ConnectionId connection, std::string_view bytes, Now now) {
-    auto it = impl_->connections.find(connection);
-    if (it != impl_->connections.end()) {
-        impl_->receive(it->second, bytes, now);
+    if (Connection* found = impl_->connections.find(connection)) {
+        impl_->receive(*found, bytes, now);
     }
     return impl_->finish();
 }
 
 Effects Broker::drained(ConnectionId connection, std::size_t bytes, Now now) {
-    auto it = impl_->connections.find(connection);
-    if (it != impl_->connections.end()) {
-        Connection& c = it->second;
+    if (Connection* found = impl_->connections.find(connection)) {
+        Connection& c = *found;
         c.unflushed_bytes -= std::min(bytes, c.unflushed_bytes);
         if (c.session != nullptr) {
             impl_->pump(*c.session, now);
@@ -1459,17 +1495,15 @@ Effects Broker::drained(ConnectionId connection, std::size_t bytes, Now now) {
 }
 
 Effects Broker::closed(ConnectionId connection, Now now) {
-    auto it = impl_->connections.find(connection);
-    if (it != impl_->connections.end()) {
-        impl_->drop(it->second, Cause::connection_lost, std::nullopt, {}, now);
+    if (Connection* found = impl_->connections.find(connection)) {
+        impl_->drop(*found, Cause::connection_lost, std::nullopt, {}, now);
     }
     return impl_->finish();
 }
 
 Effects Broker::revoke(ConnectionId connection, Now now) {
-    auto it = impl_->connections.find(connection);
-    if (it != impl_->connections.end()) {
-        impl_->drop(it->second, Cause::auth_error, ReasonCode::not_authorized,
+    if (Connection* found = impl_->connections.find(connection)) {
+        impl_->drop(*found, Cause::auth_error, ReasonCode::not_authorized,
                     "the connection's certificate is no longer ACTIVE", now);
     }
     return impl_->finish();
@@ -1477,9 +1511,8 @@ Effects Broker::revoke(ConnectionId connection, Now now) {
 
 Effects Broker::set_credentials(ConnectionId connection, std::shared_ptr<const CustomCredentials> credentials,
                                 Now now) {
-    auto it = impl_->connections.find(connection);
-    if (it != impl_->connections.end()) {
-        Connection& c = it->second;
+    if (Connection* found = impl_->connections.find(connection)) {
+        Connection& c = *found;
         const bool refused = credentials == nullptr || !credentials->authenticated;
         if (c.state == ConnectionState::connected && refused) {
             const std::string why = "the custom authorizer no longer authenticates the connection" +
@@ -1546,15 +1579,10 @@ void Broker::unlisten_basic_ingest(std::string_view rule_name) {
 }
 
 Effects Broker::shutdown(Now now) {
-    std::vector<ConnectionId> ids;
-    ids.reserve(impl_->connections.size());
-    for (const auto& [id, c] : impl_->connections) {
-        ids.push_back(id);
-    }
-    std::sort(ids.begin(), ids.end());  // deterministic order, whatever the hash table's
-    for (const ConnectionId id : ids) {
-        if (auto it = impl_->connections.find(id); it != impl_->connections.end()) {
-            impl_->drop(it->second, Cause::server_shutdown, ReasonCode::server_shutting_down, "server shutting down", now);
+    // In id order, whatever the hash table's.
+    for (const ConnectionId id : impl_->connections.ids()) {
+        if (Connection* c = impl_->connections.find(id)) {
+            impl_->drop(*c, Cause::server_shutdown, ReasonCode::server_shutting_down, "server shutting down", now);
         }
     }
     return impl_->finish();

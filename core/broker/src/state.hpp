@@ -263,8 +263,19 @@ struct Connection {
     Session* session = nullptr;
     Instant last_activity;
     Instant accepted_at;
-    std::unique_ptr<mqtt::Will> will;  // heap: Will is ~600 bytes and most clients have none
-    std::unique_ptr<std::map<std::uint16_t, std::string>> topic_aliases;  // inbound, MQTT 5; rare
+    /// What few connections have: a will, inbound topic aliases (MQTT 5). Behind one pointer,
+    /// allocated on first use.
+    struct Rare {
+        std::unique_ptr<mqtt::Will> will;  // Will is ~600 bytes
+        std::map<std::uint16_t, std::string> topic_aliases;
+    };
+    std::unique_ptr<Rare> rare;
+    Rare& rare_part() {
+        if (!rare) {
+            rare = std::make_unique<Rare>();
+        }
+        return *rare;
+    }
     std::uint64_t version_number = 0;  // lifecycle versionNumber of this connection
     std::uint32_t client_packet_bytes_max = 268'435'460;
     std::uint32_t outbox_slot = 0;  // 1 + its index in the broker's outboxes while it has output
