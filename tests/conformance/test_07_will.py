@@ -1,5 +1,7 @@
 """07 will: published on every disconnect except a clean client DISCONNECT."""
 
+import socket
+
 import pytest
 
 import rawmqtt
@@ -128,3 +130,26 @@ def test_mosquitto_sub_killed_with_sigkill_publishes_its_will(srv, watcher, vers
         s.wait_subscribed()
         s.kill()  # SIGKILL: no DISCONNECT
     assert watcher.expect_message(t).payload == b"mosquitto_sub died"
+
+
+def test_will_is_published_at_once_when_a_client_closes_right_behind_its_last_packet(srv, watcher):
+    """The end of the stream arrives with the last bytes, in one readiness event, and nothing is
+    written back that could fail: the broker must still see the close at once (its keep-alive
+    would notice only after 45 s)."""
+    t = unique("will/")
+    watcher.subscribe(t, 1)
+    half_closed = []
+    try:
+        for i in range(10):
+            c = raw(srv)
+            half_closed.append(c)
+            c.connect(unique("abrupt-"), keepalive=30, will=(t, f"gone {i}".encode(), 1, False))
+            # A QoS 0 PUBLISH (no answer) and the FIN in one go: both are queued before the
+            # server reads either. The socket stays open for reading, so no reset follows.
+            c.sock.sendall(rawmqtt.publish(unique("abrupt/"), b"last words"))
+            c.sock.shutdown(socket.SHUT_WR)
+        got = sorted(watcher.expect_message(t, timeout=5).payload for _ in half_closed)
+        assert got == sorted(f"gone {i}".encode() for i in range(len(half_closed)))
+    finally:
+        for c in half_closed:
+            c.close()

@@ -585,6 +585,9 @@ struct Server::Impl {
         bool write_blocked = false;   // the last write found the socket full: wait for EPOLLOUT
         bool pump_posted = false;     // a read is posted
         bool flush_posted = false;    // a write's completion is posted
+        // The peer closed (or the socket failed): the end of the stream is queued behind any
+        // bytes, and no further edge will announce it, so reading goes on until recv says so.
+        bool peer_closed = false;
         int fd = -1;                  // plain only; -1 with TLS (the stream holds the socket)
         // Bytes of wq.front() already written (plain only). A Send is one input's output, packets
         // of at most 149,504 bytes (AWS's 128 KB payload): far below 4 GB.
@@ -980,6 +983,9 @@ struct Server::Impl {
             if (socket_closed) {
                 return;
             }
+            if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+                peer_closed = true;
+            }
             if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
                 readable = true;
                 pump();
@@ -991,7 +997,9 @@ struct Server::Impl {
         }
 
         /// Plain: one read into the shared buffer. A short read means the socket is drained: any
-        /// byte that arrives later raises a new edge.
+        /// byte that arrives later raises a new edge. Not so the end of the stream once announced
+        /// (`peer_closed`): it may sit behind the bytes just read, so reading goes on until recv
+        /// returns 0 (or fails).
         void pump() {
             if (!readable || read_paused()) {
                 return;
@@ -1011,7 +1019,7 @@ struct Server::Impl {
                 on_read(asio::error::eof, nullptr, 0);
                 return;
             }
-            if (static_cast<std::size_t>(n) < srv.shared_rbuf.size()) {
+            if (static_cast<std::size_t>(n) < srv.shared_rbuf.size() && !peer_closed) {
                 readable = false;
             }
             on_read({}, srv.shared_rbuf.data(), static_cast<std::size_t>(n));
@@ -1065,8 +1073,8 @@ struct Server::Impl {
         }
 
         void send(std::string bytes) {
-            if (socket_closed) {
-                return;
+            if (socket_closed || bytes.empty()) {
+                return;  // nothing to write (an empty Send would never complete a plain write)
             }
             if (ws()) {
                 const std::size_t mqtt_bytes = bytes.size();
