@@ -637,6 +637,27 @@ void detail::write_string(TextWriter& out, std::string_view text) {
 
 void detail::write_integer(TextWriter& out, std::int64_t number) { write_number(out, number); }
 
+void detail::dispose(json& value) {
+    if (value.is_object()) {
+        json::object_t& members = value.get_ref<json::object_t&>();
+        for (auto& [key, child] : members) {
+            if (child.is_structured()) {
+                dispose(child);
+            }
+        }
+        members.clear();  // scalars and empty containers only: no stack to build
+    } else if (value.is_array()) {
+        json::array_t& items = value.get_ref<json::array_t&>();
+        for (json& item : items) {
+            if (item.is_structured()) {
+                dispose(item);
+            }
+        }
+        items.clear();
+    }
+    value = nullptr;
+}
+
 void append_payload(std::string& out, const json& value) {
     detail::TextWriter writer(out);
     detail::write_payload(writer, value);

@@ -69,4 +69,9 @@ void apply_state_update(nlohmann::json& state, nlohmann::json& metadata,
 /// (`{"timestamp":t}`).
 void write_stamp(TextWriter& out, const nlohmann::json& value, std::string_view leaf);
 
+/// Destroys what `value` holds, leaving it null: the destructor's work, children first, without
+/// the heap-allocated stack nlohmann's destructor builds for every non-empty object or array (a
+/// malloc per request tree). Recursive: for trees whose depth a parse bound limits.
+void dispose(nlohmann::json& value);
+
 }  // namespace iotsim::shadow::detail

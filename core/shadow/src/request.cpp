@@ -1,13 +1,17 @@
 #include "request.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <system_error>
 #include <utility>
 
+#include "iotsim/common/assert.hpp"
+#include "document_detail.hpp"
 #include "iotsim/shadow/document.hpp"
 
 namespace iotsim::shadow::detail {
@@ -17,6 +21,7 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view client_token_key = "clientToken";
+constexpr std::string_view state_key = "state";
 
 // A parser for the JSON that shadow requests are made of, building the very tree nlohmann's
 // json::parse builds, several times faster. It accepts a strict subset of JSON and gives up
@@ -31,7 +36,16 @@ constexpr std::string_view client_token_key = "clientToken";
 class FastParser {
 public:
     FastParser(std::string_view text, std::size_t depth_max)
-        : p_(text.data()), end_(text.data() + text.size()), depth_left_(depth_max) {}
+        : p_(text.data()),
+          end_(text.data() + text.size()),
+          depth_left_(depth_max),
+          depth_max_(depth_max) {}
+
+    /// After a successful parse(): the text of the root object's "state" member (its last
+    /// occurrence, the one the tree keeps) when that text is exactly what to_payload writes for
+    /// the value (no whitespace, keys in order and unique, numbers as written back), so that the
+    /// caller can echo it without serialising the value again. Empty otherwise.
+    [[nodiscard]] std::string_view canonical_state() const { return canonical_state_; }
 
     std::optional<json> parse() {
         json value;
@@ -47,8 +61,12 @@ public:
 
 private:
     void skip_whitespace() {
+        const char* start = p_;
         while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) {
             ++p_;
+        }
+        if (p_ != start) {
+            rewritten_ = true;
         }
     }
 
@@ -114,6 +132,7 @@ private:
         if (depth_left_ == 0) {
             return false;
         }
+        const bool root = depth_left_ == depth_max_;
         const Nest nest(depth_left_);
         ++p_;  // '{'
         out = json::object();
@@ -135,12 +154,26 @@ private:
             }
             ++p_;
             json value;
-            if (!parse_value(value)) {
+            if (root && key == state_key) {
+                // The member's text, and whether to_payload would write it back unchanged.
+                skip_whitespace();
+                const bool rewritten_before = rewritten_;
+                rewritten_ = false;
+                const char* begin = p_;
+                if (!parse_value(value)) {
+                    return false;
+                }
+                canonical_state_ =
+                    rewritten_ ? std::string_view{}
+                               : std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+                rewritten_ = rewritten_ || rewritten_before;
+            } else if (!parse_value(value)) {
                 return false;
             }
             if (object.empty() || object.rbegin()->first < key) {
                 object.emplace_hint(object.end(), key, std::move(value));  // in order: goes last
             } else {
+                rewritten_ = true;  // out of order or repeated: written back sorted, once
                 object.insert_or_assign(std::string(key), std::move(value));  // the last one wins
             }
             skip_whitespace();
@@ -250,6 +283,9 @@ private:
                 magnitude = magnitude * 10U + static_cast<std::uint64_t>(*d - '0');
             }
             if (negative) {
+                if (magnitude == 0) {
+                    rewritten_ = true;  // -0 is written back as 0
+                }
                 out = -static_cast<std::int64_t>(magnitude);
             } else {
                 out = magnitude;
@@ -260,6 +296,16 @@ private:
         const auto result = std::from_chars(begin, p_, value);
         if (result.ec != std::errc{} || result.ptr != p_) {
             return false;
+        }
+        if (!rewritten_) {  // written back in shortest round-trip form (write_payload's)
+            std::array<char, 64> buffer{};
+            const char* written =
+                std::isfinite(value)
+                    ? nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), value)
+                    : buffer.data();
+            rewritten_ = std::string_view(buffer.data(),
+                                          static_cast<std::size_t>(written - buffer.data())) !=
+                         std::string_view(begin, static_cast<std::size_t>(p_ - begin));
         }
         out = value;
         return true;
@@ -280,17 +326,26 @@ private:
     const char* p_;
     const char* end_;
     std::size_t depth_left_;
+    std::size_t depth_max_;
+    bool rewritten_ = false;  // something since the last reset is not written back as it is
+    std::string_view canonical_state_;
 };
 
 // Parses `payload` when it may be parsed at all: within the size limit, UTF-8, and not nested
 // beyond the parse bound (so no recursive pass over the tree can run deep). A discarded value
 // means the payload was not JSON.
-Result<json, ShadowError> parse_bounded(std::string_view payload, const ShadowLimits& limits) {
+// With `canonical_state`, also FastParser::canonical_state() (empty when FastParser gave up).
+Result<json, ShadowError> parse_bounded(std::string_view payload, const ShadowLimits& limits,
+                                        std::string_view* canonical_state = nullptr) {
     if (payload.size() > limits.payload_bytes_max) {
         return errors::payload_too_large();
     }
     // What FastParser accepts passes the next two checks: they are for the rest.
-    if (auto parsed = FastParser(payload, limits.parse_depth_max).parse()) {
+    FastParser parser(payload, limits.parse_depth_max);
+    if (auto parsed = parser.parse()) {
+        if (canonical_state != nullptr) {
+            *canonical_state = parser.canonical_state();
+        }
         return std::move(*parsed);
     }
     if (!is_valid_utf8(payload)) {
@@ -370,7 +425,8 @@ Result<std::optional<std::int64_t>, ShadowError> read_version(const json& root) 
 
 Result<UpdateRequest, RequestError> parse_update_request(std::string_view payload,
                                                          const ShadowLimits& limits) {
-    auto parsed = parse_bounded(payload, limits);
+    std::string_view canonical_state;
+    auto parsed = parse_bounded(payload, limits, &canonical_state);
     if (!parsed) {
         return RequestError{parsed.error(), std::nullopt};
     }
@@ -430,12 +486,20 @@ Result<UpdateRequest, RequestError> parse_update_request(std::string_view payloa
     }
     // The request alone may already be too large, whatever it merges into (§2.8). Nulls count
     // here: they are part of what was sent. The text is kept: /update/accepted echoes it.
-    std::string state_text = to_payload(*state);
+    // The request's own text when it is already what to_payload writes (the usual case: SDKs send
+    // compact JSON), else the value serialised.
+    std::string state_text =
+        canonical_state.empty() ? to_payload(*state) : std::string(canonical_state);
+#ifndef NDEBUG
+    IOTSIM_ASSERT(state_text == to_payload(*state));
+#endif
     if (state_text.size() > limits.state_bytes_max) {
         return fail(errors::payload_too_large());
     }
-    return UpdateRequest{std::move(*state), std::move(state_text), version.value(),
-                         std::move(token.value)};
+    UpdateRequest request{std::move(*state), std::move(state_text), version.value(),
+                          std::move(token.value)};
+    dispose(root);
+    return request;
 }
 
 Result<std::optional<std::string>, RequestError> parse_client_token(std::string_view payload,

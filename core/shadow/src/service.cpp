@@ -426,6 +426,7 @@ ShadowResponse ShadowService::update_impl(ShadowResponse response, std::string_v
     if (!delta_message.empty()) {
         response.notifications.push_back({"update/delta", std::move(delta_message)});
     }
+    detail::dispose(request.state);  // within the parse bound's depth
     return response;
 }
 

@@ -4,6 +4,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "shadow_harness.hpp"
 
@@ -153,6 +154,44 @@ BOOST_AUTO_TEST_CASE(a_rejected_merge_leaves_the_document_and_its_text_as_they_w
                json::parse(R"({"reported":{"a":1,"b":{"c":2},"e":5}})"));
     BOOST_TEST(documents["current"]["metadata"] == service.find(lamp)->metadata);
     BOOST_TEST(documents["current"]["version"] == 2);
+}
+
+// The accepted message echoes the request's state as to_payload writes it. Compact requests are
+// echoed from their own text, so a request whose text differs from that form in any way (spaces,
+// key order, a repeated key, -0, a number not in shortest form) must still come out rewritten.
+BOOST_AUTO_TEST_CASE(update_accepted_echoes_the_state_compact_whatever_the_request_looked_like) {
+    const std::vector<std::string> requests = {
+        R"({"state":{"reported":{"a":1,"b":[1,2],"c":{"d":"x"}}}})",
+        R"({"state": {"reported":{"a":1}}})",
+        R"({"state":{"reported":{"a": 1}}})",
+        R"({"state":{"reported":{"b":1,"a":2}}})",
+        R"({"state":{"reported":{"a":1,"a":2}}})",
+        R"({"state":{"reported":{"a":-0}}})",
+        R"({"state":{"reported":{"a":1.50}}})",
+        R"({"state":{"reported":{"a":1e2}}})",
+        R"({"state":{"reported":{"a":2.5,"b":-0.25,"c":1e-7}}})",
+        R"({"state":{"reported":{"a":[1, 2]}}})",
+        R"({"state":{"reported":{"a":1}},"state":{"desired":{"b":0.1}}})",
+        R"({"clientToken":"t","state":{"desired":{"a":true,"b":null}}})",
+        R"({"state":null})",
+        "{\"state\":{\"reported\":{\"a\":\"\\u0041\"}}}",
+    };
+    for (const std::string& request : requests) {
+        BOOST_TEST_CONTEXT(request) {
+            Fixture f;
+            const auto r = f.update_raw(lamp, request);
+            BOOST_REQUIRE(r.accepted());
+            const std::string expected =
+                R"("state":)" + reference_dump(json::parse(request)["state"]) + R"(,"timestamp":)";
+            std::string accepted;
+            for (const auto& n : r.notifications) {
+                if (n.suffix == "update/accepted") {
+                    accepted = n.payload;
+                }
+            }
+            BOOST_TEST(accepted.find(expected) != std::string::npos, accepted);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
