@@ -382,7 +382,10 @@ struct Server::Impl {
                     queue.pop_front();
                 }
                 if (job.cancelled && job.cancelled->load()) {
-                    continue;  // the connection closed while the job waited
+                    // The connection closed while the job waited. `done` may hold its last
+                    // reference: it is dropped on the IO thread, where connections live and die.
+                    asio::post(srv.io, [done = std::move(job.done)] {});
+                    continue;
                 }
                 auto result = runner.invoke(job.function_arn, job.event);
                 asio::post(srv.io, [done = std::move(job.done), result = std::move(result)]() mutable {
@@ -568,7 +571,8 @@ struct Server::Impl {
         // certificate...) goes to Broker::accept (begin_mqtt), which keeps it; not kept here too.
         PeerAddress address;
         // References: handlers in flight and the server's table. Atomic because a custom
-        // authorizer's job, which holds one, may be dropped on the authorizer's thread. An
+        // authorizer's job, which holds one, crosses to the authorizer's threads and back (it is
+        // dropped on the IO thread, so the connection dies there too). An
         // intrusive count, where std::shared_ptr would add a control block and a weak pointer
         // (memory per idle connection is a benchmark target).
         std::atomic<std::uint32_t> refs{0};
