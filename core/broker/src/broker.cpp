@@ -741,7 +741,7 @@ struct Broker::Impl {
     }
 
     void lifecycle_connect_failed(const PeerIdentity& peer, std::string_view client_id, Now now) {
-        if (client_id.empty() || client_id.find_first_of("+#") != std::string_view::npos) {
+        if (client_id.empty() || mqtt::contains_wildcard(client_id)) {
             return;
         }
         nlohmann::json j = {
@@ -1070,7 +1070,7 @@ struct Broker::Impl {
         if (connect.will) {
             c.rare_part().will = std::make_unique<mqtt::Will>(std::move(*connect.will));
         }
-        c.lifecycle = c.client_id.view().find_first_of("+#") == std::string_view::npos;
+        c.lifecycle = !mqtt::contains_wildcard(c.client_id.view());
         c.version_number = ++lifecycle_version;
         if (connect.version == Version::v5) {
             c.client_receive_maximum = connect.properties.receive_maximum.value_or(65535);

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "iotsim/common/assert.hpp"
+#include "iotsim/mqtt/topic.hpp"
 
 namespace iotsim::mqtt {
 namespace {
@@ -243,9 +244,7 @@ constexpr std::size_t vbi_size(std::size_t value) {
 // Reader: a bounds-checked cursor over one packet body. The first failure is kept in `error_`
 // and every read after it fails too, so callers just propagate `false`.
 
-bool has_wildcard(std::string_view topic) {
-    return topic.find_first_of("+#") != std::string_view::npos;
-}
+bool has_wildcard(std::string_view topic) { return contains_wildcard(topic); }
 
 class Reader {
 public:

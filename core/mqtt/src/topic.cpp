@@ -1,11 +1,37 @@
 #include "iotsim/mqtt/topic.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace iotsim::mqtt {
 
+bool contains_wildcard(std::string_view text) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    // Whether any byte of `v` is zero (exact: no false positives once combined as below).
+    const auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+    const char* p = text.data();
+    std::size_t left = text.size();
+    while (left >= 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p, sizeof word);
+        if (has_zero(word ^ (ones * 0x2BU)) || has_zero(word ^ (ones * 0x23U))) {
+            return true;
+        }
+        p += 8;
+        left -= 8;
+    }
+    for (; left > 0; --left, ++p) {
+        if (*p == '+' || *p == '#') {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool is_valid_topic_name(std::string_view topic) {
-    return !topic.empty() && topic.find_first_of("+#") == std::string_view::npos;
+    return !topic.empty() && !contains_wildcard(topic);
 }
 
 bool is_valid_topic_filter(std::string_view filter) {
@@ -18,7 +44,7 @@ bool is_valid_topic_filter(std::string_view filter) {
             continue;
         }
         const std::string_view level = filter.substr(level_start, i - level_start);
-        if (level.find_first_of("+#") != std::string_view::npos) {
+        if (contains_wildcard(level)) {
             if (level.size() != 1) {
                 return false;  // a wildcard must occupy a whole level
             }
@@ -45,7 +71,7 @@ std::optional<SharedFilter> parse_shared_filter(std::string_view filter) {
     out.share_name = rest.substr(0, slash);
     out.filter = rest.substr(slash + 1);
     out.valid = !out.share_name.empty() && !out.filter.empty() &&
-                out.share_name.find_first_of("+#") == std::string_view::npos &&
+                !contains_wildcard(out.share_name) &&
                 is_valid_topic_filter(out.filter);
     return out;
 }

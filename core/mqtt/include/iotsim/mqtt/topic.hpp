@@ -7,6 +7,10 @@ namespace iotsim::mqtt {
 
 /// MQTT topic syntax and AWS IoT Core's matching rule. Pure functions; no allocation.
 
+/// Whether `text` holds a '+' or a '#'. Eight bytes at a time: every PUBLISH's topic is checked
+/// on both sides of every hop, and std::string_view::find_first_of calls memchr once per byte.
+[[nodiscard]] bool contains_wildcard(std::string_view text);
+
 /// A topic name for PUBLISH: non-empty, no '+' or '#' [MQTT-4.7.3-1], [MQTT-3.3.2-2].
 [[nodiscard]] bool is_valid_topic_name(std::string_view topic);
 
