@@ -903,7 +903,7 @@ struct Broker::Impl {
         }
         mqtt::Packet& packet = decoded.value();
         if (auto* p = std::get_if<mqtt::Publish>(&packet)) {
-            handle_publish(c, std::move(*p), now);
+            handle_publish(c, *p, now);
         } else if (auto* a = std::get_if<mqtt::Ack>(&packet)) {
             handle_ack(c, *a, now);
         } else if (auto* s = std::get_if<mqtt::Subscribe>(&packet)) {
@@ -1116,7 +1116,8 @@ struct Broker::Impl {
         return milliseconds(std::int64_t{c.keep_alive_s} * 1500);
     }
 
-    void handle_publish(Connection& c, mqtt::Publish p, Now now) {
+    // `p` is the decoded packet: taken apart here (its topic and payload are moved out).
+    void handle_publish(Connection& c, mqtt::Publish& p, Now now) {
         ++stats.publishes_received;
         const bool v5 = c.version == Version::v5;
         if (p.qos == QoS::exactly_once) {

@@ -623,7 +623,7 @@ struct Client::Impl {
             return;
         }
         if (auto* publish = std::get_if<mqtt::Publish>(&packet)) {
-            handle_publish(out, std::move(*publish), now);
+            handle_publish(out, *publish, now);
         } else if (auto* ack = std::get_if<mqtt::Ack>(&packet);
                    ack && ack->type == mqtt::PacketType::puback) {
             handle_puback(out, *ack, now);
@@ -645,7 +645,8 @@ struct Client::Impl {
         }
     }
 
-    void handle_publish(Output& out, mqtt::Publish publish, Now now) {
+    // `publish` is the decoded packet: taken apart here (moved into MessageReceived).
+    void handle_publish(Output& out, mqtt::Publish& publish, Now now) {
         if (publish.qos == QoS::exactly_once) {
             // AWS grants at most QoS 1; a server that sends QoS 2 anyway is broken.
             protocol_error(out, now, ReasonCode::qos_not_supported,
@@ -830,7 +831,7 @@ struct Client::Impl {
             return token;
         }
         const std::size_t topic_bytes = topic.size();
-        mqtt::Packet packet{mqtt::Publish{}};
+        mqtt::Packet packet{std::in_place_type<mqtt::Publish>};
         auto& p = std::get<mqtt::Publish>(packet);
         p.qos = qos;
         p.retain = retain;

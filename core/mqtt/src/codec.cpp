@@ -936,7 +936,7 @@ template <class T, class Decoder>
 Result<Packet, DecodeError> decode_into(std::string_view body, Decoder&& decoder) {
     // The packet is filled in place inside the returned Result, so the strings PUBLISH copies
     // out of the body are never moved again (the Result is returned by NRVO).
-    Result<Packet, DecodeError> result{Packet{std::in_place_type<T>}};
+    Result<Packet, DecodeError> result{std::in_place, std::in_place_type<T>};
     Reader r(body);
     if (!decoder(r, std::get<T>(result.value()))) {
         result = r.error();

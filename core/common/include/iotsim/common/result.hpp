@@ -14,6 +14,10 @@ class [[nodiscard]] Result {
 public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
     Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit by design
+    /// The value constructed in place from `args` (no temporary T moved in: for large T).
+    template <class... Args>
+    explicit Result(std::in_place_t /*tag*/, Args&&... args)
+        : v_(std::in_place_index<0>, std::forward<Args>(args)...) {}
 
     [[nodiscard]] bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
