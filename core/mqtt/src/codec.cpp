@@ -244,8 +244,6 @@ constexpr std::size_t vbi_size(std::size_t value) {
 // Reader: a bounds-checked cursor over one packet body. The first failure is kept in `error_`
 // and every read after it fails too, so callers just propagate `false`.
 
-bool has_wildcard(std::string_view topic) { return contains_wildcard(topic); }
-
 class Reader {
 public:
     explicit Reader(std::string_view bytes, std::string_view truncated_message = msg::truncated)
@@ -453,7 +451,7 @@ bool read_property_value(Reader& r, std::uint8_t id, Properties& out) {
             return false;
         }
         // The Response Topic is a Topic Name: non-empty, no wildcards [MQTT-3.3.2-14].
-        if (topic.empty() || has_wildcard(topic)) {
+        if (topic.empty() || contains_wildcard(topic)) {
             return r.fail(ReasonCode::protocol_error, msg::response_topic_invalid);
         }
         out.response_topic.emplace(topic);
@@ -682,7 +680,7 @@ bool decode_connect_body(Reader& r, Connect& c) {
         }
         // The will is published to this topic, so it must be a valid Topic Name [MQTT-4.7.3-1],
         // [MQTT-3.3.2-2]; the CONNACK reason is "Topic Name invalid".
-        if (topic.empty() || has_wildcard(topic)) {
+        if (topic.empty() || contains_wildcard(topic)) {
             return r.fail(ReasonCode::topic_name_invalid, msg::will_topic_invalid);
         }
         will.topic.assign(topic);
@@ -739,7 +737,7 @@ bool decode_publish(Reader& r, Version version, std::uint8_t flags, Publish& p) 
     if (!r.read_utf8(topic)) {
         return false;
     }
-    if (has_wildcard(topic)) {  // [MQTT-3.3.2-2]
+    if (contains_wildcard(topic)) {  // [MQTT-3.3.2-2]
         return r.fail(ReasonCode::topic_name_invalid, msg::topic_wildcard);
     }
     if (qos > 0 && !read_packet_id(r, p.packet_id)) {

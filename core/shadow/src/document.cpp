@@ -601,17 +601,8 @@ void detail::write_payload(TextWriter& out, const json& value) {
             write_number(out, value.get<std::uint64_t>());
             return;
         case json::value_t::number_float: {
-            // nlohmann's own shortest round-trip formatting (Grisu2), so that the bytes are the
-            // ones dump() writes; non-finite numbers (never parsed from JSON) become null as there.
-            const double number = value.get<double>();
-            if (!std::isfinite(number)) {
-                out.write("null");
-                return;
-            }
             std::array<char, 64> buffer{};
-            const char* end =
-                nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), number);
-            out.write(std::string_view(buffer.data(), static_cast<std::size_t>(end - buffer.data())));
+            out.write(format_double(buffer, value.get<double>()));
             return;
         }
         case json::value_t::binary:
@@ -636,6 +627,15 @@ void detail::write_string(TextWriter& out, std::string_view text) {
 }
 
 void detail::write_integer(TextWriter& out, std::int64_t number) { write_number(out, number); }
+
+std::string_view detail::format_double(std::array<char, 64>& buffer, double number) {
+    if (!std::isfinite(number)) {
+        return "null";
+    }
+    const char* end =
+        nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), number);
+    return {buffer.data(), static_cast<std::size_t>(end - buffer.data())};
+}
 
 void detail::dispose(json& value) {
     if (value.is_object()) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,6 +69,11 @@ void apply_state_update(nlohmann::json& state, nlohmann::json& metadata,
 /// Writes to_payload(stamp_metadata(value, t)), where `leaf` is to_payload of a leaf's metadata
 /// (`{"timestamp":t}`).
 void write_stamp(TextWriter& out, const nlohmann::json& value, std::string_view leaf);
+
+/// How write_payload writes a double: nlohmann's shortest round-trip form (Grisu2), the bytes
+/// dump() writes; non-finite numbers (never parsed from JSON) as null, as there. The text lives
+/// in `buffer`.
+[[nodiscard]] std::string_view format_double(std::array<char, 64>& buffer, double number);
 
 /// Destroys what `value` holds, leaving it null: the destructor's work, children first, without
 /// the heap-allocated stack nlohmann's destructor builds for every non-empty object or array (a

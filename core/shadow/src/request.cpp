@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -11,8 +10,8 @@
 #include <utility>
 
 #include "iotsim/common/assert.hpp"
-#include "document_detail.hpp"
 #include "iotsim/shadow/document.hpp"
+#include "document_detail.hpp"
 
 namespace iotsim::shadow::detail {
 
@@ -297,14 +296,9 @@ private:
         if (result.ec != std::errc{} || result.ptr != p_) {
             return false;
         }
-        if (!rewritten_) {  // written back in shortest round-trip form (write_payload's)
+        if (!rewritten_) {  // written back as write_payload writes it?
             std::array<char, 64> buffer{};
-            const char* written =
-                std::isfinite(value)
-                    ? nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), value)
-                    : buffer.data();
-            rewritten_ = std::string_view(buffer.data(),
-                                          static_cast<std::size_t>(written - buffer.data())) !=
+            rewritten_ = format_double(buffer, value) !=
                          std::string_view(begin, static_cast<std::size_t>(p_ - begin));
         }
         out = value;
