@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -188,6 +190,90 @@ std::optional<Origin> parse_origin(std::string_view payload) {
     return o;
 }
 
+/// A publish plan's topic or payload for one device. The scenario format substitutes {device}
+/// in both, and {seq} and {time_ms} in a payload: {device} is written in once, when the device is
+/// added, and the numbers at each publish. What a placeholder becomes is not scanned again, so a
+/// device whose name contains "{seq}" publishes its name as it is.
+struct Template {
+    enum class Slot : std::uint8_t { seq, time_ms };
+    std::string literal;                                  // the text with {device} substituted
+    std::vector<std::pair<std::uint32_t, Slot>> slots;    // (offset into literal, what goes there)
+
+    static Template compile(std::string_view text, std::string_view device, bool numbers) {
+        Template t;
+        while (!text.empty()) {
+            const std::size_t brace = text.find('{');
+            t.literal.append(text.substr(0, brace));
+            if (brace == std::string_view::npos) {
+                break;
+            }
+            text.remove_prefix(brace);
+            if (numbers && text.starts_with("{seq}")) {
+                t.slots.emplace_back(static_cast<std::uint32_t>(t.literal.size()), Slot::seq);
+                text.remove_prefix(5);
+            } else if (text.starts_with("{device}")) {
+                t.literal.append(device);
+                text.remove_prefix(8);
+            } else if (numbers && text.starts_with("{time_ms}")) {
+                t.slots.emplace_back(static_cast<std::uint32_t>(t.literal.size()), Slot::time_ms);
+                text.remove_prefix(9);
+            } else {
+                t.literal.push_back('{');
+                text.remove_prefix(1);
+            }
+        }
+        return t;
+    }
+
+    /// Appends the text with the numbers in their slots.
+    void expand(std::string& out, std::uint64_t seq, std::int64_t time_ms) const {
+        std::size_t from = 0;
+        for (const auto& [at, slot] : slots) {
+            out.append(literal, from, at - from);
+            std::array<char, 24> digits{};
+            const auto end = slot == Slot::seq
+                                 ? std::to_chars(digits.data(), digits.data() + digits.size(), seq).ptr
+                                 : std::to_chars(digits.data(), digits.data() + digits.size(), time_ms).ptr;
+            out.append(digits.data(), end);
+            from = at;
+        }
+        out.append(literal, from, std::string::npos);
+    }
+};
+
+/// The last messages a device received (topic, payload), at most `max`: a ring whose slots are
+/// reused, so a device that keeps them costs no allocation per message once it is full.
+class Inbox {
+public:
+    void push(std::string&& topic, std::string&& payload, std::size_t max) {
+        if (ring_.size() < max) {
+            ring_.emplace_back(std::move(topic), std::move(payload));
+            return;
+        }
+        auto& slot = ring_[head_];
+        slot.first = std::move(topic);
+        slot.second = std::move(payload);
+        head_ = head_ + 1 == ring_.size() ? 0 : head_ + 1;
+    }
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> in_order() const {
+        std::vector<std::pair<std::string, std::string>> out;
+        out.reserve(ring_.size());
+        out.insert(out.end(), ring_.begin() + static_cast<std::ptrdiff_t>(head_), ring_.end());
+        out.insert(out.end(), ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(head_));
+        return out;
+    }
+
+private:
+    std::vector<std::pair<std::string, std::string>> ring_;
+    std::size_t head_ = 0;  // the oldest entry once the ring is full
+};
+
+/// Heterogeneous lookup by std::string_view in an unordered map keyed by std::string.
+struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 /// Seen sequence numbers of one publisher at one subscriber.
 struct SeenSeqs {
     std::vector<bool> seen;
@@ -354,14 +440,17 @@ struct Simulation::Impl {
         std::int32_t certificate = -1;  // index into certificates; -1: none
         std::string client_id;          // the client id its CONNECTs carry
         Rng rng{0};
-        std::deque<std::pair<std::string, std::string>> inbox;
+        Inbox inbox;
+        std::string publish_topic;      // spec.publish's topic, expanded once
+        Template payload_template;      // spec.publish's payload, {device} already substituted
         // QoS 1 publish token -> (seq, virtual time it was handed to the client).
         std::map<std::uint64_t, std::pair<std::uint64_t, Instant>> token_seq;
         std::vector<bool> acked_seqs;                      // for the delivery check
         std::vector<Instant> acked_sent_at;                // when each acknowledged seq was sent
         // When the device first saw a SUBACK: a subscriber owes nothing published before it.
         std::optional<Instant> subscribed_at;
-        std::map<std::string, SeenSeqs, std::less<>> seen;  // publisher -> seqs received
+        // publisher -> seqs received (looked up per message; never iterated, so unordered)
+        std::unordered_map<std::string, SeenSeqs, NameHash, std::equal_to<>> seen;
         // Filters unsubscribed (UNSUBACK received) on the current connection: a PUBLISH that
         // arrives after it on the same connection and matches no remaining subscription is a
         // delivery after unsubscribe (TCP keeps order, so the broker sent it after the UNSUBACK).
@@ -369,6 +458,7 @@ struct Simulation::Impl {
         std::map<std::uint64_t, std::vector<std::string>> pending_unsubscribe;  // token -> filters
     };
     std::vector<Device> devices;
+    std::string payload_scratch;     // behaviour(): the payload being published
     std::vector<std::string> names;  // device names by index, for the trace
     std::map<std::string, std::uint32_t> by_name;
     std::vector<Conn> conns{1};  // id 0 unused
@@ -629,6 +719,13 @@ struct Simulation::Impl {
     }
 
     void apply_broker(broker::Effects fx) {
+        apply_broker_effects(fx);
+        if (broker) {
+            broker->recycle(std::move(fx));
+        }
+    }
+
+    void apply_broker_effects(broker::Effects& fx) {
         run_rule_actions();
         const std::size_t count = fx.size();
         for (std::size_t i = 0; i < count; ++i) {
@@ -809,7 +906,9 @@ struct Simulation::Impl {
                 d.conn = 0;
                 apply_device(c.device, d.client->transport_closed(node_now(d.clock)));
             } else {
-                apply_device(c.device, d.client->receive(seg.bytes, node_now(d.clock)));
+                client::ClientEffects fx = take_client_fx();
+                d.client->receive(seg.bytes, node_now(d.clock), fx);
+                apply_device(c.device, std::move(fx));
             }
         }
         schedule(id, conns[id].to_device, false);
@@ -903,7 +1002,30 @@ struct Simulation::Impl {
 
     // ------------------------------------------------------------------ devices
 
+    // Effect vectors are reused: a vector the host has carried out goes back to a small pool
+    // (or, for the broker's, back to the broker), so that steady traffic allocates none.
+    std::vector<client::ClientEffects> client_fx_pool;
+    client::ClientEffects take_client_fx() {
+        if (client_fx_pool.empty()) {
+            return {};
+        }
+        client::ClientEffects fx = std::move(client_fx_pool.back());
+        client_fx_pool.pop_back();
+        return fx;
+    }
+    void give_client_fx(client::ClientEffects&& fx) {
+        if (client_fx_pool.size() < 8 && fx.capacity() != 0) {
+            fx.clear();
+            client_fx_pool.push_back(std::move(fx));
+        }
+    }
+
     void apply_device(std::uint32_t index, client::ClientEffects fx) {
+        apply_device_effects(index, fx);
+        give_client_fx(std::move(fx));
+    }
+
+    void apply_device_effects(std::uint32_t index, client::ClientEffects& fx) {
         for (auto& e : fx) {
             Device& d = devices[index];
             if (std::holds_alternative<client::OpenTransport>(e)) {
@@ -968,7 +1090,8 @@ struct Simulation::Impl {
         }
     }
 
-    void on_message(std::uint32_t index, const mqtt::Publish& p) {
+    /// `p` is the client's decoded packet, taken apart here (its strings end in the inbox).
+    void on_message(std::uint32_t index, mqtt::Publish& p) {
         Device& d = devices[index];
         ++d.stats.received;
         ++delivered;
@@ -976,12 +1099,6 @@ struct Simulation::Impl {
             ++d.stats.duplicates;
         }
         trace.pair(now, TraceKind::message_received, index, d.conn, p.topic, p.payload);
-        if (d.inbox_max > 0) {
-            d.inbox.emplace_back(p.topic, p.payload);
-            if (d.inbox.size() > d.inbox_max) {
-                d.inbox.pop_front();
-            }
-        }
         if (!d.unsubscribed.empty() && !p.dup) {
             check_after_unsubscribe(d, p.topic);
         }
@@ -989,6 +1106,13 @@ struct Simulation::Impl {
             Context ctx(*this, index);
             d.spec.hooks->on_message(ctx, p.topic, p.payload);
         }
+        check_origin(d, p);
+        if (d.inbox_max > 0) {
+            d.inbox.push(std::move(p.topic), std::move(p.payload), d.inbox_max);  // last: the checks read them
+        }
+    }
+
+    void check_origin(Device& d, const mqtt::Publish& p) {
         if (!options.check_publisher_order && options.check_qos1_delivered.empty()) {
             return;
         }
@@ -1073,12 +1197,10 @@ struct Simulation::Impl {
         }
         ++d.seq;
         const Now n = node_now(d.clock);
-        std::string payload;
-        expand_template(payload, plan.payload, d.spec.name, &d.seq, n.wall.unix_ms());
-        client::ClientEffects out;
-        std::string topic;
-        expand_template(topic, plan.topic, d.spec.name, nullptr, 0);
-        const std::uint64_t token = d.client->publish(std::move(topic), std::move(payload), plan.qos, plan.retain, n, out);
+        payload_scratch.clear();  // the client copies it into the packet: one buffer serves every publish
+        d.payload_template.expand(payload_scratch, d.seq, n.wall.unix_ms());
+        client::ClientEffects out = take_client_fx();
+        const std::uint64_t token = d.client->publish(d.publish_topic, payload_scratch, plan.qos, plan.retain, n, out);
         ++d.stats.published;
         if (plan.qos == mqtt::QoS::at_least_once && need_delivery_check(d.spec.name)) {
             d.token_seq[token] = {d.seq, now};
@@ -1094,39 +1216,6 @@ struct Simulation::Impl {
             }
         }
         return false;
-    }
-
-    // Writes `text` with its placeholders replaced, in one pass: {device}, and {seq} and
-    // {time_ms} when `seq` is given (the scenario format substitutes all three in a payload and
-    // {device} in a topic). What a placeholder becomes is not scanned again, so a device whose
-    // name contains "{seq}" publishes its name as it is.
-    static void expand_template(std::string& out, std::string_view text, std::string_view device,
-                                const std::uint64_t* seq, std::int64_t time_ms) {
-        out.reserve(text.size() + device.size() + 24);
-        while (!text.empty()) {
-            const std::size_t brace = text.find('{');
-            out.append(text.substr(0, brace));
-            if (brace == std::string_view::npos) {
-                return;
-            }
-            text.remove_prefix(brace);
-            std::array<char, 24> digits{};
-            if (seq != nullptr && text.starts_with("{seq}")) {
-                const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), *seq).ptr;
-                out.append(digits.data(), end);
-                text.remove_prefix(5);
-            } else if (text.starts_with("{device}")) {
-                out.append(device);
-                text.remove_prefix(8);
-            } else if (seq != nullptr && text.starts_with("{time_ms}")) {
-                const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), time_ms).ptr;
-                out.append(digits.data(), end);
-                text.remove_prefix(9);
-            } else {
-                out.push_back('{');
-                text.remove_prefix(1);
-            }
-        }
     }
 
     void power_on(std::uint32_t index) {
@@ -1413,8 +1502,8 @@ struct Simulation::Impl {
     // ------------------------------------------------------------------ the loop
 
     void run_until(Instant until) {
-        while (!queue.empty() && queue.top().at <= until) {
-            const Event e = queue.pop();
+        Event e;
+        while (queue.pop_due(until, e)) {
             prefetch_ahead();
             now = e.at;
             ++events;
@@ -1440,7 +1529,9 @@ struct Simulation::Impl {
             case EventKind::device_timer: {
                 Device& d = devices[e.a];
                 if (d.client && e.b == static_cast<std::uint32_t>(d.timer_generation)) {
-                    apply_device(e.a, d.client->timer_fired(node_now(d.clock)));
+                    client::ClientEffects fx = take_client_fx();
+                    d.client->timer_fired(node_now(d.clock), fx);
+                    apply_device(e.a, std::move(fx));
                 }
                 break;
             }
@@ -1546,6 +1637,10 @@ std::uint32_t Simulation::add_device(DeviceSpec spec) {
     d.has_hooks = spec.hooks != nullptr;
     d.trace_version = spec.client.version == mqtt::Version::v5 ? 5 : 4;
     d.inbox_max = spec.inbox_max;
+    if (spec.publish) {
+        d.publish_topic = Template::compile(spec.publish->topic, spec.name, false).literal;
+        d.payload_template = Template::compile(spec.publish->payload, spec.name, true);
+    }
     d.spec = std::move(spec);
     s.by_name.emplace(d.spec.name, index);
     s.names.push_back(d.spec.name);
@@ -1659,8 +1754,7 @@ std::vector<std::pair<std::string, std::string>> Simulation::received(const std:
     if (it == impl_->by_name.end()) {
         return {};
     }
-    const auto& inbox = impl_->devices[it->second].inbox;
-    return {inbox.begin(), inbox.end()};
+    return impl_->devices[it->second].inbox.in_order();
 }
 
 const broker::Broker* Simulation::broker() const {

@@ -63,4 +63,49 @@ BOOST_AUTO_TEST_CASE(a_peek_does_not_stop_events_being_scheduled_before_the_peek
     BOOST_TEST(q.empty());
 }
 
+BOOST_AUTO_TEST_CASE(pop_due_gives_the_reference_order_and_moves_nothing_when_the_next_event_is_later) {
+    // Goal: the run loop's pop_due(until) pops exactly what top()/pop() would, and a refusal
+    // (next event after `until`) leaves the queue able to take events at `until`.
+    // Method: the hold model above, popping with a random horizon; after each refusal an event
+    // is pushed at the horizon, where the simulator's clock then stands.
+    Rng rng(7);
+    EventQueue q;
+    std::set<std::tuple<std::int64_t, std::uint64_t, std::uint32_t>> reference;
+    std::int64_t now = 0;
+    std::uint32_t tag = 0;
+    std::size_t refusals = 0;
+    const auto push_at = [&](std::int64_t at) {
+        q.push(Instant{Duration(at)}, EventKind::noop, tag);
+        reference.emplace(at, q.scheduled() - 1, tag);
+        ++tag;
+    };
+    for (int step = 0; step < 200'000; ++step) {
+        if (q.empty() || rng.uniform(100) < 52) {
+            push_at(now + static_cast<std::int64_t>(rng.uniform(rng.chance(0.3) ? 4 : 1'000'000)));
+            continue;
+        }
+        const std::int64_t until = now + static_cast<std::int64_t>(rng.uniform(600'000));
+        Event e;
+        const bool due = std::get<0>(*reference.begin()) <= until;
+        BOOST_REQUIRE_EQUAL(q.pop_due(Instant{Duration(until)}, e), due);
+        if (!due) {
+            ++refusals;
+            now = until;
+            push_at(now);  // allowed: nothing moved past `until`
+            continue;
+        }
+        BOOST_REQUIRE_EQUAL(e.a, std::get<2>(*reference.begin()));
+        reference.erase(reference.begin());
+        now = e.at.since_epoch.count();
+    }
+    BOOST_TEST(refusals > 20U);  // (44 with this seed)
+    Event e;
+    while (q.pop_due(Instant{Duration(std::int64_t{1} << 62)}, e)) {
+        BOOST_REQUIRE_EQUAL(e.a, std::get<2>(*reference.begin()));
+        reference.erase(reference.begin());
+    }
+    BOOST_TEST(reference.empty());
+    BOOST_TEST(q.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

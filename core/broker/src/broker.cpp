@@ -661,36 +661,37 @@ struct Broker::Impl {
                                     (retain_flag ? 1U : 0U);
         EncodedVariant* cached = cacheable ? &encoded_cache[variant] : nullptr;
         if (cached == nullptr || !cached->valid) {
-            mqtt::Publish p;
-            p.qos = qos;
-            p.retain = retain_flag;
-            p.topic = m.topic;
-            p.packet_id = qos == QoS::at_least_once ? std::uint16_t{1} : std::uint16_t{0};
-            p.payload = m.payload;
+            // Encoded from the message where it lies (no Publish copy of its topic and payload).
+            mqtt::PublishRef p{false, qos, retain_flag, m.topic,
+                               qos == QoS::at_least_once ? std::uint16_t{1} : std::uint16_t{0}, m.payload, nullptr};
+            std::optional<mqtt::Properties> with_expiry;
             if (c.version == Version::v5) {
-                p.properties = m.properties;
+                p.properties = &m.properties;
                 if (m.expires_at) {
                     // Remaining lifetime in whole seconds (AWS sends 0 when <= 999 ms remain).
                     const auto left = std::chrono::duration_cast<seconds>(m.expires_at->since_unix_epoch -
                                                                           now.wall.since_unix_epoch);
-                    p.properties.message_expiry_interval = static_cast<std::uint32_t>(std::max<std::int64_t>(0, left.count()));
+                    with_expiry = m.properties;
+                    with_expiry->message_expiry_interval = static_cast<std::uint32_t>(std::max<std::int64_t>(0, left.count()));
+                    p.properties = &*with_expiry;
                 }
             }
-            std::string bytes;
-            mqtt::encode(p, c.version, bytes);
-            const mqtt::Frame f = mqtt::read_frame(bytes, mqtt::remaining_length_max);
-            const std::size_t offset = f.header_bytes + 2 + m.topic.size();
             if (cached == nullptr) {
-                if (bytes.size() > c.client_packet_bytes_max) {
+                if (mqtt::encoded_size(p, c.version) > c.client_packet_bytes_max) {
                     return false;
                 }
-                patch_packet_id(bytes, offset, qos, packet_id);
-                outbox(c) += bytes;
+                std::string& out = outbox(c);
+                const std::size_t at = out.size();
+                mqtt::encode(p, c.version, out);
+                const mqtt::Frame f = mqtt::read_frame(std::string_view(out).substr(at), mqtt::remaining_length_max);
+                patch_packet_id(out, at + f.header_bytes + 2 + m.topic.size(), qos, packet_id);
                 ++stats.messages_delivered;
                 return true;
             }
-            cached->bytes = std::move(bytes);
-            cached->packet_id_offset = offset;
+            cached->bytes.clear();  // its capacity serves every route
+            mqtt::encode(p, c.version, cached->bytes);
+            const mqtt::Frame f = mqtt::read_frame(cached->bytes, mqtt::remaining_length_max);
+            cached->packet_id_offset = f.header_bytes + 2 + m.topic.size();
             cached->valid = true;
         }
         if (cached->bytes.size() > c.client_packet_bytes_max) {
@@ -1482,6 +1483,13 @@ Effects Broker::receive(ConnectionId connection, std::string_view bytes, Now now
         impl_->receive(*found, bytes, now);
     }
     return impl_->finish();
+}
+
+void Broker::recycle(Effects&& spent) {
+    if (impl_->fx.empty() && impl_->fx.capacity() < spent.capacity()) {
+        spent.clear();
+        impl_->fx = std::move(spent);
+    }
 }
 
 Effects Broker::drained(ConnectionId connection, std::size_t bytes, Now now) {

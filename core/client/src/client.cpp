@@ -815,8 +815,8 @@ struct Client::Impl {
 
     // ------------------------------------------------------------------ application calls
 
-    std::uint64_t publish(Output& out, std::string topic, std::string payload, QoS qos, bool retain,
-                          mqtt::Properties properties, Now now) {
+    std::uint64_t publish(Output& out, std::string_view topic, std::string_view payload, QoS qos, bool retain,
+                          const mqtt::Properties* properties, Now now) {
         const std::uint64_t token = next_token++;
         const auto refuse = [&](ReasonCode reason) {
             ++stats.publishes_rejected;
@@ -830,18 +830,9 @@ struct Client::Impl {
             refuse(ReasonCode::topic_name_invalid);
             return token;
         }
-        const std::size_t topic_bytes = topic.size();
-        mqtt::Packet packet{std::in_place_type<mqtt::Publish>};
-        auto& p = std::get<mqtt::Publish>(packet);
-        p.qos = qos;
-        p.retain = retain;
-        p.topic = std::move(topic);
         // QoS 1 is encoded with a placeholder id; the real one is patched in when first sent.
-        p.packet_id = qos == QoS::at_least_once ? 1 : 0;
-        p.payload = std::move(payload);
-        if (v5()) {
-            p.properties = std::move(properties);
-        }
+        const mqtt::PublishRef packet{false, qos, retain, topic, static_cast<std::uint16_t>(qos == QoS::at_least_once ? 1 : 0),
+                                      payload, v5() ? properties : nullptr};
         const std::size_t size = mqtt::encoded_size(packet, options.version);
         if (size > mqtt::remaining_length_max) {
             refuse(ReasonCode::packet_too_large);
@@ -854,7 +845,8 @@ struct Client::Impl {
             } else if (server_packet_bytes_max != 0 && size > server_packet_bytes_max) {
                 refuse(ReasonCode::packet_too_large);
             } else {
-                write(out, packet, now);
+                mqtt::encode(packet, options.version, out.wire());
+                last_sent = now.monotonic;
                 ++stats.publishes_sent;
                 out.emit(PublishCompleted{token, ReasonCode::success, false});
             }
@@ -872,7 +864,7 @@ struct Client::Impl {
         o.bytes.reserve(size);
         mqtt::encode(packet, options.version, o.bytes);
         const mqtt::Frame frame = mqtt::read_frame(o.bytes, mqtt::remaining_length_max);
-        o.id_offset = static_cast<std::uint32_t>(frame.header_bytes + 2 + topic_bytes);
+        o.id_offset = static_cast<std::uint32_t>(frame.header_bytes + 2 + topic.size());
         queued.push_back(std::move(o));
         pump(out, now);
         return token;
@@ -976,10 +968,14 @@ ClientEffects Client::transport_failed(Now now) {
 
 ClientEffects Client::receive(std::string_view bytes, Now now) {
     ClientEffects fx;
+    receive(bytes, now, fx);
+    return fx;
+}
+
+void Client::receive(std::string_view bytes, Now now, ClientEffects& fx) {
     Output out(fx);
     impl_->receive(out, bytes, now);
     impl_->finish(out);
-    return fx;
 }
 
 ClientEffects Client::transport_closed(Now now) {
@@ -990,17 +986,20 @@ ClientEffects Client::transport_closed(Now now) {
 
 ClientEffects Client::timer_fired(Now now) {
     ClientEffects fx;
-    Output out(fx);
-    impl_->timer_fired(out, now);
-    impl_->finish(out);
+    timer_fired(now, fx);
     return fx;
 }
 
-std::uint64_t Client::publish(std::string topic, std::string payload, mqtt::QoS qos, bool retain,
-                              Now now, ClientEffects& out, mqtt::Properties properties) {
+void Client::timer_fired(Now now, ClientEffects& fx) {
+    Output out(fx);
+    impl_->timer_fired(out, now);
+    impl_->finish(out);
+}
+
+std::uint64_t Client::publish(std::string_view topic, std::string_view payload, mqtt::QoS qos, bool retain,
+                              Now now, ClientEffects& out, const mqtt::Properties* properties) {
     Output o(out, impl_->reusable_slot(out));
-    const std::uint64_t token = impl_->publish(o, std::move(topic), std::move(payload), qos, retain,
-                                               std::move(properties), now);
+    const std::uint64_t token = impl_->publish(o, topic, payload, qos, retain, properties, now);
     impl_->finish(o);
     impl_->remember_slot(out, o);
     return token;

@@ -1192,7 +1192,11 @@ Plan plan(const Connack& c, Version version) {
     return result;
 }
 
-Plan plan(const Publish& p, Version version) {
+PublishRef ref_of(const Publish& p) {
+    return PublishRef{p.dup, p.qos, p.retain, p.topic, p.packet_id, p.payload, &p.properties};
+}
+
+Plan plan(const PublishRef& p, Version version) {
     IOTSIM_ASSERT(p.qos <= QoS::exactly_once);
     const auto flags = static_cast<std::uint8_t>((p.dup ? 0x08U : 0U) |
                                                  (static_cast<std::uint8_t>(p.qos) << 1U) |
@@ -1200,12 +1204,14 @@ Plan plan(const Publish& p, Version version) {
     Plan result{first_byte_for(PacketType::publish, flags)};
     std::size_t size = string_size(p.topic) + (p.qos != QoS::at_most_once ? 2 : 0);
     if (is_v5(version)) {
-        result.properties = properties_size(p.properties, publish_rules);
+        result.properties = p.properties != nullptr ? properties_size(*p.properties, publish_rules) : 0;
         size += property_section_size(result.properties);
     }
     result.remaining_length = size + p.payload.size();
     return result;
 }
+
+Plan plan(const Publish& p, Version version) { return plan(ref_of(p), version); }
 
 Plan plan(const Ack& a, Version version) {
     IOTSIM_ASSERT(a.type == PacketType::puback || a.type == PacketType::pubrec ||
@@ -1353,15 +1359,23 @@ void write_body(std::string& out, const Connack& c, Version version, const Plan&
     }
 }
 
-void write_body(std::string& out, const Publish& p, Version version, const Plan& sizes) {
+void write_body(std::string& out, const PublishRef& p, Version version, const Plan& sizes) {
     put_string(out, p.topic);
     if (p.qos != QoS::at_most_once) {
         put_u16(out, p.packet_id);
     }
     if (is_v5(version)) {
-        put_properties(out, p.properties, sizes.properties);
+        if (p.properties != nullptr) {
+            put_properties(out, *p.properties, sizes.properties);
+        } else {
+            put_vbi(out, 0);
+        }
     }
     out.append(p.payload);
+}
+
+void write_body(std::string& out, const Publish& p, Version version, const Plan& sizes) {
+    write_body(out, ref_of(p), version, sizes);
 }
 
 void write_body(std::string& out, const Ack& a, Version /*version*/, const Plan& sizes) {
@@ -1552,29 +1566,39 @@ Result<Packet, DecodeError> decode(Version version, std::uint8_t first_byte,
     return DecodeError{ReasonCode::malformed_packet, msg::reserved_type};
 }
 
-void encode(const Packet& packet, Version version, std::string& out) {
-    std::visit(
-        [&](const auto& p) {
-            const Plan sizes = plan(p, version);
-            IOTSIM_ASSERT(sizes.remaining_length <= remaining_length_max);
-            const std::size_t start = out.size();
-            const std::size_t total = total_size(sizes);
-            out.reserve(start + total);
-            put_u8(out, sizes.first_byte);
-            put_vbi(out, sizes.remaining_length);
-            write_body(out, p, version, sizes);
-            // encoded_size() promises exactly this many bytes; a mismatch would corrupt framing.
-            IOTSIM_ASSERT(out.size() - start == total);
-        },
-        packet);
+namespace {
+
+template <class P>
+void encode_one(const P& p, Version version, std::string& out) {
+    const Plan sizes = plan(p, version);
+    IOTSIM_ASSERT(sizes.remaining_length <= remaining_length_max);
+    const std::size_t start = out.size();
+    const std::size_t total = total_size(sizes);
+    out.reserve(start + total);
+    put_u8(out, sizes.first_byte);
+    put_vbi(out, sizes.remaining_length);
+    write_body(out, p, version, sizes);
+    // encoded_size() promises exactly this many bytes; a mismatch would corrupt framing.
+    IOTSIM_ASSERT(out.size() - start == total);
 }
+
+}  // namespace
+
+void encode(const Packet& packet, Version version, std::string& out) {
+    std::visit([&](const auto& p) { encode_one(p, version, out); }, packet);
+}
+
+void encode(const PublishRef& publish, Version version, std::string& out) { encode_one(publish, version, out); }
 
 std::size_t encoded_size(const Packet& packet, Version version) {
     return std::visit([&](const auto& p) { return total_size(plan(p, version)); }, packet);
 }
 
+std::size_t encoded_size(const PublishRef& publish, Version version) { return total_size(plan(publish, version)); }
+
 bool is_valid_mqtt_utf8(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* const begin = p;
     const auto* const end = p + s.size();
     while (p != end) {
         // Topics and client ids are nearly always ASCII: skip eight bytes at a time while none
@@ -1591,6 +1615,14 @@ bool is_valid_mqtt_utf8(std::string_view s) {
         }
         if (p == end) {
             break;
+        }
+        if (end - p < 8 && end - begin >= 8) {
+            // Fewer than eight bytes left: the string's last eight (some already checked) at once.
+            std::uint64_t word = 0;
+            std::memcpy(&word, end - 8, sizeof word);
+            if (((word | ((word - ones) & ~word)) & highs) == 0) {
+                break;
+            }
         }
         const unsigned lead = *p;
         if (lead < 0x80U) {

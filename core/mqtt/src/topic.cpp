@@ -13,14 +13,20 @@ bool contains_wildcard(std::string_view text) {
     const auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
     const char* p = text.data();
     std::size_t left = text.size();
-    while (left >= 8) {
+    const auto wildcard_in = [&](const char* at) {
         std::uint64_t word = 0;
-        std::memcpy(&word, p, sizeof word);
-        if (has_zero(word ^ (ones * 0x2BU)) || has_zero(word ^ (ones * 0x23U))) {
+        std::memcpy(&word, at, sizeof word);
+        return has_zero(word ^ (ones * 0x2BU)) || has_zero(word ^ (ones * 0x23U));
+    };
+    while (left >= 8) {
+        if (wildcard_in(p)) {
             return true;
         }
         p += 8;
         left -= 8;
+    }
+    if (left > 0 && text.size() >= 8) {
+        return wildcard_in(text.data() + text.size() - 8);  // the last eight, overlapping
     }
     for (; left > 0; --left, ++p) {
         if (*p == '+' || *p == '#') {

@@ -263,8 +263,7 @@ public:
     std::uint64_t publish(std::string topic, std::string payload, QoS qos, bool retain = false,
                           Properties props = {}) {
         ClientEffects fx;
-        const std::uint64_t token = client.publish(std::move(topic), std::move(payload), qos,
-                                                   retain, now, fx, std::move(props));
+        const std::uint64_t token = client.publish(topic, payload, qos, retain, now, fx, &props);
         apply(std::move(fx));
         return token;
     }

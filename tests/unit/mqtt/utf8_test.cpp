@@ -51,6 +51,32 @@ BOOST_AUTO_TEST_CASE(high_byte_is_checked_at_every_position) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(every_length_and_position_is_checked_including_the_last_eight_bytes) {
+    // The fast path checks the last eight bytes of a string at once when fewer than eight are
+    // left: a zero, a stray high byte, a truncated or a valid multibyte sequence must be told
+    // apart at every position of every length, whatever the window overlaps.
+    for (std::size_t length = 1; length <= 24; ++length) {
+        const std::string text(length, 'a');
+        for (std::size_t i = 0; i < length; ++i) {
+            BOOST_TEST_CONTEXT("length " << length << ", position " << i) {
+                std::string zero = text;
+                zero[i] = '\0';
+                BOOST_TEST(!is_valid_mqtt_utf8(zero));
+                std::string high = text;
+                high[i] = static_cast<char>(0xFF);
+                BOOST_TEST(!is_valid_mqtt_utf8(high));
+                std::string lead = text;
+                lead[i] = static_cast<char>(0xC3);  // a lead byte followed by 'a' or nothing
+                BOOST_TEST(!is_valid_mqtt_utf8(lead));
+                std::string euro = text;
+                euro.replace(i, 1, "\xE2\x82\xAC");  // a valid three-byte sequence here
+                BOOST_TEST(is_valid_mqtt_utf8(euro));
+                BOOST_TEST(!is_valid_mqtt_utf8(euro + "\xE2\x82"));  // and a truncated one at the end
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(surrogates_are_invalid) {
     BOOST_TEST(!is_valid_mqtt_utf8(bytes({0xED, 0xA0, 0x80})));  // U+D800
     BOOST_TEST(!is_valid_mqtt_utf8(bytes({0xED, 0xBF, 0xBF})));  // U+DFFF

@@ -58,8 +58,10 @@ public:
     void push(Instant at, EventKind kind, std::uint32_t a = 0, std::uint64_t b = 0) {
         const auto t = time_of(at);
         IOTSIM_ASSERT(t >= last_);
-        buckets_[bucket_of(t)].push_back(Event{at, (next_sequence_++ << 8) | static_cast<std::uint64_t>(kind), a,
-                                               static_cast<std::uint32_t>(b)});
+        const std::size_t i = bucket_of(t);
+        buckets_[i].push_back(Event{at, (next_sequence_++ << 8) | static_cast<std::uint64_t>(kind), a,
+                                    static_cast<std::uint32_t>(b)});
+        mark(i);
         ++size_;
     }
 
@@ -93,12 +95,11 @@ public:
             return &buckets_[0][i];
         }
         const std::size_t rest = i - buckets_[0].size();
-        for (std::size_t b = 1; b < kBuckets; ++b) {
-            if (!buckets_[b].empty()) {
-                return rest < buckets_[b].size() ? &buckets_[b][rest] : nullptr;
-            }
+        if (nonempty_ == 0) {
+            return nullptr;
         }
-        return nullptr;
+        const auto& bucket = buckets_[first_nonempty()];
+        return rest < bucket.size() ? &bucket[rest] : nullptr;
     }
 
     Event pop() {
@@ -115,6 +116,28 @@ public:
         return out;
     }
 
+    /// Pops the next event into `out` if it is due at or before `until`; otherwise moves
+    /// nothing (as top() does) and returns false. top() then pop() in one look at the buckets.
+    bool pop_due(Instant until, Event& out) {
+        if (size_ == 0) {
+            return false;
+        }
+        if (head0_ < buckets_[0].size()) {
+            if (buckets_[0][head0_].at > until) {
+                return false;
+            }
+        } else {
+            const std::size_t i = first_nonempty();
+            const std::uint64_t least = least_in(i);
+            if (Instant{Duration(static_cast<std::int64_t>(least))} > until) {
+                return false;
+            }
+            refill(i, least);
+        }
+        out = pop();
+        return true;
+    }
+
     [[nodiscard]] std::uint64_t scheduled() const { return next_sequence_; }
 
 private:
@@ -127,28 +150,46 @@ private:
         return diff == 0 ? 0 : static_cast<std::size_t>(64 - __builtin_clzll(diff));
     }
 
+    /// The lowest non-empty bucket above 0 (one must exist).
     [[nodiscard]] std::size_t first_nonempty() const {
-        std::size_t i = 1;
-        while (buckets_[i].empty()) {
-            ++i;
+        IOTSIM_ASSERT(nonempty_ != 0);
+        return 1 + static_cast<std::size_t>(__builtin_ctzll(nonempty_));
+    }
+
+    /// Buckets 1..64 that hold events, as bits 0..63 (bucket 0 is tracked by its head).
+    void mark(std::size_t i) {
+        if (i != 0) {
+            nonempty_ |= std::uint64_t{1} << (i - 1);
         }
-        return i;
     }
 
     /// Bucket 0 is used up: the lowest non-empty bucket's minimum becomes the last time, and its
     /// events move to lower buckets (in order, so equal times keep their order).
     void refill() {
-        buckets_[0].clear();
-        head0_ = 0;
         const std::size_t i = first_nonempty();
-        auto& from = buckets_[i];
+        refill(i, least_in(i));
+    }
+
+    [[nodiscard]] std::uint64_t least_in(std::size_t i) const {
+        const auto& from = buckets_[i];
         std::uint64_t least = time_of(from.front().at);
         for (const Event& e : from) {
             least = time_of(e.at) < least ? time_of(e.at) : least;
         }
+        return least;
+    }
+
+    /// Moves bucket `i`, whose earliest time is `least`, down (see refill()).
+    void refill(std::size_t i, std::uint64_t least) {
+        buckets_[0].clear();
+        head0_ = 0;
+        auto& from = buckets_[i];
         last_ = least;
+        nonempty_ &= ~(std::uint64_t{1} << (i - 1));
         for (const Event& e : from) {
-            buckets_[bucket_of(time_of(e.at))].push_back(e);  // always a bucket below i
+            const std::size_t to = bucket_of(time_of(e.at));  // always a bucket below i
+            buckets_[to].push_back(e);
+            mark(to);
         }
         from.clear();
     }
@@ -158,6 +199,7 @@ private:
     std::size_t size_ = 0;
     std::uint64_t last_ = 0;  // the time of the last event popped (0 before the first)
     std::uint64_t next_sequence_ = 0;
+    std::uint64_t nonempty_ = 0;  // see mark()
 };
 
 }  // namespace iotsim::sim

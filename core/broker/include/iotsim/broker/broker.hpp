@@ -96,6 +96,9 @@ public:
                                           std::shared_ptr<const CustomCredentials> credentials, Now now);
     /// The wake-up requested by the last ArmTimer effect is due.
     [[nodiscard]] Effects timer_fired(Now now);
+    /// Optional: hands back an Effects vector the host has carried out, so that its capacity
+    /// holds later output (a host that always does has no allocation per input for it).
+    void recycle(Effects&& spent);
     /// Publishes a message from inside the service (HTTP publish, shadow service, rules), routed
     /// exactly as a client's PUBLISH. Retain is honoured.
     [[nodiscard]] Effects publish(Message message, Now now);

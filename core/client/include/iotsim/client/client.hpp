@@ -74,6 +74,8 @@ public:
     /// Bytes from the broker, any split. Malformed or unexpected input is a protocol error: MQTT 5
     /// writes DISCONNECT with the reason, then the transport is closed and the client backs off.
     [[nodiscard]] ClientEffects receive(std::string_view bytes, Now now);
+    /// The same, appending to `out` (a host that reuses one vector allocates none per input).
+    void receive(std::string_view bytes, Now now, ClientEffects& out);
     /// The transport closed under the client (EOF, reset): Disconnected, then back off.
     [[nodiscard]] ClientEffects transport_closed(Now now);
     /// The wake-up asked for by the last ArmTimer is due: connect timeout, keep-alive PINGREQ
@@ -81,14 +83,18 @@ public:
     /// device still detects a half-open connection), PINGRESP and acknowledgement timeouts, end
     /// of a back-off.
     [[nodiscard]] ClientEffects timer_fired(Now now);
+    /// The same, appending to `out`.
+    void timer_fired(Now now, ClientEffects& out);
 
     /// Publishes an application message; returns its token, completed exactly once by a
     /// PublishCompleted. QoS 0 is written at once if connected and dropped (counted) otherwise.
     /// QoS 1 is kept until its PUBACK: sent at once when connected and the in-flight window
     /// allows, queued otherwise (up to offline_queue_max), sent again after a reconnect.
-    /// `properties` are written for MQTT 5 only; they must be ones a PUBLISH may carry.
-    std::uint64_t publish(std::string topic, std::string payload, mqtt::QoS qos, bool retain,
-                          Now now, ClientEffects& out, mqtt::Properties properties = {});
+    /// `properties` (null: none) are written for MQTT 5 only; they must be ones a PUBLISH may
+    /// carry. Topic, payload and properties are copied into the encoded packet: the caller's
+    /// buffers may be reused at once.
+    std::uint64_t publish(std::string_view topic, std::string_view payload, mqtt::QoS qos, bool retain,
+                          Now now, ClientEffects& out, const mqtt::Properties* properties = nullptr);
     /// Subscribes (completed by SubscribeCompleted); sent now or after the next CONNACK. Filters
     /// the SUBACK grants are remembered for resubscribing. `entries` must not be empty.
     std::uint64_t subscribe(std::vector<mqtt::SubscribeEntry> entries, Now now, ClientEffects& out);

@@ -84,6 +84,8 @@ public:
                                                   std::shared_ptr<const broker::CustomCredentials> credentials,
                                                   Now now);
     [[nodiscard]] broker::Effects timer_fired(Now now);
+    /// Broker::recycle: an Effects vector the host has carried out, for its capacity.
+    void recycle(broker::Effects&& spent) { broker_.recycle(std::move(spent)); }
     /// A message from inside the service (HTTP publish, a tool), routed as a client's PUBLISH.
     [[nodiscard]] broker::Effects publish(broker::Message message, Now now);
     [[nodiscard]] broker::Effects shutdown(Now now);

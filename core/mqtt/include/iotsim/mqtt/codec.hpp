@@ -66,6 +66,23 @@ void encode(const Packet& packet, Version version, std::string& out);
 /// Size in bytes `encode` would append; used to honour a peer's Maximum Packet Size.
 [[nodiscard]] std::size_t encoded_size(const Packet& packet, Version version);
 
+/// A PUBLISH by reference, for encoding without copying its topic, payload and properties into
+/// a Publish first (the hot paths: a client's publish, the broker's deliveries). `properties`
+/// null means none; they are written for v5 only.
+struct PublishRef {
+    bool dup = false;
+    QoS qos = QoS::at_most_once;
+    bool retain = false;
+    std::string_view topic;
+    std::uint16_t packet_id = 0;  // QoS > 0 only
+    std::string_view payload;
+    const Properties* properties = nullptr;
+};
+
+/// The same bytes as encode(Packet{Publish{...}}) for the same fields.
+void encode(const PublishRef& publish, Version version, std::string& out);
+[[nodiscard]] std::size_t encoded_size(const PublishRef& publish, Version version);
+
 /// True when `s` is a well-formed MQTT UTF-8 string: valid UTF-8, no U+0000, no surrogates
 /// [MQTT-1.5.4-1], [MQTT-1.5.4-2].
 [[nodiscard]] bool is_valid_mqtt_utf8(std::string_view s);
