@@ -338,4 +338,39 @@ BOOST_AUTO_TEST_CASE(a_telemetry_template_substitutes_each_placeholder_once) {
     check_no_violations(s, seed);
 }
 
+BOOST_AUTO_TEST_CASE(a_device_keeps_its_last_messages_in_arrival_order_up_to_its_inbox_size) {
+    // Goal: received() gives the last inbox_max messages, oldest first, once the inbox has
+    // wrapped around (its slots are reused). Method: 12 messages into an inbox of 5.
+    const auto seed = test_seed(4);
+    sim::SimulationOptions o;
+    o.seed = seed;
+    sim::Simulation s(o);
+    auto sink = device("sink");
+    sink.subscribe = {{"t/#", {mqtt::QoS::at_least_once}}};
+    sink.inbox_max = 5;
+    s.add_device(sink);
+    auto meter = device("meter");
+    meter.start_at = seconds(2);
+    meter.publish = plan("t/{device}", seconds(1), mqtt::QoS::at_least_once);
+    meter.publish->payload = "{seq}";
+    meter.publish->count = 12;
+    s.add_device(meter);
+    s.run_until(Instant{seconds(5)});
+    const auto early = s.received("sink");  // not yet full
+    s.run_until(Instant{seconds(30)});
+    const auto got = s.received("sink");
+    BOOST_TEST_CONTEXT(repro(seed)) {
+        BOOST_TEST(s.device("sink")->received == 12U);
+        BOOST_REQUIRE(!early.empty());
+        BOOST_REQUIRE_LT(early.size(), 5U);
+        BOOST_TEST(early.front().second == "1");
+        BOOST_REQUIRE_EQUAL(got.size(), 5U);
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            BOOST_TEST(got[i].first == "t/meter");
+            BOOST_TEST(got[i].second == std::to_string(8 + i));
+        }
+    }
+    check_no_violations(s, seed);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
