@@ -74,7 +74,6 @@ public:
     static constexpr std::uint32_t broker_node = 0xFFFF'FFFF;
 
 private:
-    void mix(std::uint64_t v);
     void mix_bytes(std::string_view s);
     void header(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection);
     [[nodiscard]] std::string node_name(std::uint32_t node) const;
