@@ -83,7 +83,8 @@ void fanout() {
                 static_cast<unsigned long long>(n), w, static_cast<double>(n) / w);
 }
 
-double hour_run(int devices, Duration interval, Duration length, std::uint64_t* delivered) {
+double hour_run(int devices, Duration interval, Duration length, std::uint64_t* delivered,
+                mqtt::QoS qos = mqtt::QoS::at_least_once) {
     SimulationOptions o;
     o.seed = 2;
     Simulation s(o);
@@ -92,7 +93,7 @@ double hour_run(int devices, Duration interval, Duration length, std::uint64_t* 
     s.add_device(sink);
     DeviceSpec d = dev("d");
     d.client.keep_alive_s = 60;
-    d.publish = PublishPlan{"tele/{device}", interval, mqtt::QoS::at_least_once, false,
+    d.publish = PublishPlan{"tele/{device}", interval, qos, false,
                             R"({"device":"{device}","seq":{seq},"t":{time_ms}})", 0};
     s.add_fleet("dev", static_cast<std::size_t>(devices), d);
     const auto t0 = Clock::now();
@@ -147,6 +148,12 @@ int main(int argc, char** argv) {
     if (what == "hour" || what == "all") hour();
     if (what == "linear" || what == "all") linear();
     if (what == "memory" || what == "all") memory();
+    if (what == "hour_qos0") {
+        std::uint64_t delivered = 0;
+        const double w = hour_run(1000, seconds(1), hours(1), &delivered, mqtt::QoS::at_most_once);
+        std::printf("{\"bench\":\"hour_qos0\",\"devices\":1000,\"simulated_s\":3600,\"wall_s\":%.3f,\"delivered\":%llu,\"speedup\":%.0f}\n",
+                    w, static_cast<unsigned long long>(delivered), 3600.0 / w);
+    }
     if (what == "hour10m") {
         std::uint64_t delivered = 0;
         const double w = hour_run(1000, seconds(1), minutes(10), &delivered);

@@ -94,20 +94,22 @@ public:
     [[nodiscard]] bool empty() const { return count_ == 0; }
     Segment& front() { return slots_[head_]; }
     [[nodiscard]] const Segment& front() const { return slots_[head_]; }
-    void push_back(Segment seg) {
+    /// A new last segment for the caller to fill: an inline slot keeps the capacity of the
+    /// string it held before, so steady traffic allocates nothing.
+    Segment& push_back() {
         if (count_ < inline_slots && overflow_count_ == 0) {
-            slots_[(head_ + count_) % inline_slots] = std::move(seg);
+            Segment& slot = slots_[(head_ + count_) % inline_slots];
             ++count_;
-            return;
+            return slot;
         }
         if (!overflow_) {
             overflow_ = std::make_unique<std::deque<Segment>>();
         }
-        overflow_->push_back(std::move(seg));
         ++overflow_count_;
+        return overflow_->emplace_back();
     }
     void pop_front() {
-        slots_[head_].bytes = std::string{};  // moved from, or dropped: release what it holds
+        slots_[head_].bytes.clear();  // its capacity stays for the next segment
         head_ = (head_ + 1) % inline_slots;
         --count_;
         if (overflow_count_ != 0) {  // (the overflow deque itself is not touched otherwise)
@@ -763,7 +765,7 @@ struct Simulation::Impl {
                     check_deliveries(c, s->bytes);
                 }
                 const std::size_t n = s->bytes.size();
-                send(id, c.to_device, std::move(s->bytes), false, devices[c.device]);
+                send(id, c.to_device, s->bytes, false, devices[c.device]);  // copied: the broker reuses the string
                 // The simulated socket buffer accepts everything at once.
                 if (broker) {
                     apply_broker(broker->drained(s->connection, n, node_now(broker_clock)));
@@ -801,7 +803,7 @@ struct Simulation::Impl {
     }
 
     /// Queues `bytes` (or a FIN) on one direction of a connection with the device's link model.
-    void send(std::uint32_t id, Direction& dir, std::string bytes, bool fin, Device& d) {
+    void send(std::uint32_t id, Direction& dir, std::string_view bytes, bool fin, Device& d) {
         const LinkOptions& link = d.link;
         Instant leave = std::max(now, dir.link_free);
         if (link.bandwidth_bytes_per_s > 0 && !bytes.empty()) {
@@ -816,9 +818,12 @@ struct Simulation::Impl {
         }
         Instant at = std::max(leave + delay, dir.last);
         const bool is_to_broker = &dir == &conns[id].to_broker;
-        auto push = [&](Segment seg) {
-            dir.last = seg.at;
-            dir.queue.push_back(std::move(seg));
+        auto push = [&](Instant seg_at, std::string_view seg_bytes, bool seg_fin) {
+            dir.last = seg_at;
+            Segment& seg = dir.queue.push_back();  // a slot whose string keeps its capacity
+            seg.at = seg_at;
+            seg.bytes.assign(seg_bytes);
+            seg.fin = seg_fin;
         };
         if (!fin && bytes.size() > 1 && net_rng.chance(link.split_probability)) {
             // Split into 2..4 segments at random points, a microsecond apart.
@@ -829,12 +834,12 @@ struct Simulation::Impl {
                 if (p + 1 < parts && len > 1) {
                     len = 1 + static_cast<std::size_t>(net_rng.uniform(len - 1));
                 }
-                push(Segment{at, bytes.substr(offset, len), false});
+                push(at, bytes.substr(offset, len), false);
                 offset += len;
                 at = at + std::chrono::microseconds(1);
             }
         } else {
-            push(Segment{at, std::move(bytes), fin});
+            push(at, bytes, fin);
         }
         schedule(id, dir, is_to_broker);
     }
@@ -851,15 +856,21 @@ struct Simulation::Impl {
 
     /// The next segment, coalesced with every later data segment already due: like a TCP read,
     /// the receiver gets all the bytes that have arrived, whatever writes they came from.
-    Segment take_segment(Direction& dir) {
-        Segment seg = std::move(dir.queue.front());
+    /// Into `seg` (the caller's scratch, whose string is swapped with the slot's: no copy, and
+    /// both keep their capacity).
+    void take_segment(Direction& dir, Segment& seg) {
+        Segment& front = dir.queue.front();
+        seg.at = front.at;
+        seg.fin = front.fin;
+        seg.bytes.swap(front.bytes);
         dir.queue.pop_front();
         while (!seg.fin && !dir.queue.empty() && !dir.queue.front().fin && dir.queue.front().at <= now) {
             seg.bytes += dir.queue.front().bytes;
             dir.queue.pop_front();
         }
-        return seg;
     }
+    Segment to_broker_scratch;  // the segment being delivered (deliveries never nest)
+    Segment to_device_scratch;
 
     void deliver_to_broker(std::uint32_t id) {
         Conn& c = conns[id];
@@ -872,7 +883,8 @@ struct Simulation::Impl {
             dir.stalled = true;  // TCP keeps retransmitting; the bytes arrive after the heal
             return;
         }
-        Segment seg = take_segment(dir);
+        Segment& seg = to_broker_scratch;
+        take_segment(dir, seg);
         if (c.broker_open && broker && c.broker_incarnation == broker_incarnation) {
             if (seg.fin) {
                 c.broker_open = false;
@@ -899,7 +911,8 @@ struct Simulation::Impl {
             dir.stalled = true;
             return;
         }
-        Segment seg = take_segment(dir);
+        Segment& seg = to_device_scratch;
+        take_segment(dir, seg);
         if (c.device_open && d.client && d.conn == id) {
             if (seg.fin) {
                 c.device_open = false;
@@ -1022,6 +1035,9 @@ struct Simulation::Impl {
 
     void apply_device(std::uint32_t index, client::ClientEffects fx) {
         apply_device_effects(index, fx);
+        if (auto& c = devices[index].client) {
+            c->recycle(fx);  // the written strings go back to the client (send() copied them)
+        }
         give_client_fx(std::move(fx));
     }
 
@@ -1034,7 +1050,7 @@ struct Simulation::Impl {
                 if (d.conn != 0 && conns[d.conn].device_open) {
                     trace.bytes(now, TraceKind::bytes_to_broker, index, d.conn, s->bytes,
                                 d.trace_version);
-                    send(d.conn, conns[d.conn].to_broker, std::move(s->bytes), false, d);
+                    send(d.conn, conns[d.conn].to_broker, s->bytes, false, d);  // copied: the client reuses it
                 }
             } else if (std::holds_alternative<client::CloseTransport>(e)) {
                 if (d.conn != 0) {

@@ -176,6 +176,14 @@ struct Broker::Impl {
         std::string bytes;
     };
     std::vector<Outbox> dirty;
+    // Emptied output strings a host handed back (recycle()), to write the next outputs into.
+    std::vector<std::string> spare_bytes;
+    void keep_spare(std::string&& s) {
+        if (spare_bytes.size() < 32 && s.capacity() > 15 && s.capacity() <= 64 * 1024) {
+            s.clear();
+            spare_bytes.push_back(std::move(s));
+        }
+    }
     bool store_dirty = false;
 
     // Routing scratch, reused across messages to avoid per-message allocation.
@@ -240,7 +248,12 @@ struct Broker::Impl {
     /// the next call for another connection.
     std::string& outbox(Connection& c) {
         if (c.outbox_slot == 0) {
-            dirty.push_back(Outbox{&c, {}});
+            std::string bytes;
+            if (!spare_bytes.empty()) {
+                bytes = std::move(spare_bytes.back());
+                spare_bytes.pop_back();
+            }
+            dirty.push_back(Outbox{&c, std::move(bytes)});
             c.outbox_slot = static_cast<std::uint32_t>(dirty.size());
         }
         return dirty[c.outbox_slot - 1].bytes;
@@ -1215,7 +1228,7 @@ struct Broker::Impl {
         accept_message(std::move(m), now);
         if (qos == QoS::at_least_once) {
             // The store is committed before this PUBACK leaves (finish()/drop()).
-            write(c, mqtt::Ack{mqtt::PacketType::puback, packet_id, ReasonCode::success, {}});
+            mqtt::encode(mqtt::Ack{mqtt::PacketType::puback, packet_id, ReasonCode::success, {}}, c.version, outbox(c));
         }
     }
 
@@ -1486,6 +1499,11 @@ Effects Broker::receive(ConnectionId connection, std::string_view bytes, Now now
 }
 
 void Broker::recycle(Effects&& spent) {
+    for (auto& e : spent) {
+        if (auto* send = std::get_if<Send>(&e)) {
+            impl_->keep_spare(std::move(send->bytes));
+        }
+    }
     if (impl_->fx.empty() && impl_->fx.capacity() < spent.capacity()) {
         spent.clear();
         impl_->fx = std::move(spent);

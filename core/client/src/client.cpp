@@ -96,14 +96,20 @@ bool is_sendable_topic(std::string_view topic) {
 class Output {
 public:
     /// `slot`: a SendBytes that an earlier call left in `effects` and that may be extended.
-    explicit Output(ClientEffects& effects, std::size_t slot = no_slot)
-        : effects_(effects), start_(effects.size()), slot_(slot) {}
+    /// `spare`: emptied strings to write into (their capacity saves an allocation), if any.
+    explicit Output(ClientEffects& effects, std::size_t slot = no_slot, std::vector<std::string>* spare = nullptr)
+        : effects_(effects), start_(effects.size()), slot_(slot), spare_(spare) {}
 
     std::string& wire() {
         IOTSIM_ASSERT(!closed_);
         if (slot_ == no_slot) {
             slot_ = start_;
-            effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_), SendBytes{});
+            SendBytes send;
+            if (spare_ != nullptr && !spare_->empty()) {
+                send.bytes = std::move(spare_->back());
+                spare_->pop_back();
+            }
+            effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_), std::move(send));
         }
         return std::get<SendBytes>(effects_[slot_]).bytes;
     }
@@ -111,6 +117,12 @@ public:
     template <class E>
     void emit(E effect) {
         effects_.emplace_back(std::move(effect));
+    }
+
+    /// An effect constructed where it lies in the vector (for the large ones).
+    template <class E, class... Args>
+    void emplace(Args&&... args) {
+        effects_.emplace_back(std::in_place_type<E>, std::forward<Args>(args)...);
     }
 
     /// CloseTransport after every byte written so far.
@@ -126,6 +138,7 @@ private:
     ClientEffects& effects_;
     std::size_t start_ = 0;
     std::size_t slot_ = no_slot;
+    std::vector<std::string>* spare_ = nullptr;
     bool closed_ = false;
 };
 
@@ -200,6 +213,17 @@ struct Client::Impl {
     std::uint64_t shared_epoch = 0;
 
     std::deque<Request> requests;                     // in call order
+    // Emptied byte strings (acknowledged PUBLISHes, written SendBytes the host handed back),
+    // reused for the next ones: a steady publisher allocates none. At most spare_max.
+    std::vector<std::string> spare_bytes;
+    static constexpr std::size_t spare_max = 2;
+    void keep_spare(std::string&& s) {
+        // Over 15 bytes (the string's own buffer), under 64 KiB (a big one is not kept idle).
+        if (spare_bytes.size() < spare_max && s.capacity() > 15 && s.capacity() <= 64 * 1024) {
+            s.clear();
+            spare_bytes.push_back(std::move(s));
+        }
+    }
     std::vector<mqtt::SubscribeEntry> subscriptions;  // granted, for resubscribing
 
     // ------------------------------------------------------------------ plumbing
@@ -660,15 +684,15 @@ struct Client::Impl {
             return;
         }
         if (publish.qos == QoS::at_least_once) {
-            write(out,
-                  mqtt::Ack{mqtt::PacketType::puback, publish.packet_id, ReasonCode::success, {}},
-                  now);
+            mqtt::encode(mqtt::Ack{mqtt::PacketType::puback, publish.packet_id, ReasonCode::success, {}},
+                         options.version, out.wire());
+            last_sent = now.monotonic;
         }
         ++stats.messages_received;
         if (publish.dup) {
             ++stats.duplicates_received;
         }
-        out.emit(MessageReceived{std::move(publish)});
+        out.emplace<MessageReceived>(std::move(publish));  // built in the effects vector: one move
     }
 
     void handle_puback(Output& out, const mqtt::Ack& ack, Now now) {
@@ -682,6 +706,7 @@ struct Client::Impl {
             return;
         }
         const std::uint64_t token = it->token;
+        keep_spare(std::move(it->bytes));
         inflight.erase(it);
         if (static_cast<std::uint8_t>(ack.reason) >= 0x80) {
             ++stats.publishes_failed;  // final: resending a refused message cannot help
@@ -861,6 +886,10 @@ struct Client::Impl {
         }
         Outbound o;
         o.token = token;
+        if (!spare_bytes.empty()) {
+            o.bytes = std::move(spare_bytes.back());
+            spare_bytes.pop_back();
+        }
         o.bytes.reserve(size);
         mqtt::encode(packet, options.version, o.bytes);
         const mqtt::Frame frame = mqtt::read_frame(o.bytes, mqtt::remaining_length_max);
@@ -929,7 +958,7 @@ Client& Client::operator=(Client&&) noexcept = default;
 
 ClientEffects Client::start(Now now) {
     ClientEffects fx;
-    Output out(fx);
+    Output out(fx, no_slot, &impl_->spare_bytes);
     if (impl_->state == ClientState::idle || impl_->state == ClientState::stopped) {
         impl_->attempt = 0;
         impl_->begin_attempt(out, now);
@@ -940,7 +969,7 @@ ClientEffects Client::start(Now now) {
 
 ClientEffects Client::transport_up(Now now) {
     ClientEffects fx;
-    Output out(fx);
+    Output out(fx, no_slot, &impl_->spare_bytes);
     impl_->transport_up(out, now);
     impl_->finish(out);
     return fx;
@@ -948,7 +977,7 @@ ClientEffects Client::transport_up(Now now) {
 
 ClientEffects Client::transport_failed(Now now) {
     ClientEffects fx;
-    Output out(fx);
+    Output out(fx, no_slot, &impl_->spare_bytes);
     switch (impl_->state) {
         case ClientState::connecting:  // closed before it was ever up: a failed open
             ++impl_->stats.transport_failures;
@@ -973,7 +1002,7 @@ ClientEffects Client::receive(std::string_view bytes, Now now) {
 }
 
 void Client::receive(std::string_view bytes, Now now, ClientEffects& fx) {
-    Output out(fx);
+    Output out(fx, no_slot, &impl_->spare_bytes);
     impl_->receive(out, bytes, now);
     impl_->finish(out);
 }
@@ -991,14 +1020,14 @@ ClientEffects Client::timer_fired(Now now) {
 }
 
 void Client::timer_fired(Now now, ClientEffects& fx) {
-    Output out(fx);
+    Output out(fx, no_slot, &impl_->spare_bytes);
     impl_->timer_fired(out, now);
     impl_->finish(out);
 }
 
 std::uint64_t Client::publish(std::string_view topic, std::string_view payload, mqtt::QoS qos, bool retain,
                               Now now, ClientEffects& out, const mqtt::Properties* properties) {
-    Output o(out, impl_->reusable_slot(out));
+    Output o(out, impl_->reusable_slot(out), &impl_->spare_bytes);
     const std::uint64_t token = impl_->publish(o, topic, payload, qos, retain, properties, now);
     impl_->finish(o);
     impl_->remember_slot(out, o);
@@ -1007,7 +1036,7 @@ std::uint64_t Client::publish(std::string_view topic, std::string_view payload, 
 
 std::uint64_t Client::subscribe(std::vector<mqtt::SubscribeEntry> entries, Now now,
                                 ClientEffects& out) {
-    Output o(out, impl_->reusable_slot(out));
+    Output o(out, impl_->reusable_slot(out), &impl_->spare_bytes);
     const std::uint64_t token = impl_->subscribe(o, std::move(entries), now);
     impl_->finish(o);
     impl_->remember_slot(out, o);
@@ -1015,7 +1044,7 @@ std::uint64_t Client::subscribe(std::vector<mqtt::SubscribeEntry> entries, Now n
 }
 
 std::uint64_t Client::unsubscribe(std::vector<std::string> filters, Now now, ClientEffects& out) {
-    Output o(out, impl_->reusable_slot(out));
+    Output o(out, impl_->reusable_slot(out), &impl_->spare_bytes);
     const std::uint64_t token = impl_->unsubscribe(o, std::move(filters), now);
     impl_->finish(o);
     impl_->remember_slot(out, o);
@@ -1024,10 +1053,18 @@ std::uint64_t Client::unsubscribe(std::vector<std::string> filters, Now now, Cli
 
 ClientEffects Client::disconnect(Now now) {
     ClientEffects fx;
-    Output out(fx);
+    Output out(fx, no_slot, &impl_->spare_bytes);
     impl_->disconnect(out, now);
     impl_->finish(out);
     return fx;
+}
+
+void Client::recycle(ClientEffects& spent) {
+    for (auto& e : spent) {
+        if (auto* send = std::get_if<SendBytes>(&e)) {
+            impl_->keep_spare(std::move(send->bytes));
+        }
+    }
 }
 
 ClientState Client::state() const { return impl_->state; }

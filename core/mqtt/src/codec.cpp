@@ -1590,6 +1590,8 @@ void encode(const Packet& packet, Version version, std::string& out) {
 
 void encode(const PublishRef& publish, Version version, std::string& out) { encode_one(publish, version, out); }
 
+void encode(const Ack& ack, Version version, std::string& out) { encode_one(ack, version, out); }
+
 std::size_t encoded_size(const Packet& packet, Version version) {
     return std::visit([&](const auto& p) { return total_size(plan(p, version)); }, packet);
 }

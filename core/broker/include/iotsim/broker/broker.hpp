@@ -97,7 +97,8 @@ public:
     /// The wake-up requested by the last ArmTimer effect is due.
     [[nodiscard]] Effects timer_fired(Now now);
     /// Optional: hands back an Effects vector the host has carried out, so that its capacity
-    /// holds later output (a host that always does has no allocation per input for it).
+    /// holds later output, and so do the Sends' byte strings the host left in it (a host that
+    /// copies the bytes out and always recycles allocates neither per input).
     void recycle(Effects&& spent);
     /// Publishes a message from inside the service (HTTP publish, shadow service, rules), routed
     /// exactly as a client's PUBLISH. Retain is honoured.

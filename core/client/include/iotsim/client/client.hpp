@@ -85,6 +85,9 @@ public:
     [[nodiscard]] ClientEffects timer_fired(Now now);
     /// The same, appending to `out`.
     void timer_fired(Now now, ClientEffects& out);
+    /// Optional: the host has carried out `spent` (this client's effects); the written byte
+    /// strings in it are kept (a couple at most) to write the next packets into.
+    void recycle(ClientEffects& spent);
 
     /// Publishes an application message; returns its token, completed exactly once by a
     /// PublishCompleted. QoS 0 is written at once if connected and dropped (counted) otherwise.

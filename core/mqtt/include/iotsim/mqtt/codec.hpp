@@ -79,6 +79,9 @@ struct PublishRef {
     const Properties* properties = nullptr;
 };
 
+/// The same bytes as encode(Packet{ack}), without building the Packet (PUBACK on the hot path).
+void encode(const Ack& ack, Version version, std::string& out);
+
 /// The same bytes as encode(Packet{Publish{...}}) for the same fields.
 void encode(const PublishRef& publish, Version version, std::string& out);
 [[nodiscard]] std::size_t encoded_size(const PublishRef& publish, Version version);
