@@ -765,7 +765,7 @@ struct Simulation::Impl {
                     check_deliveries(c, s->bytes);
                 }
                 const std::size_t n = s->bytes.size();
-                send(id, c.to_device, s->bytes, false, devices[c.device]);  // copied: the broker reuses the string
+                send(id, c.to_device, s->bytes, false, devices[c.device]);  // swapped: the broker reuses what comes back
                 // The simulated socket buffer accepts everything at once.
                 if (broker) {
                     apply_broker(broker->drained(s->connection, n, node_now(broker_clock)));
@@ -776,7 +776,7 @@ struct Simulation::Impl {
                 if (c.broker_open) {
                     c.broker_open = false;
                     trace.note(now, TraceKind::close, Trace::broker_node, id, "broker closed");
-                    send(id, c.to_device, {}, true, devices[c.device]);
+                    send(id, c.to_device, no_bytes, true, devices[c.device]);
                 }
             } else if (auto* t = std::get_if<broker::ArmTimer>(&e)) {
                 ++broker_timer_generation;
@@ -803,7 +803,10 @@ struct Simulation::Impl {
     }
 
     /// Queues `bytes` (or a FIN) on one direction of a connection with the device's link model.
-    void send(std::uint32_t id, Direction& dir, std::string_view bytes, bool fin, Device& d) {
+    /// The bytes are taken by swapping strings: `bytes` comes back empty, holding the buffer of
+    /// the segment slot they went into, for the writer to reuse (Broker/Client::recycle); the
+    /// slot gets the writer's buffer, still in the cache.
+    void send(std::uint32_t id, Direction& dir, std::string& bytes, bool fin, Device& d) {
         const LinkOptions& link = d.link;
         Instant leave = std::max(now, dir.link_free);
         if (link.bandwidth_bytes_per_s > 0 && !bytes.empty()) {
@@ -818,12 +821,12 @@ struct Simulation::Impl {
         }
         Instant at = std::max(leave + delay, dir.last);
         const bool is_to_broker = &dir == &conns[id].to_broker;
-        auto push = [&](Instant seg_at, std::string_view seg_bytes, bool seg_fin) {
+        auto push = [&](Instant seg_at, bool seg_fin) -> Segment& {
             dir.last = seg_at;
             Segment& seg = dir.queue.push_back();  // a slot whose string keeps its capacity
             seg.at = seg_at;
-            seg.bytes.assign(seg_bytes);
             seg.fin = seg_fin;
+            return seg;
         };
         if (!fin && bytes.size() > 1 && net_rng.chance(link.split_probability)) {
             // Split into 2..4 segments at random points, a microsecond apart.
@@ -834,12 +837,13 @@ struct Simulation::Impl {
                 if (p + 1 < parts && len > 1) {
                     len = 1 + static_cast<std::size_t>(net_rng.uniform(len - 1));
                 }
-                push(at, bytes.substr(offset, len), false);
+                push(at, false).bytes.assign(bytes, offset, len);
                 offset += len;
                 at = at + std::chrono::microseconds(1);
             }
         } else {
-            push(at, bytes, fin);
+            push(at, fin).bytes.swap(bytes);
+            bytes.clear();
         }
         schedule(id, dir, is_to_broker);
     }
@@ -870,6 +874,7 @@ struct Simulation::Impl {
         }
     }
     Segment to_broker_scratch;  // the segment being delivered (deliveries never nest)
+    std::string no_bytes;       // a FIN's (empty) bytes
     Segment to_device_scratch;
 
     void deliver_to_broker(std::uint32_t id) {
@@ -1050,7 +1055,7 @@ struct Simulation::Impl {
                 if (d.conn != 0 && conns[d.conn].device_open) {
                     trace.bytes(now, TraceKind::bytes_to_broker, index, d.conn, s->bytes,
                                 d.trace_version);
-                    send(d.conn, conns[d.conn].to_broker, s->bytes, false, d);  // copied: the client reuses it
+                    send(d.conn, conns[d.conn].to_broker, s->bytes, false, d);  // swapped: the client reuses what comes back
                 }
             } else if (std::holds_alternative<client::CloseTransport>(e)) {
                 if (d.conn != 0) {
@@ -1059,7 +1064,7 @@ struct Simulation::Impl {
                     if (c.device_open) {
                         c.device_open = false;
                         trace.note(now, TraceKind::close, index, d.conn, "device closed");
-                        send(d.conn, c.to_broker, {}, true, d);
+                        send(d.conn, c.to_broker, no_bytes, true, d);
                     }
                     d.conn = 0;
                 }
@@ -1273,7 +1278,7 @@ struct Simulation::Impl {
             if (c.device_open) {
                 c.device_open = false;
                 if (reset_connection) {
-                    send(d.conn, c.to_broker, {}, true, d);  // the OS resets the socket
+                    send(d.conn, c.to_broker, no_bytes, true, d);  // the OS resets the socket
                 }
             }
             d.conn = 0;
@@ -1369,7 +1374,7 @@ struct Simulation::Impl {
                         Conn& c = conns[id];
                         if (c.broker_open) {
                             c.broker_open = false;
-                            send(id, c.to_device, {}, true, devices[c.device]);  // RST from the OS
+                            send(id, c.to_device, no_bytes, true, devices[c.device]);  // RST from the OS
                         }
                     }
                     if (f.duration > Duration::zero()) {
