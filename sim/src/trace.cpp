@@ -49,20 +49,18 @@ inline std::uint64_t fold(std::uint64_t a, std::uint64_t b) {
     return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
 
-inline std::uint64_t load_le64(const char* p) {
-    std::uint64_t v = 0;
+/// sizeof(T) bytes as a little-endian number, whatever the host's byte order (one load on x86).
+template <class T>
+inline std::uint64_t load_le(const char* p) {
+    T v = 0;
     std::memcpy(&v, p, sizeof v);
     if constexpr (std::endian::native == std::endian::big) {
-        v = __builtin_bswap64(v);
-    }
-    return v;
-}
-
-inline std::uint64_t load_le32(const char* p) {
-    std::uint32_t v = 0;
-    std::memcpy(&v, p, sizeof v);
-    if constexpr (std::endian::native == std::endian::big) {
-        v = __builtin_bswap32(v);
+        if constexpr (sizeof(T) == 8) {
+            v = __builtin_bswap64(v);
+        } else {
+            static_assert(sizeof(T) == 4);
+            v = __builtin_bswap32(v);
+        }
     }
     return v;
 }
@@ -75,7 +73,7 @@ void Trace::mix_bytes(std::string_view s) {
     std::uint64_t h = fold(hash_ ^ k0, n ^ k1);  // the length first: no two inputs share a chain
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        h = fold(load_le64(p + i) ^ h ^ k0, load_le64(p + i + 8) ^ k1);
+        h = fold(load_le<std::uint64_t>(p + i) ^ h ^ k0, load_le<std::uint64_t>(p + i + 8) ^ k1);
     }
     if (i == n) {
         hash_ = h;
@@ -86,14 +84,14 @@ void Trace::mix_bytes(std::string_view s) {
     std::uint64_t a = 0;
     std::uint64_t b = 0;
     if (n >= 16) {
-        a = load_le64(p + n - 16);
-        b = load_le64(p + n - 8);
+        a = load_le<std::uint64_t>(p + n - 16);
+        b = load_le<std::uint64_t>(p + n - 8);
     } else if (n >= 8) {
-        a = load_le64(p);
-        b = load_le64(p + n - 8);
+        a = load_le<std::uint64_t>(p);
+        b = load_le<std::uint64_t>(p + n - 8);
     } else if (n >= 4) {
-        a = load_le32(p);
-        b = load_le32(p + n - 4);
+        a = load_le<std::uint32_t>(p);
+        b = load_le<std::uint32_t>(p + n - 4);
     } else {
         a = (static_cast<std::uint64_t>(static_cast<unsigned char>(p[0])) << 16) |
             (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
