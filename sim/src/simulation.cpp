@@ -109,7 +109,14 @@ public:
         return overflow_->emplace_back();
     }
     void pop_front() {
-        slots_[head_].bytes.clear();  // its capacity stays for the next segment
+        // Its capacity stays for the next segment, up to a bound (a large coalesced read is
+        // not kept by an idle connection).
+        auto& done = slots_[head_].bytes;
+        if (done.capacity() > kept_capacity_max) {
+            done = std::string{};
+        } else {
+            done.clear();
+        }
         head_ = (head_ + 1) % inline_slots;
         --count_;
         if (overflow_count_ != 0) {  // (the overflow deque itself is not touched otherwise)
@@ -119,6 +126,14 @@ public:
             --overflow_count_;
         }
     }
+    /// After the direction's last segment (a FIN): the slots' buffers are released, since a
+    /// closed connection stays in the simulator's table for the rest of the run.
+    void release_buffers() {
+        for (std::size_t i = count_; i < inline_slots; ++i) {
+            slots_[(head_ + i) % inline_slots].bytes = std::string{};
+        }
+    }
+
     template <class F>
     void for_each(F&& f) {
         for (std::size_t i = 0; i < count_; ++i) {
@@ -133,6 +148,7 @@ public:
 
 private:
     static constexpr std::size_t inline_slots = 2;
+    static constexpr std::size_t kept_capacity_max = 64 * 1024;
     std::array<Segment, inline_slots> slots_;
     std::uint32_t head_ = 0;
     std::uint32_t count_ = 0;                          // in slots_; the overflow comes after them
@@ -247,15 +263,16 @@ struct Template {
 /// reused, so a device that keeps them costs no allocation per message once it is full.
 class Inbox {
 public:
-    void push(std::string&& topic, std::string&& payload, std::size_t max) {
+    /// The entry kept; good until the next push.
+    const std::pair<std::string, std::string>& push(std::string&& topic, std::string&& payload, std::size_t max) {
         if (ring_.size() < max) {
-            ring_.emplace_back(std::move(topic), std::move(payload));
-            return;
+            return ring_.emplace_back(std::move(topic), std::move(payload));
         }
         auto& slot = ring_[head_];
         slot.first = std::move(topic);
         slot.second = std::move(payload);
         head_ = head_ + 1 == ring_.size() ? 0 : head_ + 1;
+        return slot;
     }
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> in_order() const {
         std::vector<std::pair<std::string, std::string>> out;
@@ -803,9 +820,10 @@ struct Simulation::Impl {
     }
 
     /// Queues `bytes` (or a FIN) on one direction of a connection with the device's link model.
-    /// The bytes are taken by swapping strings: `bytes` comes back empty, holding the buffer of
-    /// the segment slot they went into, for the writer to reuse (Broker/Client::recycle); the
-    /// slot gets the writer's buffer, still in the cache.
+    /// Unsplit, the bytes are taken by swapping strings: `bytes` comes back empty, holding the
+    /// buffer of the segment slot they went into, for the writer to reuse (Broker/Client::
+    /// recycle), and the slot gets the writer's buffer, still in the cache. Split, they are
+    /// copied and `bytes` is left as it was.
     void send(std::uint32_t id, Direction& dir, std::string& bytes, bool fin, Device& d) {
         const LinkOptions& link = d.link;
         Instant leave = std::max(now, dir.link_free);
@@ -871,6 +889,9 @@ struct Simulation::Impl {
         while (!seg.fin && !dir.queue.empty() && !dir.queue.front().fin && dir.queue.front().at <= now) {
             seg.bytes += dir.queue.front().bytes;
             dir.queue.pop_front();
+        }
+        if (seg.fin) {
+            dir.queue.release_buffers();  // nothing follows a FIN on this direction
         }
     }
     Segment to_broker_scratch;  // the segment being delivered (deliveries never nest)
@@ -1041,7 +1062,7 @@ struct Simulation::Impl {
     void apply_device(std::uint32_t index, client::ClientEffects fx) {
         apply_device_effects(index, fx);
         if (auto& c = devices[index].client) {
-            c->recycle(fx);  // the written strings go back to the client (send() copied them)
+            c->recycle(fx);  // the written strings (send() swapped in emptied ones) go back to the client
         }
         give_client_fx(std::move(fx));
     }
@@ -1120,24 +1141,30 @@ struct Simulation::Impl {
             ++d.stats.duplicates;
         }
         trace.pair(now, TraceKind::message_received, index, d.conn, p.topic, p.payload);
+        // Into the inbox first (a hook calling received() sees this message); the strings move
+        // there and are read from there.
+        const std::string* topic = &p.topic;
+        const std::string* payload = &p.payload;
+        if (d.inbox_max > 0) {
+            const auto& kept = d.inbox.push(std::move(p.topic), std::move(p.payload), d.inbox_max);
+            topic = &kept.first;
+            payload = &kept.second;
+        }
         if (!d.unsubscribed.empty() && !p.dup) {
-            check_after_unsubscribe(d, p.topic);
+            check_after_unsubscribe(d, *topic);
         }
         if (d.has_hooks) {
             Context ctx(*this, index);
-            d.spec.hooks->on_message(ctx, p.topic, p.payload);
+            d.spec.hooks->on_message(ctx, *topic, *payload);
         }
-        check_origin(d, p);
-        if (d.inbox_max > 0) {
-            d.inbox.push(std::move(p.topic), std::move(p.payload), d.inbox_max);  // last: the checks read them
-        }
+        check_origin(d, *topic, *payload);
     }
 
-    void check_origin(Device& d, const mqtt::Publish& p) {
+    void check_origin(Device& d, const std::string& topic, std::string_view payload) {
         if (!options.check_publisher_order && options.check_qos1_delivered.empty()) {
             return;
         }
-        auto origin = parse_origin(p.payload);
+        auto origin = parse_origin(payload);
         if (!origin) {
             return;
         }
@@ -1156,7 +1183,7 @@ struct Simulation::Impl {
         if (options.check_publisher_order && origin->seq < seen.max_first_time) {
             violation("publisher order: " + d.spec.name + " received " + std::string(origin->publisher) + " seq " +
                       std::to_string(origin->seq) + " for the first time after seq " +
-                      std::to_string(seen.max_first_time) + " on " + p.topic);
+                      std::to_string(seen.max_first_time) + " on " + topic);
         }
         seen.max_first_time = std::max(seen.max_first_time, origin->seq);
     }

@@ -338,6 +338,45 @@ BOOST_AUTO_TEST_CASE(a_telemetry_template_substitutes_each_placeholder_once) {
     check_no_violations(s, seed);
 }
 
+BOOST_AUTO_TEST_CASE(a_behaviour_reading_the_inbox_in_on_message_sees_the_message_it_is_called_for) {
+    // Goal: a device's inbox already holds a message when its behaviour's on_message runs (a
+    // Python hook may call sim.received() there). Method: a hook that reads received() for its
+    // own device on each of three messages.
+    const auto seed = test_seed(5);
+    sim::SimulationOptions o;
+    o.seed = seed;
+    sim::Simulation s(o);
+    struct Reader final : sim::DeviceHooks {
+        sim::Simulation* sim = nullptr;
+        std::vector<std::pair<std::string, std::string>> last_seen;  // (payload given, inbox's last)
+        void on_message(sim::DeviceContext& ctx, const std::string&, const std::string& payload) override {
+            const auto inbox = sim->received(ctx.name());
+            last_seen.emplace_back(payload, inbox.empty() ? std::string("<empty>") : inbox.back().second);
+        }
+    };
+    auto reader = std::make_shared<Reader>();
+    reader->sim = &s;
+    auto sink = device("sink");
+    sink.subscribe = {{"t/#", {mqtt::QoS::at_least_once}}};
+    sink.hooks = reader;
+    s.add_device(sink);
+    auto meter = device("meter");
+    meter.start_at = seconds(2);
+    meter.publish = plan("t/{device}", seconds(1), mqtt::QoS::at_least_once);
+    meter.publish->payload = "{seq}";
+    meter.publish->count = 3;
+    s.add_device(meter);
+    s.run_until(Instant{seconds(10)});
+    BOOST_TEST_CONTEXT(repro(seed)) {
+        BOOST_REQUIRE_EQUAL(reader->last_seen.size(), 3U);
+        for (std::size_t i = 0; i < 3; ++i) {
+            BOOST_TEST(reader->last_seen[i].first == std::to_string(i + 1));
+            BOOST_TEST(reader->last_seen[i].second == std::to_string(i + 1));
+        }
+    }
+    check_no_violations(s, seed);
+}
+
 BOOST_AUTO_TEST_CASE(a_device_keeps_its_last_messages_in_arrival_order_up_to_its_inbox_size) {
     // Goal: received() gives the last inbox_max messages, oldest first, once the inbox has
     // wrapped around (its slots are reused). Method: 12 messages into an inbox of 5.
