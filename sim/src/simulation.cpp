@@ -19,6 +19,7 @@
 #include "iotsim/auth/policy_authorizer.hpp"
 #include "iotsim/client/client.hpp"
 #include "iotsim/common/assert.hpp"
+#include "iotsim/common/spare_strings.hpp"
 #include "iotsim/mqtt/codec.hpp"
 #include "iotsim/mqtt/topic.hpp"
 #include "iotsim/registry/error.hpp"
@@ -148,7 +149,7 @@ public:
 
 private:
     static constexpr std::size_t inline_slots = 2;
-    static constexpr std::size_t kept_capacity_max = 64 * 1024;
+    static constexpr std::size_t kept_capacity_max = SpareStrings::capacity_max;  // as the writers keep
     std::array<Segment, inline_slots> slots_;
     std::uint32_t head_ = 0;
     std::uint32_t count_ = 0;                          // in slots_; the overflow comes after them

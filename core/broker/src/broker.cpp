@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "iotsim/common/assert.hpp"
+#include "iotsim/common/spare_strings.hpp"
 #include "iotsim/mqtt/codec.hpp"
 #include "iotsim/mqtt/topic.hpp"
 #include "state.hpp"
@@ -177,13 +178,7 @@ struct Broker::Impl {
     };
     std::vector<Outbox> dirty;
     // Emptied output strings a host handed back (recycle()), to write the next outputs into.
-    std::vector<std::string> spare_bytes;
-    void keep_spare(std::string&& s) {
-        if (spare_bytes.size() < 32 && s.capacity() > 15 && s.capacity() <= 64 * 1024) {
-            s.clear();
-            spare_bytes.push_back(std::move(s));
-        }
-    }
+    SpareStrings spare_bytes{32};
     bool store_dirty = false;
 
     // Routing scratch, reused across messages to avoid per-message allocation.
@@ -240,7 +235,9 @@ struct Broker::Impl {
         fx.push_back(Event{severity, c.id, std::move(kind), c.client_id.str(), std::move(detail)});
     }
 
-    void write(Connection& c, const mqtt::Packet& packet) {
+    /// A Packet, or a packet the codec encodes without building one (Ack, PublishRef).
+    template <class P>
+    void write(Connection& c, const P& packet) {
         mqtt::encode(packet, c.version, outbox(c));
     }
 
@@ -248,12 +245,7 @@ struct Broker::Impl {
     /// the next call for another connection.
     std::string& outbox(Connection& c) {
         if (c.outbox_slot == 0) {
-            std::string bytes;
-            if (!spare_bytes.empty()) {
-                bytes = std::move(spare_bytes.back());
-                spare_bytes.pop_back();
-            }
-            dirty.push_back(Outbox{&c, std::move(bytes)});
+            dirty.push_back(Outbox{&c, spare_bytes.take()});
             c.outbox_slot = static_cast<std::uint32_t>(dirty.size());
         }
         return dirty[c.outbox_slot - 1].bytes;
@@ -1228,7 +1220,7 @@ struct Broker::Impl {
         accept_message(std::move(m), now);
         if (qos == QoS::at_least_once) {
             // The store is committed before this PUBACK leaves (finish()/drop()).
-            mqtt::encode(mqtt::Ack{mqtt::PacketType::puback, packet_id, ReasonCode::success, {}}, c.version, outbox(c));
+            write(c, mqtt::Ack{mqtt::PacketType::puback, packet_id, ReasonCode::success, {}});
         }
     }
 
@@ -1501,7 +1493,7 @@ Effects Broker::receive(ConnectionId connection, std::string_view bytes, Now now
 void Broker::recycle(Effects&& spent) {
     for (auto& e : spent) {
         if (auto* send = std::get_if<Send>(&e)) {
-            impl_->keep_spare(std::move(send->bytes));
+            impl_->spare_bytes.keep(std::move(send->bytes));
         }
     }
     if (impl_->fx.empty() && impl_->fx.capacity() < spent.capacity()) {

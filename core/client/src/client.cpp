@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "iotsim/common/assert.hpp"
+#include "iotsim/common/spare_strings.hpp"
 #include "iotsim/mqtt/codec.hpp"
 #include "iotsim/mqtt/topic.hpp"
 
@@ -97,19 +98,15 @@ class Output {
 public:
     /// `slot`: a SendBytes that an earlier call left in `effects` and that may be extended.
     /// `spare`: emptied strings to write into (their capacity saves an allocation), if any.
-    explicit Output(ClientEffects& effects, std::size_t slot = no_slot, std::vector<std::string>* spare = nullptr)
+    explicit Output(ClientEffects& effects, std::size_t slot = no_slot, SpareStrings* spare = nullptr)
         : effects_(effects), start_(effects.size()), slot_(slot), spare_(spare) {}
 
     std::string& wire() {
         IOTSIM_ASSERT(!closed_);
         if (slot_ == no_slot) {
             slot_ = start_;
-            SendBytes send;
-            if (spare_ != nullptr && !spare_->empty()) {
-                send.bytes = std::move(spare_->back());
-                spare_->pop_back();
-            }
-            effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_), std::move(send));
+            effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_),
+                            SendBytes{spare_ != nullptr ? spare_->take() : std::string{}});
         }
         return std::get<SendBytes>(effects_[slot_]).bytes;
     }
@@ -138,7 +135,7 @@ private:
     ClientEffects& effects_;
     std::size_t start_ = 0;
     std::size_t slot_ = no_slot;
-    std::vector<std::string>* spare_ = nullptr;
+    SpareStrings* spare_ = nullptr;
     bool closed_ = false;
 };
 
@@ -214,16 +211,8 @@ struct Client::Impl {
 
     std::deque<Request> requests;                     // in call order
     // Emptied byte strings (acknowledged PUBLISHes, written SendBytes the host handed back),
-    // reused for the next ones: a steady publisher allocates none. At most spare_max.
-    std::vector<std::string> spare_bytes;
-    static constexpr std::size_t spare_max = 2;
-    void keep_spare(std::string&& s) {
-        // Over 15 bytes (the string's own buffer), under 64 KiB (a big one is not kept idle).
-        if (spare_bytes.size() < spare_max && s.capacity() > 15 && s.capacity() <= 64 * 1024) {
-            s.clear();
-            spare_bytes.push_back(std::move(s));
-        }
-    }
+    // reused for the next ones: a steady publisher allocates none.
+    SpareStrings spare_bytes{2};
     std::vector<mqtt::SubscribeEntry> subscriptions;  // granted, for resubscribing
 
     // ------------------------------------------------------------------ plumbing
@@ -246,7 +235,9 @@ struct Client::Impl {
         shared_epoch = epoch;
     }
 
-    void write(Output& out, const mqtt::Packet& packet, Now now) {
+    /// A Packet, or a packet the codec encodes without building one (Ack, PublishRef).
+    template <class P>
+    void write(Output& out, const P& packet, Now now) {
         mqtt::encode(packet, options.version, out.wire());
         last_sent = now.monotonic;
     }
@@ -684,9 +675,7 @@ struct Client::Impl {
             return;
         }
         if (publish.qos == QoS::at_least_once) {
-            mqtt::encode(mqtt::Ack{mqtt::PacketType::puback, publish.packet_id, ReasonCode::success, {}},
-                         options.version, out.wire());
-            last_sent = now.monotonic;
+            write(out, mqtt::Ack{mqtt::PacketType::puback, publish.packet_id, ReasonCode::success, {}}, now);
         }
         ++stats.messages_received;
         if (publish.dup) {
@@ -706,7 +695,7 @@ struct Client::Impl {
             return;
         }
         const std::uint64_t token = it->token;
-        keep_spare(std::move(it->bytes));
+        spare_bytes.keep(std::move(it->bytes));
         inflight.erase(it);
         if (static_cast<std::uint8_t>(ack.reason) >= 0x80) {
             ++stats.publishes_failed;  // final: resending a refused message cannot help
@@ -870,8 +859,7 @@ struct Client::Impl {
             } else if (server_packet_bytes_max != 0 && size > server_packet_bytes_max) {
                 refuse(ReasonCode::packet_too_large);
             } else {
-                mqtt::encode(packet, options.version, out.wire());
-                last_sent = now.monotonic;
+                write(out, packet, now);
                 ++stats.publishes_sent;
                 out.emit(PublishCompleted{token, ReasonCode::success, false});
             }
@@ -886,10 +874,7 @@ struct Client::Impl {
         }
         Outbound o;
         o.token = token;
-        if (!spare_bytes.empty()) {
-            o.bytes = std::move(spare_bytes.back());
-            spare_bytes.pop_back();
-        }
+        o.bytes = spare_bytes.take();
         o.bytes.reserve(size);
         mqtt::encode(packet, options.version, o.bytes);
         const mqtt::Frame frame = mqtt::read_frame(o.bytes, mqtt::remaining_length_max);
@@ -1062,7 +1047,7 @@ ClientEffects Client::disconnect(Now now) {
 void Client::recycle(ClientEffects& spent) {
     for (auto& e : spent) {
         if (auto* send = std::get_if<SendBytes>(&e)) {
-            impl_->keep_spare(std::move(send->bytes));
+            impl_->spare_bytes.keep(std::move(send->bytes));
         }
     }
 }
