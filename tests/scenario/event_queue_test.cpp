@@ -49,6 +49,43 @@ BOOST_AUTO_TEST_CASE(events_come_out_by_time_and_equal_times_in_scheduling_order
     BOOST_TEST(q.size() == reference.size());
 }
 
+BOOST_AUTO_TEST_CASE(events_nanoseconds_to_weeks_apart_come_out_in_order_through_every_digit_of_the_time) {
+    // Goal: every level of the heap's 4-bit digits (times differing from a nanosecond to 2^62 ns
+    // from the current one) keeps the reference order, across all four words of its bitmap.
+    Rng rng(7);
+    EventQueue q;
+    std::set<std::tuple<std::int64_t, std::uint64_t, std::uint32_t>> reference;
+    std::int64_t now = 0;
+    std::uint32_t tag = 0;
+    std::vector<std::uint32_t> popped;
+    std::vector<std::uint32_t> expected;
+    for (int step = 0; step < 100'000; ++step) {
+        const bool push = q.empty() || rng.uniform(100) < 50;
+        if (push) {
+            const unsigned bits = static_cast<unsigned>(rng.uniform(50));  // spans up to 2^49 ns each
+            const std::int64_t at = now + static_cast<std::int64_t>(rng.uniform(std::uint64_t{1} << bits));
+            q.push(Instant{Duration(at)}, EventKind::noop, tag);
+            reference.emplace(at, q.scheduled() - 1, tag);
+            ++tag;
+        } else {
+            const Event e = q.pop();
+            now = e.at.since_epoch.count();
+            popped.push_back(e.a);
+            expected.push_back(std::get<2>(*reference.begin()));
+            reference.erase(reference.begin());
+        }
+    }
+    while (!q.empty()) {
+        const Event e = q.pop();
+        now = e.at.since_epoch.count();
+        popped.push_back(e.a);
+        expected.push_back(std::get<2>(*reference.begin()));
+        reference.erase(reference.begin());
+    }
+    BOOST_TEST(popped == expected);
+    BOOST_TEST(now > (std::int64_t{1} << 48));  // the run did reach the high digits
+}
+
 BOOST_AUTO_TEST_CASE(a_peek_does_not_stop_events_being_scheduled_before_the_peeked_one) {
     EventQueue q;
     q.push(Instant{seconds(10)}, EventKind::noop, 1);

@@ -179,6 +179,42 @@ struct Broker::Impl {
     std::vector<Outbox> dirty;
     // Emptied output strings a host handed back (recycle()), to write the next outputs into.
     SpareStrings spare_bytes{32};
+
+    // Messages that nothing but the broker's hand holds any more (QoS 0 routed, no retained
+    // copy, no queue, no service), kept with their strings' buffers for the next PUBLISH.
+    std::vector<std::shared_ptr<Message>> spare_messages;
+    std::array<mqtt::Publish, 2> publish_scratch;  // [0]: MQTT 3.1.1, [1]: MQTT 5 (see handle_frame)
+
+    std::shared_ptr<Message> take_message() {
+        if (spare_messages.empty()) {
+            return std::make_shared<Message>();
+        }
+        std::shared_ptr<Message> m = std::move(spare_messages.back());
+        spare_messages.pop_back();
+        return m;
+    }
+
+    /// Keeps `m` for take_message() when this is its last reference; otherwise only lets go.
+    void give_message(MessagePtr&& m) {
+        if (m.use_count() != 1 || spare_messages.size() >= 64 ||
+            m->payload.capacity() > SpareStrings::capacity_max || m->topic.capacity() > SpareStrings::capacity_max) {
+            m.reset();
+            return;
+        }
+        std::shared_ptr<Message> kept = std::const_pointer_cast<Message>(std::move(m));
+        Message& k = *kept;
+        k.topic.clear();
+        k.payload.clear();
+        k.qos = QoS::at_most_once;
+        k.retain = false;
+        if (k.from_v5) {
+            k.properties = mqtt::Properties{};
+        }
+        k.expires_at.reset();
+        k.publisher.clear();
+        k.from_v5 = false;
+        spare_messages.push_back(std::move(kept));
+    }
     bool store_dirty = false;
 
     // Routing scratch, reused across messages to avoid per-message allocation.
@@ -455,7 +491,7 @@ struct Broker::Impl {
 
     /// A message accepted from a client or from inside the service: retained store, then
     /// routing to every matching subscription.
-    void accept_message(MessagePtr m, Now now) {
+    void accept_message(const MessagePtr& m, Now now) {
         if (m->retain) {
             if (m->payload.empty()) {
                 if (retained.erase(m->topic) > 0) {
@@ -474,7 +510,7 @@ struct Broker::Impl {
             std::string_view rule = std::string_view(m->topic).substr(basic_ingest_prefix.size());
             rule = rule.substr(0, rule.find('/'));
             if (auto it = basic_ingest.find(rule); it != basic_ingest.end()) {
-                fx.push_back(Dispatch{it->second, std::move(m)});
+                fx.push_back(Dispatch{it->second, m});
             }
             return;
         }
@@ -902,15 +938,24 @@ struct Broker::Impl {
             handle_connect(c, std::move(connect).value(), now);
             return;
         }
+        if ((first_byte >> 4U) == static_cast<std::uint8_t>(mqtt::PacketType::publish)) {
+            // Into a Publish the broker keeps (one per version): its strings' buffers are swapped
+            // with a recycled message's, so a steady stream of PUBLISHes allocates nothing.
+            mqtt::Publish& p = publish_scratch[c.version == Version::v5 ? 1 : 0];
+            if (const auto error = mqtt::decode_publish_into(c.version, first_byte, body, p)) {
+                protocol_violation(c, error->reason, error->message, now);
+                return;
+            }
+            handle_publish(c, p, now);
+            return;
+        }
         auto decoded = mqtt::decode(c.version, first_byte, body);
         if (!decoded) {
             protocol_violation(c, decoded.error().reason, decoded.error().message, now);
             return;
         }
         mqtt::Packet& packet = decoded.value();
-        if (auto* p = std::get_if<mqtt::Publish>(&packet)) {
-            handle_publish(c, *p, now);
-        } else if (auto* a = std::get_if<mqtt::Ack>(&packet)) {
+        if (auto* a = std::get_if<mqtt::Ack>(&packet)) {
             handle_ack(c, *a, now);
         } else if (auto* s = std::get_if<mqtt::Subscribe>(&packet)) {
             handle_subscribe(c, *s, now);
@@ -1204,20 +1249,22 @@ struct Broker::Impl {
             event(Severity::warning, c, "publish_denied", p.topic);
             return;
         }
-        auto m = std::make_shared<Message>();
-        m->expires_at = expiry_of(p.properties, c.version, now);
-        m->topic = std::move(p.topic);
-        m->payload = std::move(p.payload);
-        m->qos = p.qos;
-        m->retain = p.retain;
+        std::shared_ptr<Message> fresh = take_message();
+        fresh->expires_at = expiry_of(p.properties, c.version, now);
+        fresh->topic.swap(p.topic);  // the scratch keeps the recycled message's buffers
+        fresh->payload.swap(p.payload);
+        fresh->qos = p.qos;
+        fresh->retain = p.retain;
         if (v5) {
-            m->properties = forwarded_properties(p.properties);
+            fresh->properties = forwarded_properties(p.properties);
         }
-        m->publisher = c.client_id.str();
-        m->from_v5 = v5;
+        fresh->publisher.assign(c.client_id.view());
+        fresh->from_v5 = v5;
         const std::uint16_t packet_id = p.packet_id;
         const QoS qos = p.qos;
-        accept_message(std::move(m), now);
+        MessagePtr m = std::move(fresh);
+        accept_message(m, now);
+        give_message(std::move(m));
         if (qos == QoS::at_least_once) {
             // The store is committed before this PUBACK leaves (finish()/drop()).
             write(c, mqtt::Ack{mqtt::PacketType::puback, packet_id, ReasonCode::success, {}});

@@ -213,6 +213,7 @@ struct Client::Impl {
     // Emptied byte strings (acknowledged PUBLISHes, written SendBytes the host handed back),
     // reused for the next ones: a steady publisher allocates none.
     SpareStrings spare_bytes{2};
+    SpareStrings spare_text{4};  // a received message's topic and payload, handed back by recycle()
     std::vector<mqtt::SubscribeEntry> subscriptions;  // granted, for resubscribing
 
     // ------------------------------------------------------------------ plumbing
@@ -621,6 +622,20 @@ struct Client::Impl {
     }
 
     void handle_frame(Output& out, std::uint8_t first_byte, std::string_view body, Now now) {
+        if ((first_byte >> 4U) == static_cast<std::uint8_t>(mqtt::PacketType::publish) &&
+            state != ClientState::awaiting_connack) {
+            // Into strings the host handed back (recycle()): a steady stream of messages
+            // allocates nothing.
+            mqtt::Publish p;
+            p.payload = spare_text.take();
+            p.topic = spare_text.take();
+            if (const auto error = mqtt::decode_publish_into(options.version, first_byte, body, p)) {
+                protocol_error(out, now, error->reason, error->message);
+                return;
+            }
+            handle_publish(out, p, now);
+            return;
+        }
         auto decoded = mqtt::decode(options.version, first_byte, body);
         if (!decoded) {
             protocol_error(out, now, decoded.error().reason, decoded.error().message);
@@ -1048,6 +1063,9 @@ void Client::recycle(ClientEffects& spent) {
     for (auto& e : spent) {
         if (auto* send = std::get_if<SendBytes>(&e)) {
             impl_->spare_bytes.keep(std::move(send->bytes));
+        } else if (auto* m = std::get_if<MessageReceived>(&e)) {
+            impl_->spare_text.keep(std::move(m->publish.topic));
+            impl_->spare_text.keep(std::move(m->publish.payload));
         }
     }
 }

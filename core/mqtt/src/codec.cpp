@@ -1503,6 +1503,25 @@ Result<Connect, DecodeError> decode_connect(std::uint8_t first_byte, std::string
     return result;
 }
 
+std::optional<DecodeError> decode_publish_into(Version version, std::uint8_t first_byte, std::string_view body,
+                                               Publish& p) {
+    IOTSIM_ASSERT(type_of(first_byte) == static_cast<std::uint8_t>(PacketType::publish));
+    if (version == Version::v5) {
+        p.properties = Properties{};
+    }
+#ifndef NDEBUG
+    else {
+        IOTSIM_ASSERT(p.properties == Properties{});  // (a full compare: debug builds only)
+    }
+#endif
+    p.packet_id = 0;
+    Reader r(body);
+    if (!decode_publish(r, version, flags_of(first_byte), p)) {
+        return r.error();
+    }
+    return std::nullopt;
+}
+
 Result<Packet, DecodeError> decode(Version version, std::uint8_t first_byte,
                                    std::string_view body) {
     const std::uint8_t type = type_of(first_byte);
@@ -1588,9 +1607,72 @@ void encode(const Packet& packet, Version version, std::string& out) {
     std::visit([&](const auto& p) { encode_one(p, version, out); }, packet);
 }
 
-void encode(const PublishRef& publish, Version version, std::string& out) { encode_one(publish, version, out); }
+namespace {
 
-void encode(const Ack& ack, Version version, std::string& out) { encode_one(ack, version, out); }
+/// Writes the fixed header and returns where the variable header starts. `out` was resized to
+/// hold the whole packet: the hot packets are written through a pointer, not appended field by
+/// field (each append re-checks the capacity).
+char* put_fixed_header(char* w, const Plan& sizes) {
+    *w++ = static_cast<char>(sizes.first_byte);
+    std::size_t value = sizes.remaining_length;
+    do {
+        auto byte = static_cast<std::uint8_t>(value & 0x7FU);
+        value >>= 7U;
+        if (value != 0) {
+            byte = static_cast<std::uint8_t>(byte | 0x80U);
+        }
+        *w++ = static_cast<char>(byte);
+    } while (value != 0);
+    return w;
+}
+
+char* put_u16_at(char* w, std::uint16_t value) {
+    w[0] = static_cast<char>(value >> 8U);
+    w[1] = static_cast<char>(value);
+    return w + 2;
+}
+
+}  // namespace
+
+void encode(const PublishRef& publish, Version version, std::string& out) {
+    const Plan sizes = plan(publish, version);
+    if (sizes.properties != 0) {
+        encode_one(publish, version, out);  // properties: the general writer
+        return;
+    }
+    IOTSIM_ASSERT(sizes.remaining_length <= remaining_length_max);
+    IOTSIM_ASSERT(publish.topic.size() <= 0xFFFFU);
+    const std::size_t start = out.size();
+    out.resize(start + total_size(sizes));
+    char* w = put_fixed_header(out.data() + start, sizes);
+    w = put_u16_at(w, static_cast<std::uint16_t>(publish.topic.size()));
+    std::memcpy(w, publish.topic.data(), publish.topic.size());
+    w += publish.topic.size();
+    if (publish.qos != QoS::at_most_once) {
+        w = put_u16_at(w, publish.packet_id);
+    }
+    if (is_v5(version)) {
+        *w++ = 0;  // no properties
+    }
+    std::memcpy(w, publish.payload.data(), publish.payload.size());
+    IOTSIM_ASSERT(w + publish.payload.size() == out.data() + out.size());
+}
+
+void encode(const Ack& ack, Version version, std::string& out) {
+    const Plan sizes = plan(ack, version);
+    if (sizes.properties != 0) {
+        encode_one(ack, version, out);
+        return;
+    }
+    const std::size_t start = out.size();
+    out.resize(start + total_size(sizes));
+    char* w = put_fixed_header(out.data() + start, sizes);
+    w = put_u16_at(w, ack.packet_id);
+    if (sizes.remaining_length > 2) {
+        *w++ = static_cast<char>(ack.reason);
+    }
+    IOTSIM_ASSERT(w == out.data() + out.size());
+}
 
 std::size_t encoded_size(const Packet& packet, Version version) {
     return std::visit([&](const auto& p) { return total_size(plan(p, version)); }, packet);

@@ -361,4 +361,43 @@ BOOST_AUTO_TEST_CASE(shared_subscription_delivers_each_message_to_exactly_one_me
     BOOST_TEST(nb > 0U);
 }
 
+BOOST_AUTO_TEST_CASE(messages_the_broker_keeps_are_not_overwritten_by_the_publishes_that_follow) {
+    // The broker reuses a message (and its buffers) once nothing holds it any more: a retained
+    // message, a queued one and an MQTT 5 message's properties must not leak into later ones.
+    Harness h;
+    auto device = h.connect("device", Version::v311, false);
+    h.subscribe(device, "cmd", QoS::at_least_once);
+    h.disconnect(device);
+    const auto listener = h.connect("listener", Version::v5);
+    h.subscribe(listener, "noise/#", QoS::at_most_once);
+    const auto pub = h.connect("pub");
+    const auto pub5 = h.connect("pub5", Version::v5);
+    h.publish(pub, "keep/r", "retained-payload", QoS::at_most_once, true);
+    h.publish(pub, "cmd", "queued-payload", QoS::at_least_once);
+    Publish typed;
+    typed.topic = "noise/typed";
+    typed.payload = "{}";
+    typed.properties.content_type = "application/json";
+    h.send(pub5, typed);
+    std::vector<std::string> sent;
+    for (int i = 0; i < 200; ++i) {
+        sent.push_back(std::string(static_cast<std::size_t>(i % 37), static_cast<char>('a' + i % 26)) + std::to_string(i));
+        h.publish(pub, "noise/" + std::to_string(i % 5), sent.back(), QoS::at_most_once);
+    }
+    const auto got = h.received(listener);
+    BOOST_REQUIRE_EQUAL(got.size(), 201U);
+    BOOST_TEST(got[0].properties.content_type.value_or("") == "application/json");
+    for (std::size_t i = 1; i < got.size(); ++i) {
+        BOOST_TEST(got[i].payload == sent[i - 1]);
+        BOOST_TEST(got[i].topic == "noise/" + std::to_string((i - 1) % 5));
+        BOOST_TEST(!got[i].properties.content_type.has_value());  // a 3.1.1 message has none
+    }
+    BOOST_TEST(h.broker->retained("keep/r")->message->payload == "retained-payload");
+    device = h.connect("device", Version::v311, false);
+    const auto queued = h.received(device);
+    BOOST_REQUIRE_EQUAL(queued.size(), 1U);
+    BOOST_TEST(queued[0].payload == "queued-payload");
+    BOOST_TEST(queued[0].topic == "cmd");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

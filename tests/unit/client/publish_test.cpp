@@ -328,6 +328,32 @@ BOOST_AUTO_TEST_CASE(incoming_qos1_publish_is_acknowledged_before_it_is_reported
     BOOST_TEST(h.client.stats().messages_received == 1U);
 }
 
+BOOST_AUTO_TEST_CASE(messages_decoded_into_recycled_strings_carry_only_their_own_bytes) {
+    // A host that hands its effects back (recycle()) lends the client the strings of earlier
+    // messages to decode the next ones into: long after short, short after long, they must hold
+    // exactly the new message.
+    ClientHost h({.client_id = "d"});
+    h.establish();
+    ClientEffects fx;
+    for (int i = 0; i < 40; ++i) {
+        const std::string topic = i % 3 == 0 ? "cmd/d/a-rather-long-topic-name/" + std::to_string(i) : "c/" + std::to_string(i);
+        const std::string payload(static_cast<std::size_t>((i * 37) % 300), static_cast<char>('a' + i % 26));
+        std::string bytes;
+        encode(Packet{Publish{false, QoS::at_most_once, false, topic, 0, payload, {}}}, Version::v311, bytes);
+        fx.clear();
+        h.client.receive(bytes, h.now, fx);
+        const MessageReceived* m = nullptr;
+        for (const auto& e : fx) {
+            m = m != nullptr ? m : std::get_if<MessageReceived>(&e);
+        }
+        BOOST_REQUIRE(m != nullptr);
+        BOOST_TEST(m->publish.topic == topic);
+        BOOST_TEST(m->publish.payload == payload);
+        h.client.recycle(fx);  // the strings go back, as the simulator hands them back
+    }
+    BOOST_TEST(h.client.stats().messages_received == 40U);
+}
+
 BOOST_AUTO_TEST_CASE(redelivered_publish_is_reported_again_and_counted_as_a_duplicate) {
     ClientHost h({.client_id = "d"});
     h.establish();

@@ -2,6 +2,7 @@
 // structs, and encoding those structs gives back the same bytes.
 
 #include <string>
+#include <vector>
 
 #include <boost/test/unit_test.hpp>
 
@@ -257,6 +258,57 @@ BOOST_AUTO_TEST_CASE(a_publish_encoded_from_views_is_the_same_bytes_as_from_a_pu
                         BOOST_TEST(hex(from_ref) == hex("prefix" + encoded(Packet{p}, version)));
                         BOOST_TEST(encoded_size(ref, version) == encoded_size(Packet{p}, version));
                     }
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_publish_decoded_into_a_reused_packet_is_the_packet_decode_returns) {
+    // The hot paths decode into one Publish, packet after packet: nothing of the previous packet
+    // may survive (a longer payload, a packet id, MQTT 5 properties), and errors are decode()'s.
+    Properties props;
+    props.content_type = "application/json";
+    props.message_expiry_interval = 30;
+    props.user_properties = {{"k", "v"}};
+    for (const Version version : {Version::v311, Version::v5}) {
+        Publish reused;  // one per version, as the broker keeps them
+        std::vector<std::string> wires;
+        for (const QoS qos : {QoS::at_least_once, QoS::at_most_once}) {
+            for (const bool flags : {true, false}) {
+                for (const bool with_props : {true, false}) {
+                    Publish p;
+                    p.dup = flags && qos != QoS::at_most_once;
+                    p.qos = qos;
+                    p.retain = flags;
+                    p.topic = flags ? "tele/a-much-longer-topic-name/x" : "t";
+                    p.packet_id = qos == QoS::at_most_once ? 0 : 513;
+                    p.payload = std::string(flags ? 300 : 3, flags ? 'x' : 'y');
+                    if (with_props && version == Version::v5) {
+                        p.properties = props;
+                    }
+                    wires.push_back(encoded(Packet{p}, version));
+                }
+            }
+        }
+        // Malformed ones in between: QoS 3, DUP on QoS 0, a wildcard in the topic, truncated.
+        wires.push_back(bytes({0x36, 0x03, 0x00, 0x01, 'a'}));
+        wires.push_back(bytes({0x38, 0x03, 0x00, 0x01, 'a'}));
+        wires.push_back(bytes({0x30, 0x03, 0x00, 0x01, '#'}));
+        wires.push_back(bytes({0x32, 0x04, 0x00, 0x05, 'a', 'b'}));
+        for (const std::string& wire : wires) {
+            const Frame frame = read_frame(wire, remaining_length_max);
+            BOOST_REQUIRE(frame.status == FrameStatus::complete);
+            const std::string_view body = std::string_view(wire).substr(frame.header_bytes);
+            const auto expected = decode(version, frame.first_byte, body);
+            const auto error = decode_publish_into(version, frame.first_byte, body, reused);
+            BOOST_TEST_CONTEXT("v5 " << (version == Version::v5) << " wire " << hex(wire)) {
+                BOOST_TEST(error.has_value() == !expected.ok());
+                if (expected.ok()) {
+                    BOOST_TEST((reused == std::get<Publish>(expected.value())));
+                } else if (error) {
+                    BOOST_TEST(error->message == expected.error().message);
+                    BOOST_TEST(static_cast<int>(error->reason) == static_cast<int>(expected.error().reason));
                 }
             }
         }

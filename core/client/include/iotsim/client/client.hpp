@@ -86,7 +86,8 @@ public:
     /// The same, appending to `out`.
     void timer_fired(Now now, ClientEffects& out);
     /// Optional: the host has carried out `spent` (this client's effects); the written byte
-    /// strings in it are kept (a couple at most) to write the next packets into.
+    /// strings in it are kept (a couple at most) to write the next packets into, and the strings
+    /// of the received messages (whatever the host left in them) to decode the next ones into.
     void recycle(ClientEffects& spent);
 
     /// Publishes an application message; returns its token, completed exactly once by a

@@ -59,6 +59,16 @@ struct Frame {
 [[nodiscard]] Result<Packet, DecodeError> decode(Version version, std::uint8_t first_byte,
                                                  std::string_view body);
 
+/// decode() for a PUBLISH (`first_byte`'s type must be PUBLISH), into a Publish the caller keeps:
+/// its topic and payload are assigned, so their buffers serve packet after packet without an
+/// allocation (the broker's and the client's hot path). The same checks and errors as decode().
+/// Under MQTT 5 the properties are cleared before they are read; a 3.1.1 PUBLISH has none and
+/// leaves them as they are, so a Publish reused across versions needs one per version (asserted
+/// in debug builds).
+/// On error `p` holds a partial packet.
+[[nodiscard]] std::optional<DecodeError> decode_publish_into(Version version, std::uint8_t first_byte,
+                                                             std::string_view body, Publish& p);
+
 /// Appends the encoding of `packet` for `version` to `out`. Properties are written only for v5.
 /// Precondition (asserted): the packet is encodable (e.g. remaining length within the maximum).
 void encode(const Packet& packet, Version version, std::string& out);
