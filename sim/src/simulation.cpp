@@ -841,7 +841,10 @@ struct Simulation::Impl {
                 send(id, c.to_device, s->bytes, false, devices[c.device]);  // swapped: the broker reuses what comes back
                 // The simulated socket buffer accepts everything at once.
                 if (broker) {
-                    apply_broker(broker->drained(s->connection, n, node_now(broker_clock)));
+                    broker::Effects more = broker->drained(s->connection, n, node_now(broker_clock));
+                    if (!more.empty()) {
+                        apply_broker(std::move(more));
+                    }
                 }
             } else if (auto* cl = std::get_if<broker::Close>(&e)) {
                 const std::uint32_t id = static_cast<std::uint32_t>(cl->connection.value);

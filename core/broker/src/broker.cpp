@@ -705,16 +705,18 @@ struct Broker::Impl {
             // Encoded from the message where it lies (no Publish copy of its topic and payload).
             mqtt::PublishRef p{false, qos, retain_flag, m.topic,
                                qos == QoS::at_least_once ? std::uint16_t{1} : std::uint16_t{0}, m.payload, nullptr};
-            std::optional<mqtt::Properties> with_expiry;
+            // Only a message that expires needs its own copy of the properties (a pointer, not an
+            // optional of the 488-byte struct, which every delivery would construct and destroy).
+            std::unique_ptr<mqtt::Properties> with_expiry;
             if (c.version == Version::v5) {
                 p.properties = &m.properties;
                 if (m.expires_at) {
                     // Remaining lifetime in whole seconds (AWS sends 0 when <= 999 ms remain).
                     const auto left = std::chrono::duration_cast<seconds>(m.expires_at->since_unix_epoch -
                                                                           now.wall.since_unix_epoch);
-                    with_expiry = m.properties;
+                    with_expiry = std::make_unique<mqtt::Properties>(m.properties);
                     with_expiry->message_expiry_interval = static_cast<std::uint32_t>(std::max<std::int64_t>(0, left.count()));
-                    p.properties = &*with_expiry;
+                    p.properties = with_expiry.get();
                 }
             }
             if (cached == nullptr) {
@@ -1553,9 +1555,12 @@ Effects Broker::drained(ConnectionId connection, std::size_t bytes, Now now) {
     if (Connection* found = impl_->connections.find(connection)) {
         Connection& c = *found;
         c.unflushed_bytes -= std::min(bytes, c.unflushed_bytes);
-        if (c.session != nullptr) {
+        if (c.session != nullptr && !c.session->queue.empty()) {
             impl_->pump(*c.session, now);
         }
+    }
+    if (impl_->fx.empty() && impl_->dirty.empty() && !impl_->store_dirty) {
+        return {};  // nothing to send, store or arm (the usual case): fx keeps its capacity
     }
     return impl_->finish();
 }

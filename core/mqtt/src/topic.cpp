@@ -123,7 +123,27 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
 }
 
 std::size_t count_slashes(std::string_view s) {
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '/'));
+    // Eight bytes at a time: a byte of `word ^ slashes` is zero where `word` has a '/', and
+    // ((x & 0x7F..) + 0x7F..) | x has its high bit clear exactly in x's zero bytes (no carry
+    // crosses bytes), so their count is one popcount.
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t lows = 0x7F7F7F7F7F7F7F7FULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    const char* p = s.data();
+    std::size_t left = s.size();
+    std::size_t count = 0;
+    while (left >= 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p, sizeof word);
+        const std::uint64_t x = word ^ (ones * static_cast<std::uint8_t>('/'));
+        count += static_cast<std::size_t>(__builtin_popcountll(~(((x & lows) + lows) | x) & highs));
+        p += 8;
+        left -= 8;
+    }
+    for (; left > 0; --left, ++p) {
+        count += *p == '/' ? 1 : 0;
+    }
+    return count;
 }
 
 }  // namespace iotsim::mqtt

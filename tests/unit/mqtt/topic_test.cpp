@@ -1,6 +1,7 @@
 // Topic syntax: the wildcard scan every PUBLISH's topic goes through, against a byte-by-byte
 // reference at every length and offset (it reads eight bytes at a time).
 
+#include <algorithm>
 #include <string>
 
 #include <boost/test/unit_test.hpp>
@@ -41,6 +42,24 @@ BOOST_AUTO_TEST_CASE(a_wildcard_is_found_at_every_offset_and_its_neighbours_are_
                         BOOST_TEST(contains_wildcard(text));
                         BOOST_TEST(!is_valid_topic_name(text));
                     }
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(slashes_are_counted_at_every_offset_and_their_neighbours_are_not_slashes) {
+    // '/' is 0x2F: its neighbours, the same with the top bit set, and a byte that borrows in a
+    // word-at-a-time compare (0x00 next to a match) must not be counted.
+    const std::string fillers = std::string("a.0") + '\x2E' + '\x30' + '\xAF' + '\x00' + '\xFF' + '\x80' + '\x7F';
+    for (std::size_t length = 0; length <= 24; ++length) {
+        for (const char filler : fillers) {
+            std::string text(length, filler);
+            BOOST_TEST(count_slashes(text) == 0U);
+            for (std::size_t at = 0; at < length; at += 1 + at % 3) {
+                text[at] = '/';  // slashes accumulate: 1, 2, 3... of them at irregular offsets
+                BOOST_TEST_CONTEXT("length " << length << " up to " << at << " filler " << static_cast<int>(filler)) {
+                    BOOST_TEST(count_slashes(text) == static_cast<std::size_t>(std::count(text.begin(), text.end(), '/')));
                 }
             }
         }
