@@ -105,8 +105,12 @@ public:
         IOTSIM_ASSERT(!closed_);
         if (slot_ == no_slot) {
             slot_ = start_;
-            effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_),
-                            SendBytes{spare_ != nullptr ? spare_->take() : std::string{}});
+            std::string bytes = spare_ != nullptr ? spare_->take() : std::string{};
+            if (start_ == effects_.size()) {
+                effects_.emplace_back(std::in_place_type<SendBytes>, std::move(bytes));  // the usual case
+            } else {
+                effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_), SendBytes{std::move(bytes)});
+            }
         }
         return std::get<SendBytes>(effects_[slot_]).bytes;
     }
@@ -118,8 +122,8 @@ public:
 
     /// An effect constructed where it lies in the vector (for the large ones).
     template <class E, class... Args>
-    void emplace(Args&&... args) {
-        effects_.emplace_back(std::in_place_type<E>, std::forward<Args>(args)...);
+    E& emplace(Args&&... args) {
+        return std::get<E>(effects_.emplace_back(std::in_place_type<E>, std::forward<Args>(args)...));
     }
 
     /// CloseTransport after every byte written so far.
@@ -214,6 +218,7 @@ struct Client::Impl {
     // reused for the next ones: a steady publisher allocates none.
     SpareStrings spare_bytes{2};
     SpareStrings spare_text{4};  // a received message's topic and payload, handed back by recycle()
+    mqtt::Publish publish_scratch;  // every PUBLISH is decoded into it (see handle_frame)
     std::vector<mqtt::SubscribeEntry> subscriptions;  // granted, for resubscribing
 
     // ------------------------------------------------------------------ plumbing
@@ -624,16 +629,14 @@ struct Client::Impl {
     void handle_frame(Output& out, std::uint8_t first_byte, std::string_view body, Now now) {
         if ((first_byte >> 4U) == static_cast<std::uint8_t>(mqtt::PacketType::publish) &&
             state != ClientState::awaiting_connack) {
-            // Into strings the host handed back (recycle()): a steady stream of messages
-            // allocates nothing.
-            mqtt::Publish p;
-            p.payload = spare_text.take();
-            p.topic = spare_text.take();
-            if (const auto error = mqtt::decode_publish_into(options.version, first_byte, body, p)) {
+            // Into a Publish the client keeps, whose strings keep their buffers from message to
+            // message (handle_publish swaps them with strings the host handed back through
+            // recycle()): a steady stream of messages allocates nothing.
+            if (const auto error = mqtt::decode_publish_into(options.version, first_byte, body, publish_scratch)) {
                 protocol_error(out, now, error->reason, error->message);
                 return;
             }
-            handle_publish(out, p, now);
+            handle_publish(out, publish_scratch, now);
             return;
         }
         auto decoded = mqtt::decode(options.version, first_byte, body);
@@ -675,7 +678,8 @@ struct Client::Impl {
         }
     }
 
-    // `publish` is the decoded packet: taken apart here (moved into MessageReceived).
+    // `publish` is the decoded packet (the client's scratch): taken apart here, its strings
+    // swapped into the MessageReceived built in the effects vector.
     void handle_publish(Output& out, mqtt::Publish& publish, Now now) {
         if (publish.qos == QoS::exactly_once) {
             // AWS grants at most QoS 1; a server that sends QoS 2 anyway is broken.
@@ -696,7 +700,18 @@ struct Client::Impl {
         if (publish.dup) {
             ++stats.duplicates_received;
         }
-        out.emplace<MessageReceived>(std::move(publish));  // built in the effects vector: one move
+        mqtt::Publish& m = out.emplace<MessageReceived>().publish;
+        m.dup = publish.dup;
+        m.qos = publish.qos;
+        m.retain = publish.retain;
+        m.packet_id = publish.packet_id;
+        m.topic = spare_text.take();  // the scratch gets their buffers in exchange
+        m.topic.swap(publish.topic);
+        m.payload = spare_text.take();
+        m.payload.swap(publish.payload);
+        if (v5()) {
+            m.properties = std::move(publish.properties);  // (cleared at the next MQTT 5 decode)
+        }
     }
 
     void handle_puback(Output& out, const mqtt::Ack& ack, Now now) {
