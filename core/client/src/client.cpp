@@ -627,6 +627,16 @@ struct Client::Impl {
     }
 
     void handle_frame(Output& out, std::uint8_t first_byte, std::string_view body, Now now) {
+        if (first_byte == 0x40 && body.size() == 2 && state != ClientState::awaiting_connack) {
+            // A two-byte PUBACK (3.1.1's only form, MQTT 5's for Success, §3.4.2.1): its packet
+            // identifier is all there is to decode. Identifier 0 is malformed: decode() says so.
+            const auto id = static_cast<std::uint16_t>((static_cast<std::uint8_t>(body[0]) << 8U) |
+                                                       static_cast<std::uint8_t>(body[1]));
+            if (id != 0) {
+                handle_puback(out, id, ReasonCode::success, now);
+                return;
+            }
+        }
         if ((first_byte >> 4U) == static_cast<std::uint8_t>(mqtt::PacketType::publish) &&
             state != ClientState::awaiting_connack) {
             // Into a Publish the client keeps, whose strings keep their buffers from message to
@@ -659,7 +669,7 @@ struct Client::Impl {
             handle_publish(out, *publish, now);
         } else if (auto* ack = std::get_if<mqtt::Ack>(&packet);
                    ack && ack->type == mqtt::PacketType::puback) {
-            handle_puback(out, *ack, now);
+            handle_puback(out, ack->packet_id, ack->reason, now);
         } else if (auto* suback = std::get_if<mqtt::Suback>(&packet)) {
             handle_suback(out, std::move(*suback), now);
         } else if (auto* unsuback = std::get_if<mqtt::Unsuback>(&packet)) {
@@ -714,10 +724,10 @@ struct Client::Impl {
         }
     }
 
-    void handle_puback(Output& out, const mqtt::Ack& ack, Now now) {
+    void handle_puback(Output& out, std::uint16_t packet_id, ReasonCode reason, Now now) {
         // PUBACKs come in send order [MQTT-4.6.0-2]: the match is the front but for a broken peer.
         auto it = inflight.begin();
-        while (it != inflight.end() && it->packet_id != ack.packet_id) {
+        while (it != inflight.end() && it->packet_id != packet_id) {
             ++it;
         }
         if (it == inflight.end()) {
@@ -727,12 +737,12 @@ struct Client::Impl {
         const std::uint64_t token = it->token;
         spare_bytes.keep(std::move(it->bytes));
         inflight.erase(it);
-        if (static_cast<std::uint8_t>(ack.reason) >= 0x80) {
+        if (static_cast<std::uint8_t>(reason) >= 0x80) {
             ++stats.publishes_failed;  // final: resending a refused message cannot help
         } else {
             ++stats.publishes_acked;
         }
-        out.emit(PublishCompleted{token, ack.reason, false});
+        out.emit(PublishCompleted{token, reason, false});
         pump(out, now);
     }
 

@@ -1,6 +1,7 @@
 #include "iotsim/mqtt/topic.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -125,23 +126,36 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
 std::size_t count_slashes(std::string_view s) {
     // Eight bytes at a time: a byte of `word ^ slashes` is zero where `word` has a '/', and
     // ((x & 0x7F..) + 0x7F..) | x has its high bit clear exactly in x's zero bytes (no carry
-    // crosses bytes), so their count is one popcount.
+    // crosses bytes), so their count is one popcount. The last 1..7 bytes are the top of the
+    // last eight, read again with the bytes already counted masked off.
     constexpr std::uint64_t ones = 0x0101010101010101ULL;
     constexpr std::uint64_t lows = 0x7F7F7F7F7F7F7F7FULL;
     constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    const char* p = s.data();
-    std::size_t left = s.size();
-    std::size_t count = 0;
-    while (left >= 8) {
+    const auto slashes_in = [&](const char* at) {
         std::uint64_t word = 0;
-        std::memcpy(&word, p, sizeof word);
+        std::memcpy(&word, at, sizeof word);
+        if constexpr (std::endian::native == std::endian::big) {
+            word = __builtin_bswap64(word);  // first byte lowest, as on little-endian hosts
+        }
         const std::uint64_t x = word ^ (ones * static_cast<std::uint8_t>('/'));
-        count += static_cast<std::size_t>(__builtin_popcountll(~(((x & lows) + lows) | x) & highs));
-        p += 8;
-        left -= 8;
+        return ~(((x & lows) + lows) | x) & highs;  // bit 7 of each byte that is '/'
+    };
+    const std::size_t n = s.size();
+    if (n < 8) {
+        std::size_t count = 0;
+        for (const char c : s) {
+            count += c == '/' ? 1 : 0;
+        }
+        return count;
     }
-    for (; left > 0; --left, ++p) {
-        count += *p == '/' ? 1 : 0;
+    std::size_t count = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        count += static_cast<std::size_t>(__builtin_popcountll(slashes_in(s.data() + i)));
+    }
+    if (i < n) {
+        const std::size_t counted = 8 - (n - i);  // of the last eight bytes
+        count += static_cast<std::size_t>(__builtin_popcountll(slashes_in(s.data() + n - 8) >> (8 * counted)));
     }
     return count;
 }
