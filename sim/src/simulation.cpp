@@ -212,9 +212,12 @@ std::optional<Origin> parse_origin(std::string_view payload) {
     if (end == std::string_view::npos) {
         return std::nullopt;
     }
-    std::size_t s = payload.substr(0, d).find(seq_key);  // the first "seq": before the device...
+    // The first "seq": anywhere, as before this scan was split: before the device key, or from
+    // the device value's opening quote on (one can start there or at the closing quote; none can
+    // start inside the key or the quote-free value).
+    std::size_t s = payload.substr(0, d).find(seq_key);
     if (s == std::string_view::npos) {
-        s = payload.find(seq_key, end + 1);  // ...or after it
+        s = payload.find(seq_key, start - 1);
         if (s == std::string_view::npos) {
             return std::nullopt;
         }
