@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -30,6 +29,7 @@
 #include "iotsim/sim/policy_check.hpp"
 
 #include "certificates.hpp"
+#include "fold_hash.hpp"
 
 namespace iotsim::sim {
 
@@ -318,38 +318,12 @@ private:
     std::size_t head_ = 0;  // the oldest entry once the ring is full
 };
 
-/// Heterogeneous lookup by std::string_view in an unordered map keyed by std::string, with a
-/// device name's hash for the per-subscriber tables: names are short, so their first and last
-/// eight bytes (overlapping when shorter than 16) and the length are folded in one 64x64->128-bit
-/// multiply, an order of magnitude cheaper than std::hash's byte loop. Collisions only cost a
-/// compare; nothing here reaches the trace.
+/// Heterogeneous lookup by std::string_view in an unordered map keyed by std::string, hashed
+/// with the trace's folded multiply (a short name is one or two multiplies, an order of
+/// magnitude cheaper than std::hash's byte loop; nothing here reaches the trace).
 struct NameHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-        std::uint64_t a = 0;
-        std::uint64_t b = 0;
-        const std::size_t n = s.size();
-        if (n >= 8) {
-            std::memcpy(&a, s.data(), 8);
-            std::memcpy(&b, s.data() + n - 8, 8);
-        } else if (n >= 4) {
-            std::uint32_t x = 0;
-            std::uint32_t y = 0;
-            std::memcpy(&x, s.data(), 4);
-            std::memcpy(&y, s.data() + n - 4, 4);
-            a = x;
-            b = y;
-        } else if (n > 0) {
-            a = (static_cast<std::uint64_t>(static_cast<unsigned char>(s[0])) << 16) |
-                (static_cast<std::uint64_t>(static_cast<unsigned char>(s[n / 2])) << 8) |
-                static_cast<unsigned char>(s[n - 1]);
-        }
-        if (n > 16) {
-            a ^= std::hash<std::string_view>{}(s.substr(8, n - 16));  // the middle of a long name
-        }
-        const __uint128_t r = static_cast<__uint128_t>(a ^ 0x2d358dccaa6c78a5ULL ^ n) * (b ^ 0x8bb84b93962eacc9ULL);
-        return static_cast<std::size_t>(static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64));
-    }
+    std::size_t operator()(std::string_view s) const noexcept { return detail::fold_bytes(0, s); }
 };
 
 /// Seen sequence numbers of one publisher at one subscriber.

@@ -948,8 +948,30 @@ Result<Packet, DecodeError> decode_into(std::string_view body, Decoder&& decoder
 
 void put_u8(std::string& out, std::uint8_t value) { out.push_back(static_cast<char>(value)); }
 
+/// The writers through a pointer (into a string already sized for the packet: the hot packets
+/// are written this way); put_u16() and put_vbi() append with them.
+char* put_u16_at(char* w, std::uint16_t value) {
+    w[0] = static_cast<char>(value >> 8U);
+    w[1] = static_cast<char>(value);
+    return w + 2;
+}
+
+char* put_vbi_at(char* w, std::size_t value) {
+    IOTSIM_ASSERT(value <= vbi_max);
+    do {
+        auto byte = static_cast<std::uint8_t>(value & 0x7FU);
+        value >>= 7U;
+        if (value != 0) {
+            byte = static_cast<std::uint8_t>(byte | 0x80U);
+        }
+        *w++ = static_cast<char>(byte);
+    } while (value != 0);
+    return w;
+}
+
 void put_u16(std::string& out, std::uint16_t value) {
-    const std::array<char, 2> bytes{static_cast<char>(value >> 8U), static_cast<char>(value)};
+    std::array<char, 2> bytes{};
+    put_u16_at(bytes.data(), value);
     out.append(bytes.data(), bytes.size());
 }
 
@@ -961,15 +983,8 @@ void put_u32(std::string& out, std::uint32_t value) {
 }
 
 void put_vbi(std::string& out, std::size_t value) {
-    IOTSIM_ASSERT(value <= vbi_max);
-    do {
-        auto byte = static_cast<std::uint8_t>(value & 0x7FU);
-        value >>= 7U;
-        if (value != 0) {
-            byte = static_cast<std::uint8_t>(byte | 0x80U);
-        }
-        put_u8(out, byte);
-    } while (value != 0);
+    std::array<char, 4> bytes{};
+    out.append(bytes.data(), put_vbi_at(bytes.data(), value));
 }
 
 constexpr std::size_t string_size(std::string_view s) { return 2 + s.size(); }
@@ -1607,33 +1622,6 @@ void encode(const Packet& packet, Version version, std::string& out) {
     std::visit([&](const auto& p) { encode_one(p, version, out); }, packet);
 }
 
-namespace {
-
-/// Writes the fixed header and returns where the variable header starts. `out` was resized to
-/// hold the whole packet: the hot packets are written through a pointer, not appended field by
-/// field (each append re-checks the capacity).
-char* put_fixed_header(char* w, const Plan& sizes) {
-    *w++ = static_cast<char>(sizes.first_byte);
-    std::size_t value = sizes.remaining_length;
-    do {
-        auto byte = static_cast<std::uint8_t>(value & 0x7FU);
-        value >>= 7U;
-        if (value != 0) {
-            byte = static_cast<std::uint8_t>(byte | 0x80U);
-        }
-        *w++ = static_cast<char>(byte);
-    } while (value != 0);
-    return w;
-}
-
-char* put_u16_at(char* w, std::uint16_t value) {
-    w[0] = static_cast<char>(value >> 8U);
-    w[1] = static_cast<char>(value);
-    return w + 2;
-}
-
-}  // namespace
-
 void encode(const PublishRef& publish, Version version, std::string& out) {
     const Plan sizes = plan(publish, version);
     if (sizes.properties != 0) {
@@ -1643,8 +1631,10 @@ void encode(const PublishRef& publish, Version version, std::string& out) {
     IOTSIM_ASSERT(sizes.remaining_length <= remaining_length_max);
     IOTSIM_ASSERT(publish.topic.size() <= 0xFFFFU);
     const std::size_t start = out.size();
-    out.resize(start + total_size(sizes));
-    char* w = put_fixed_header(out.data() + start, sizes);
+    out.resize(start + total_size(sizes));  // then written through a pointer, no per-field append
+    char* w = out.data() + start;
+    *w++ = static_cast<char>(sizes.first_byte);
+    w = put_vbi_at(w, sizes.remaining_length);
     w = put_u16_at(w, static_cast<std::uint16_t>(publish.topic.size()));
     std::memcpy(w, publish.topic.data(), publish.topic.size());
     w += publish.topic.size();
@@ -1666,7 +1656,9 @@ void encode(const Ack& ack, Version version, std::string& out) {
     }
     const std::size_t start = out.size();
     out.resize(start + total_size(sizes));
-    char* w = put_fixed_header(out.data() + start, sizes);
+    char* w = out.data() + start;
+    *w++ = static_cast<char>(sizes.first_byte);
+    w = put_vbi_at(w, sizes.remaining_length);
     w = put_u16_at(w, ack.packet_id);
     if (sizes.remaining_length > 2) {
         *w++ = static_cast<char>(ack.reason);

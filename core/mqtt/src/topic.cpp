@@ -3,22 +3,18 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
-#include <cstring>
+
+#include "iotsim/common/swar.hpp"
 
 namespace iotsim::mqtt {
 
 bool contains_wildcard(std::string_view text) {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    // Whether any byte of `v` is zero (exact: no false positives once combined as below).
-    const auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+    const auto wildcard_in = [](const char* at) {
+        const std::uint64_t word = swar::load8(at);
+        return (swar::bytes_equal(word, '+') | swar::bytes_equal(word, '#')) != 0;
+    };
     const char* p = text.data();
     std::size_t left = text.size();
-    const auto wildcard_in = [&](const char* at) {
-        std::uint64_t word = 0;
-        std::memcpy(&word, at, sizeof word);
-        return has_zero(word ^ (ones * 0x2BU)) || has_zero(word ^ (ones * 0x23U));
-    };
     while (left >= 8) {
         if (wildcard_in(p)) {
             return true;
@@ -124,38 +120,21 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
 }
 
 std::size_t count_slashes(std::string_view s) {
-    // Eight bytes at a time: a byte of `word ^ slashes` is zero where `word` has a '/', and
-    // ((x & 0x7F..) + 0x7F..) | x has its high bit clear exactly in x's zero bytes (no carry
-    // crosses bytes), so their count is one popcount. The last 1..7 bytes are the top of the
-    // last eight, read again with the bytes already counted masked off.
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t lows = 0x7F7F7F7F7F7F7F7FULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    const auto slashes_in = [&](const char* at) {
-        std::uint64_t word = 0;
-        std::memcpy(&word, at, sizeof word);
-        if constexpr (std::endian::native == std::endian::big) {
-            word = __builtin_bswap64(word);  // first byte lowest, as on little-endian hosts
-        }
-        const std::uint64_t x = word ^ (ones * static_cast<std::uint8_t>('/'));
-        return ~(((x & lows) + lows) | x) & highs;  // bit 7 of each byte that is '/'
-    };
+    // Eight bytes at a time (one popcount of the exact mask); the last 1..7 bytes are the top of
+    // the last eight, read again with the bytes already counted shifted off.
     const std::size_t n = s.size();
     if (n < 8) {
-        std::size_t count = 0;
-        for (const char c : s) {
-            count += c == '/' ? 1 : 0;
-        }
-        return count;
+        return static_cast<std::size_t>(std::count(s.begin(), s.end(), '/'));
     }
     std::size_t count = 0;
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        count += static_cast<std::size_t>(__builtin_popcountll(slashes_in(s.data() + i)));
+        count += static_cast<std::size_t>(std::popcount(swar::bytes_equal(swar::load8(s.data() + i), '/')));
     }
     if (i < n) {
         const std::size_t counted = 8 - (n - i);  // of the last eight bytes
-        count += static_cast<std::size_t>(__builtin_popcountll(slashes_in(s.data() + n - 8) >> (8 * counted)));
+        count += static_cast<std::size_t>(
+            std::popcount(swar::bytes_equal(swar::load8(s.data() + n - 8), '/') >> (8 * counted)));
     }
     return count;
 }

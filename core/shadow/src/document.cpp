@@ -5,11 +5,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "document_detail.hpp"
+#include "iotsim/common/swar.hpp"
 #include "text_writer.hpp"
 
 namespace iotsim::shadow {
@@ -61,17 +61,15 @@ void erase_member(json::object_t& object, std::string_view key) {
 // bytes at a time: a byte is out when its top bit is set, when it is below 0x20, or when it is
 // '"' or '\\'.
 bool is_plain(std::string_view text) {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    using swar::highs;
+    using swar::ones;
     const char* p = text.data();
     std::size_t left = text.size();
     while (left >= 8) {
-        std::uint64_t word = 0;
-        std::memcpy(&word, p, 8);
+        const std::uint64_t word = swar::load8(p);
         // Top bits first: with them clear, `word - 0x20 * ones` borrows only from bytes < 0x20.
         if ((word & highs) != 0 || ((word - 0x20 * ones) & highs) != 0 ||
-            has_zero(word ^ (ones * 0x22U)) != 0 || has_zero(word ^ (ones * 0x5CU)) != 0) {
+            (swar::bytes_equal(word, 0x22U) | swar::bytes_equal(word, 0x5CU)) != 0) {
             return false;
         }
         p += 8;
