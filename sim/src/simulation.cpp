@@ -18,6 +18,7 @@
 #include "iotsim/auth/policy_authorizer.hpp"
 #include "iotsim/client/client.hpp"
 #include "iotsim/common/assert.hpp"
+#include "iotsim/common/slot_ring.hpp"
 #include "iotsim/common/spare_strings.hpp"
 #include "iotsim/mqtt/codec.hpp"
 #include "iotsim/mqtt/topic.hpp"
@@ -88,87 +89,46 @@ struct Segment {
 
 /// The segments in flight on one direction, in order: a ring whose every slot keeps the buffer
 /// of the string it last held, so that steady traffic allocates nothing (the writers get those
-/// buffers back through send()'s swap). The first `inline_slots` are stored in the connection
+/// buffers back through send()'s swap), a SlotRing. Its first two slots are stored in the connection
 /// itself: a direction rarely holds more, so an idle connection allocates nothing (libstdc++'s
 /// std::deque allocates ~600 bytes on construction). A busier one (a sink that many devices
 /// publish to) moves to a heap ring that doubles when full; it goes back inline when it drains
 /// after holding very many (a partition's backlog is not kept).
 class SegmentQueue {
 public:
-    [[nodiscard]] bool empty() const { return count_ == 0; }
-    Segment& front() { return base()[head_]; }
-    [[nodiscard]] const Segment& front() const { return base()[head_]; }
+    [[nodiscard]] bool empty() const { return ring_.empty(); }
+    Segment& front() { return ring_.front(); }
+    [[nodiscard]] const Segment& front() const { return ring_.front(); }
     /// A new last segment for the caller to fill (its string is empty, with some capacity).
-    Segment& push_back() {
-        if (count_ == capacity_) {
-            grow();
-        }
-        Segment& slot = base()[(head_ + count_) & (capacity_ - 1)];
-        ++count_;
-        return slot;
-    }
+    Segment& push_back() { return ring_.push_back(); }
     void pop_front() {
         // Its capacity stays for a later segment, up to a bound (a large coalesced read is not
         // kept by an idle connection).
-        auto& done = base()[head_].bytes;
+        auto& done = ring_.front().bytes;
         if (done.capacity() > kept_capacity_max) {
             done = std::string{};
         } else {
             done.clear();
         }
-        head_ = (head_ + 1) & (capacity_ - 1);
-        --count_;
-        if (count_ == 0 && capacity_ > shrink_above) {
-            ring_.reset();
-            capacity_ = inline_slots;
-            head_ = 0;
-        }
+        ring_.pop_front();
     }
     /// After the direction's last segment (a FIN): the slots' buffers are released, since a
     /// closed connection stays in the simulator's table for the rest of the run.
     void release_buffers() {
-        for (std::uint32_t i = count_; i < capacity_; ++i) {
-            base()[(head_ + i) & (capacity_ - 1)].bytes = std::string{};
-        }
-        if (count_ == 0 && ring_) {
-            ring_.reset();
-            capacity_ = inline_slots;
-            head_ = 0;
-        }
+        ring_.for_each_vacant([](Segment& s) { s.bytes = std::string{}; });
+        ring_.shrink_if_empty();
     }
 
     template <class F>
     void for_each(F&& f) {
-        for (std::uint32_t i = 0; i < count_; ++i) {
-            f(base()[(head_ + i) & (capacity_ - 1)]);
+        for (std::uint32_t i = 0; i < ring_.size(); ++i) {
+            f(ring_[i]);
         }
     }
 
 private:
-    static constexpr std::uint32_t inline_slots = 2;   // a power of two, as every capacity
-    static constexpr std::uint32_t shrink_above = 64;
     static constexpr std::size_t kept_capacity_max = SpareStrings::capacity_max;  // as the writers keep
-
-    Segment* base() { return ring_ ? ring_.get() : slots_.data(); }
-    [[nodiscard]] const Segment* base() const { return ring_ ? ring_.get() : slots_.data(); }
-
-    void grow() {
-        const std::uint32_t bigger = capacity_ * 2;
-        auto ring = std::make_unique<Segment[]>(bigger);
-        Segment* old = base();
-        for (std::uint32_t i = 0; i < capacity_; ++i) {
-            ring[i] = std::move(old[(head_ + i) & (capacity_ - 1)]);  // in order, buffers and all
-        }
-        ring_ = std::move(ring);
-        capacity_ = bigger;
-        head_ = 0;
-    }
-
-    std::array<Segment, inline_slots> slots_;
-    std::unique_ptr<Segment[]> ring_;  // when set, every segment is there
-    std::uint32_t capacity_ = inline_slots;
-    std::uint32_t head_ = 0;
-    std::uint32_t count_ = 0;
+    SlotRing<Segment, 2> ring_;
 };
 
 /// One direction of a connection: an ordered byte stream with one pending delivery event.
@@ -237,16 +197,17 @@ std::optional<Origin> parse_origin(std::string_view payload) {
     return o;
 }
 
-/// A publish plan's topic or payload for one device. The scenario format substitutes {device}
-/// in both, and {seq} and {time_ms} in a payload: {device} is written in once, when the device is
-/// added, and the numbers at each publish. What a placeholder becomes is not scanned again, so a
-/// device whose name contains "{seq}" publishes its name as it is.
+/// A publish plan's topic or payload. The scenario format substitutes {device} in both, and
+/// {seq} and {time_ms} in a payload, at each publish. What a placeholder becomes is not scanned
+/// again, so a device whose name contains "{seq}" publishes its name as it is. A template is
+/// compiled once and shared by every device whose plan has the same text (a fleet's thousands
+/// read one copy, which stays in the cache).
 struct Template {
-    enum class Slot : std::uint8_t { seq, time_ms };
-    std::string literal;                                  // the text with {device} substituted
+    enum class Slot : std::uint8_t { device, seq, time_ms };
+    std::string literal;                                  // the text without its placeholders
     std::vector<std::pair<std::uint32_t, Slot>> slots;    // (offset into literal, what goes there)
 
-    static Template compile(std::string_view text, std::string_view device, bool numbers) {
+    static Template compile(std::string_view text, bool numbers) {
         Template t;
         while (!text.empty()) {
             const std::size_t brace = text.find('{');
@@ -259,7 +220,7 @@ struct Template {
                 t.slots.emplace_back(static_cast<std::uint32_t>(t.literal.size()), Slot::seq);
                 text.remove_prefix(5);
             } else if (text.starts_with("{device}")) {
-                t.literal.append(device);
+                t.slots.emplace_back(static_cast<std::uint32_t>(t.literal.size()), Slot::device);
                 text.remove_prefix(8);
             } else if (numbers && text.starts_with("{time_ms}")) {
                 t.slots.emplace_back(static_cast<std::uint32_t>(t.literal.size()), Slot::time_ms);
@@ -272,17 +233,21 @@ struct Template {
         return t;
     }
 
-    /// Appends the text with the numbers in their slots.
-    void expand(std::string& out, std::uint64_t seq, std::int64_t time_ms) const {
+    /// Appends the text with the device's name and the numbers in their slots.
+    void expand(std::string& out, std::string_view device, std::uint64_t seq, std::int64_t time_ms) const {
         std::size_t from = 0;
         for (const auto& [at, slot] : slots) {
             out.append(literal, from, at - from);
+            from = at;
+            if (slot == Slot::device) {
+                out.append(device);
+                continue;
+            }
             std::array<char, 24> digits{};
             const auto end = slot == Slot::seq
                                  ? std::to_chars(digits.data(), digits.data() + digits.size(), seq).ptr
                                  : std::to_chars(digits.data(), digits.data() + digits.size(), time_ms).ptr;
             out.append(digits.data(), end);
-            from = at;
         }
         out.append(literal, from, std::string::npos);
     }
@@ -487,14 +452,19 @@ struct Simulation::Impl {
         std::uint64_t timer_generation = 0;
         std::uint64_t boot = 0;
         std::uint64_t seq = 0;
+        // spec.publish as behaviour() reads it (`spec` is two kilobytes further on).
+        const Template* topic_template = nullptr;  // null: no publish plan
+        const Template* payload_template = nullptr;
+        Duration publish_interval{};
+        std::uint64_t publish_count = 0;
+        mqtt::QoS publish_qos = mqtt::QoS::at_most_once;
+        bool publish_retain = false;
         DeviceStats stats;
         DeviceSpec spec;
         std::int32_t certificate = -1;  // index into certificates; -1: none
         std::string client_id;          // the client id its CONNECTs carry
         Rng rng{0};
         Inbox inbox;
-        std::string publish_topic;      // spec.publish's topic, expanded once
-        Template payload_template;      // spec.publish's payload, {device} already substituted
         // QoS 1 publish token -> (seq, virtual time it was handed to the client).
         std::map<std::uint64_t, std::pair<std::uint64_t, Instant>> token_seq;
         std::vector<bool> acked_seqs;                      // for the delivery check
@@ -510,7 +480,18 @@ struct Simulation::Impl {
         std::map<std::uint64_t, std::vector<std::string>> pending_unsubscribe;  // token -> filters
     };
     std::vector<Device> devices;
+    std::string topic_scratch;       // behaviour(): the topic being published to
     std::string payload_scratch;     // behaviour(): the payload being published
+    // Publish plans' topics and payloads, compiled once per text (and whether it takes numbers).
+    std::map<std::pair<std::string, bool>, std::unique_ptr<Template>, std::less<>> templates;
+
+    const Template* template_of(const std::string& text, bool numbers) {
+        auto& t = templates[{text, numbers}];
+        if (!t) {
+            t = std::make_unique<Template>(Template::compile(text, numbers));
+        }
+        return t.get();
+    }
     std::vector<std::string> names;  // device names by index, for the trace
     std::map<std::string, std::uint32_t> by_name;
     std::vector<Conn> conns{1};  // id 0 unused
@@ -1258,8 +1239,8 @@ struct Simulation::Impl {
             trace.pair(now, TraceKind::publish_completed, index, d.conn, token_view,
                        "failed rc=" + std::to_string(static_cast<int>(pc.reason)));
         }
-        if (d.token_seq.empty()) {
-            return;  // (no delivery check follows this device's publishes)
+        if (options.check_qos1_delivered.empty() || d.token_seq.empty()) {
+            return;  // no delivery check follows this device's publishes (the map is far from the hot fields)
         }
         auto it = d.token_seq.find(pc.token);
         if (it == d.token_seq.end()) {
@@ -1279,28 +1260,33 @@ struct Simulation::Impl {
 
     void behaviour(std::uint32_t index) {
         Device& d = devices[index];
-        if (!d.powered || !d.spec.publish || !d.client) {
+        if (!d.powered || d.payload_template == nullptr || !d.client) {
             return;
         }
-        const PublishPlan& plan = *d.spec.publish;
-        if (plan.count != 0 && d.seq >= plan.count) {
+        if (d.publish_count != 0 && d.seq >= d.publish_count) {
             return;
         }
         ++d.seq;
         const Now n = node_now(d.clock);
-        payload_scratch.clear();  // the client copies it into the packet: one buffer serves every publish
-        d.payload_template.expand(payload_scratch, d.seq, n.wall.unix_ms());
+        // The client copies both into the packet: one buffer each serves every publish.
+        topic_scratch.clear();
+        d.topic_template->expand(topic_scratch, d.stats.name, 0, 0);
+        payload_scratch.clear();
+        d.payload_template->expand(payload_scratch, d.stats.name, d.seq, n.wall.unix_ms());
         client::ClientEffects out = take_client_fx();
-        const std::uint64_t token = d.client->publish(d.publish_topic, payload_scratch, plan.qos, plan.retain, n, out);
+        const std::uint64_t token = d.client->publish(topic_scratch, payload_scratch, d.publish_qos, d.publish_retain, n, out);
         ++d.stats.published;
-        if (plan.qos == mqtt::QoS::at_least_once && need_delivery_check(d.spec.name)) {
+        if (d.publish_qos == mqtt::QoS::at_least_once && need_delivery_check(d.spec.name)) {
             d.token_seq[token] = {d.seq, now};
         }
         apply_device(index, std::move(out));
-        queue.push(now + plan.interval, EventKind::behaviour, index, d.boot);
+        queue.push(now + d.publish_interval, EventKind::behaviour, index, d.boot);
     }
 
     bool need_delivery_check(const std::string& name) const {
+        if (options.check_qos1_delivered.empty()) {
+            return false;  // without reading the name, which is far from the device's hot fields
+        }
         for (const auto& [pub, sub] : options.check_qos1_delivered) {
             if (pub == name) {
                 return true;
@@ -1729,8 +1715,12 @@ std::uint32_t Simulation::add_device(DeviceSpec spec) {
     d.trace_version = spec.client.version == mqtt::Version::v5 ? 5 : 4;
     d.inbox_max = spec.inbox_max;
     if (spec.publish) {
-        d.publish_topic = Template::compile(spec.publish->topic, spec.name, false).literal;
-        d.payload_template = Template::compile(spec.publish->payload, spec.name, true);
+        d.topic_template = s.template_of(spec.publish->topic, false);
+        d.payload_template = s.template_of(spec.publish->payload, true);
+        d.publish_interval = spec.publish->interval;
+        d.publish_count = spec.publish->count;
+        d.publish_qos = spec.publish->qos;
+        d.publish_retain = spec.publish->retain;
     }
     d.spec = std::move(spec);
     s.by_name.emplace(d.spec.name, index);

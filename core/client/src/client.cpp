@@ -1,13 +1,13 @@
 #include "iotsim/client/client.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <iterator>
 #include <limits>
 #include <optional>
 #include <utility>
 
 #include "iotsim/common/assert.hpp"
+#include "iotsim/common/slot_ring.hpp"
 #include "iotsim/common/spare_strings.hpp"
 #include "iotsim/mqtt/codec.hpp"
 #include "iotsim/mqtt/topic.hpp"
@@ -165,45 +165,40 @@ struct Request {
 
 struct Client::Impl {
     Impl(ClientOptions o, Rng r)
-        : options(std::move(o)),
+        : keep_alive_s(o.keep_alive_s),
+          version(o.version),
+          packet_bytes_max(o.packet_bytes_max),
+          ack_timeout(o.ack_timeout),
+          offline_queue_max(o.offline_queue_max),
+          options(std::move(o)),
           rng(r),
-          client_id(options.client_id),
-          keep_alive_s(options.keep_alive_s) {
+          client_id(options.client_id) {
         IOTSIM_ASSERT(options.inflight_max > 0);
     }
 
-    ClientOptions options;
-    Rng rng;
-    ClientState state = ClientState::idle;
-    ClientStats stats;
-    std::string client_id;
-    std::uint64_t next_token = 1;
+    // What every packet and publish() reads or writes comes first, in a few cache lines: a
+    // simulated fleet's thousands of clients do not fit in the cache, and each line here is one
+    // memory access per message. `options` (1.2 KB, mostly the will and the CONNECT properties)
+    // and what only connecting uses come after; the few options read per packet are copied here.
 
+    ClientState state = ClientState::idle;
+    bool packet_ids_wrapped = false;
+    std::uint16_t keep_alive_s = 0;
+    std::uint16_t send_window = 0;
+    std::uint16_t next_packet_id = 1;
+    const mqtt::Version version;                 // options.version
+    const std::uint32_t packet_bytes_max;        // options.packet_bytes_max (0: none)
+    std::uint32_t server_packet_bytes_max = 0;   // 0: the server set none
     // The current connection (or attempt). `epoch` changes whenever one ends, so that code which
     // handled a packet can tell that the packet ended the connection.
     std::uint64_t epoch = 0;
-    std::string inbuf;
-    Instant attempt_deadline;
+    std::uint64_t next_token = 1;
     Instant last_sent;
     Instant last_received;
-    std::optional<Instant> ping_sent_at;
-    std::uint16_t keep_alive_s = 0;
-    std::uint16_t send_window = 0;
-    std::uint32_t server_packet_bytes_max = 0;  // 0: the server set none
-
-    // Reconnecting.
-    std::uint32_t attempt = 0;  // failed attempts since the last accepted CONNACK
-    Instant retry_at;
-    bool ever_connected = false;
-
     std::optional<Instant> armed;  // the deadline of the last ArmTimer, until it fires
-
-    // QoS 1, in publish order. Entries that were already sent keep their packet id and sit at the
-    // head of `queued` after a connection loss, so ids in `queued` form a prefix.
-    std::deque<Outbound> queued;
-    std::deque<Outbound> inflight;  // sent on this connection, in send order
-    std::uint16_t next_packet_id = 1;
-    bool packet_ids_wrapped = false;
+    std::optional<Instant> ping_sent_at;
+    const Duration ack_timeout;                  // options.ack_timeout
+    const std::size_t offline_queue_max;         // options.offline_queue_max
 
     // Where the last application call left its SendBytes, so that calls sharing one effects
     // vector (a burst of publish()) share one write. Valid only for the same vector, untouched
@@ -213,19 +208,36 @@ struct Client::Impl {
     std::size_t shared_slot = no_slot;
     std::uint64_t shared_epoch = 0;
 
-    std::deque<Request> requests;                     // in call order
-    // Emptied byte strings (acknowledged PUBLISHes, written SendBytes the host handed back),
-    // reused for the next ones: a steady publisher allocates none.
+    // QoS 1, in publish order: outbound[0, sent) were sent on this connection and wait for their
+    // PUBACK, the rest wait to be sent. After a connection loss `sent` is 0; the entries that had
+    // been sent keep their packet id and come first, so ids form a prefix. A slot keeps its
+    // buffer: a steady publisher encodes every PUBLISH into memory it already has.
+    SlotRing<Outbound, 2> outbound;
+    std::uint32_t sent = 0;
+
+    std::vector<Request> requests;  // SUBSCRIBE and UNSUBSCRIBE, in call order
+    // Emptied byte strings (written SendBytes the host handed back), reused for the next ones.
     SpareStrings spare_bytes{2};
     SpareStrings spare_text{4};  // a received message's topic and payload, handed back by recycle()
+    std::string inbuf;
     // Every PUBLISH is decoded into it (see handle_frame); made with the first one, so that a
     // device that only publishes does not carry its ~560 bytes (100,000 devices: 56 MB).
     std::unique_ptr<mqtt::Publish> publish_scratch;
+    ClientStats stats;
+
+    // Read when connecting, or never per packet.
+    ClientOptions options;
+    Rng rng;
+    std::string client_id;
+    Instant attempt_deadline;
+    std::uint32_t attempt = 0;  // failed attempts since the last accepted CONNACK
+    Instant retry_at;
+    bool ever_connected = false;
     std::vector<mqtt::SubscribeEntry> subscriptions;  // granted, for resubscribing
 
     // ------------------------------------------------------------------ plumbing
 
-    bool v5() const { return options.version == Version::v5; }
+    bool v5() const { return version == Version::v5; }
 
     std::size_t reusable_slot(const ClientEffects& effects) const {
         if (&effects == shared_effects && effects.size() == shared_size && shared_epoch == epoch &&
@@ -246,7 +258,7 @@ struct Client::Impl {
     /// A Packet, or a packet the codec encodes without building one (Ack, PublishRef).
     template <class P>
     void write(Output& out, const P& packet, Now now) {
-        mqtt::encode(packet, options.version, out.wire());
+        mqtt::encode(packet, version, out.wire());
         last_sent = now.monotonic;
     }
 
@@ -277,8 +289,8 @@ struct Client::Impl {
 
     std::optional<Oldest> oldest_unacked() const {
         std::optional<Oldest> oldest;
-        if (!inflight.empty()) {
-            oldest = Oldest{inflight.front().sent_at, inflight.front().packet_id};
+        if (sent > 0) {
+            oldest = Oldest{outbound.front().sent_at, outbound.front().packet_id};
         }
         for (const Request& r : requests) {
             if (r.packet_id != 0 && (!oldest || r.sent_at < oldest->sent_at)) {
@@ -303,9 +315,9 @@ struct Client::Impl {
         } else if (keep_alive_s != 0) {
             due = ping_due();
         }
-        if (options.ack_timeout > Duration::zero()) {
+        if (ack_timeout > Duration::zero()) {
             if (const auto oldest = oldest_unacked()) {
-                const Instant t = oldest->sent_at + options.ack_timeout;
+                const Instant t = oldest->sent_at + ack_timeout;
                 if (!due || t < *due) {
                     due = t;
                 }
@@ -315,16 +327,12 @@ struct Client::Impl {
     }
 
     bool packet_id_in_use(std::uint16_t id) const {
-        for (const Outbound& o : inflight) {
-            if (o.packet_id == id) {
-                return true;
-            }
-        }
-        for (const Outbound& o : queued) {
-            if (o.packet_id == 0) {
+        for (std::uint32_t i = 0; i < outbound.size(); ++i) {
+            const std::uint16_t used = outbound[i].packet_id;
+            if (used == 0) {
                 break;  // the entries with ids are a prefix
             }
-            if (o.packet_id == id) {
+            if (used == id) {
                 return true;
             }
         }
@@ -399,11 +407,9 @@ struct Client::Impl {
 
     /// Forgets the connection: what was in flight is owed again on the next one.
     void reset_connection() {
-        // Back to the head of the queue in send order: resent before anything newer, in the
-        // original order [MQTT-4.6.0-1].
-        queued.insert(queued.begin(), std::make_move_iterator(inflight.begin()),
-                      std::make_move_iterator(inflight.end()));
-        inflight.clear();
+        // What was in flight is the head of the queue again, in send order: resent before
+        // anything newer, in the original order [MQTT-4.6.0-1].
+        sent = 0;
         // The client's own resubscribes are rebuilt from the remembered filters if the next
         // session needs them; the application's requests are sent again under new ids.
         requests.erase(std::remove_if(requests.begin(), requests.end(),
@@ -534,14 +540,13 @@ struct Client::Impl {
 
     /// Sends queued QoS 1 PUBLISHes while the window allows.
     void pump(Output& out, Now now) {
-        while (state == ClientState::connected && !queued.empty() &&
-               inflight.size() < send_window) {
-            Outbound o = std::move(queued.front());
-            queued.pop_front();
+        while (state == ClientState::connected && sent < outbound.size() && sent < send_window) {
+            Outbound& o = outbound[sent];
             if (server_packet_bytes_max != 0 && o.bytes.size() > server_packet_bytes_max) {
                 // [MQTT-3.2.2-15]: never send more than the server accepts; it cannot be split.
                 ++stats.publishes_rejected;
                 out.emit(PublishCompleted{o.token, ReasonCode::packet_too_large, true});
+                outbound.erase(sent);
                 continue;
             }
             if (o.packet_id == 0) {
@@ -557,7 +562,7 @@ struct Client::Impl {
             out.wire().append(o.bytes);
             last_sent = now.monotonic;
             o.sent_at = now.monotonic;
-            inflight.push_back(std::move(o));
+            ++sent;
         }
     }
 
@@ -591,7 +596,7 @@ struct Client::Impl {
         }
         const std::uint64_t connection = epoch;
         const std::uint32_t limit =
-            options.packet_bytes_max != 0 ? options.packet_bytes_max : mqtt::remaining_length_max;
+            packet_bytes_max != 0 ? packet_bytes_max : mqtt::remaining_length_max;
         std::size_t consumed = 0;
         while (consumed < stream.size()) {
             const std::string_view rest = stream.substr(consumed);
@@ -605,7 +610,7 @@ struct Client::Impl {
                 return;
             }
             if (f.status == mqtt::FrameStatus::too_large ||
-                (options.packet_bytes_max != 0 && f.total_bytes() > options.packet_bytes_max)) {
+                (packet_bytes_max != 0 && f.total_bytes() > packet_bytes_max)) {
                 protocol_error(out, now, ReasonCode::packet_too_large,
                                "packet exceeds packet_bytes_max");
                 return;
@@ -647,14 +652,14 @@ struct Client::Impl {
             if (!publish_scratch) {
                 publish_scratch = std::make_unique<mqtt::Publish>();
             }
-            if (const auto error = mqtt::decode_publish_into(options.version, first_byte, body, *publish_scratch)) {
+            if (const auto error = mqtt::decode_publish_into(version, first_byte, body, *publish_scratch)) {
                 protocol_error(out, now, error->reason, error->message);
                 return;
             }
             handle_publish(out, *publish_scratch, now);
             return;
         }
-        auto decoded = mqtt::decode(options.version, first_byte, body);
+        auto decoded = mqtt::decode(version, first_byte, body);
         if (!decoded) {
             protocol_error(out, now, decoded.error().reason, decoded.error().message);
             return;
@@ -731,17 +736,17 @@ struct Client::Impl {
 
     void handle_puback(Output& out, std::uint16_t packet_id, ReasonCode reason, Now now) {
         // PUBACKs come in send order [MQTT-4.6.0-2]: the match is the front but for a broken peer.
-        auto it = inflight.begin();
-        while (it != inflight.end() && it->packet_id != packet_id) {
-            ++it;
+        std::uint32_t i = 0;
+        while (i < sent && outbound[i].packet_id != packet_id) {
+            ++i;
         }
-        if (it == inflight.end()) {
+        if (i == sent) {
             ++stats.unexpected_acks;
             return;
         }
-        const std::uint64_t token = it->token;
-        spare_bytes.keep(std::move(it->bytes));
-        inflight.erase(it);
+        const std::uint64_t token = outbound[i].token;
+        outbound.erase(i);  // the slot keeps the PUBLISH's buffer for a later one
+        --sent;
         if (static_cast<std::uint8_t>(reason) >= 0x80) {
             ++stats.publishes_failed;  // final: resending a refused message cannot help
         } else {
@@ -751,7 +756,7 @@ struct Client::Impl {
         pump(out, now);
     }
 
-    std::deque<Request>::iterator find_request(std::uint16_t packet_id, bool subscribe) {
+    std::vector<Request>::iterator find_request(std::uint16_t packet_id, bool subscribe) {
         return std::find_if(requests.begin(), requests.end(), [&](const Request& r) {
             return r.packet_id == packet_id &&
                    std::holds_alternative<mqtt::Subscribe>(r.packet) == subscribe;
@@ -854,13 +859,13 @@ struct Client::Impl {
                            "keep-alive: no PINGRESP within " + duration_text(ping_timeout()), true);
             return;
         }
-        if (options.ack_timeout > Duration::zero()) {
+        if (ack_timeout > Duration::zero()) {
             if (const auto oldest = oldest_unacked();
-                oldest && t >= oldest->sent_at + options.ack_timeout) {
+                oldest && t >= oldest->sent_at + ack_timeout) {
                 ++stats.ack_timeouts;
                 end_connection(out, now, DisconnectCause::ack_timeout, 0,
                                "ack timeout: packet id " + std::to_string(oldest->packet_id) +
-                                   " unacknowledged for " + duration_text(options.ack_timeout),
+                                   " unacknowledged for " + duration_text(ack_timeout),
                                true);
                 return;
             }
@@ -892,7 +897,7 @@ struct Client::Impl {
         // QoS 1 is encoded with a placeholder id; the real one is patched in when first sent.
         const mqtt::PublishRef packet{false, qos, retain, topic, static_cast<std::uint16_t>(qos == QoS::at_least_once ? 1 : 0),
                                       payload, v5() ? properties : nullptr};
-        const std::size_t size = mqtt::encoded_size(packet, options.version);
+        const std::size_t size = mqtt::encoded_size(packet, version);
         if (size > mqtt::remaining_length_max) {
             refuse(ReasonCode::packet_too_large);
             return token;
@@ -911,20 +916,24 @@ struct Client::Impl {
             return token;
         }
         const bool sendable_now =
-            state == ClientState::connected && queued.empty() && inflight.size() < send_window;
-        if (!sendable_now && queued.size() >= options.offline_queue_max) {
+            state == ClientState::connected && sent == outbound.size() && sent < send_window;
+        if (!sendable_now && outbound.size() - sent >= offline_queue_max) {
             ++stats.qos1_dropped_queue_full;
             out.emit(PublishCompleted{token, ReasonCode::quota_exceeded, true});
             return token;
         }
-        Outbound o;
+        Outbound& o = outbound.push_back();
         o.token = token;
-        o.bytes = spare_bytes.take();
+        o.packet_id = 0;
+        o.sent_at = Instant{};
+        o.bytes.clear();
+        if (o.bytes.capacity() > SpareStrings::capacity_max && size <= SpareStrings::capacity_max) {
+            o.bytes = std::string{};  // a large PUBLISH's buffer is not kept for small ones
+        }
         o.bytes.reserve(size);
-        mqtt::encode(packet, options.version, o.bytes);
+        mqtt::encode(packet, version, o.bytes);
         const mqtt::Frame frame = mqtt::read_frame(o.bytes, mqtt::remaining_length_max);
         o.id_offset = static_cast<std::uint32_t>(frame.header_bytes + 2 + topic.size());
-        queued.push_back(std::move(o));
         pump(out, now);
         return token;
     }
@@ -1104,8 +1113,8 @@ ClientState Client::state() const { return impl_->state; }
 const ClientStats& Client::stats() const { return impl_->stats; }
 const std::string& Client::client_id() const { return impl_->client_id; }
 std::uint16_t Client::keep_alive_s() const { return impl_->keep_alive_s; }
-std::size_t Client::inflight() const { return impl_->inflight.size(); }
-std::size_t Client::queued() const { return impl_->queued.size(); }
+std::size_t Client::inflight() const { return impl_->sent; }
+std::size_t Client::queued() const { return impl_->outbound.size() - impl_->sent; }
 const std::vector<mqtt::SubscribeEntry>& Client::subscriptions() const {
     return impl_->subscriptions;
 }

@@ -102,6 +102,54 @@ BOOST_AUTO_TEST_CASE(
     BOOST_TEST(h.published.size() == 4U);
 }
 
+BOOST_AUTO_TEST_CASE(pubacks_out_of_order_complete_their_own_publishes_and_the_rest_are_resent_in_order) {
+    // A broken peer may acknowledge out of order [MQTT-4.6.0-2]: each PUBACK completes the
+    // publish with its id, and what stays unacknowledged keeps its order, ids and payloads for the
+    // resend. Ten publishes: the queue's slots wrap and grow past the two kept inline.
+    ClientHost h({.client_id = "d", .clean_start = false, .inflight_max = 8});
+    h.establish();
+    std::vector<std::uint64_t> tokens;
+    for (int i = 0; i < 10; ++i) {
+        tokens.push_back(h.publish("t", "m" + std::to_string(i), QoS::at_least_once));
+    }
+    const auto first = h.take_all<Publish>();
+    BOOST_REQUIRE_EQUAL(first.size(), 8U);
+    BOOST_TEST(h.client.queued() == 2U);
+    for (const int i : {5, 0, 7, 2}) {
+        h.puback(first[static_cast<std::size_t>(i)].packet_id);
+    }
+    BOOST_REQUIRE_EQUAL(h.published.size(), 4U);
+    BOOST_TEST(h.published[0].token == tokens[5]);
+    BOOST_TEST(h.published[1].token == tokens[0]);
+    BOOST_TEST(h.published[2].token == tokens[7]);
+    BOOST_TEST(h.published[3].token == tokens[2]);
+    const auto filled = h.take_all<Publish>();  // the window had room for the two queued ones
+    BOOST_REQUIRE_EQUAL(filled.size(), 2U);
+    BOOST_TEST(filled[0].payload == "m8");
+    BOOST_TEST(filled[1].payload == "m9");
+    h.puback(first[5].packet_id);  // twice: no longer outstanding
+    BOOST_TEST(h.client.stats().unexpected_acks == 1U);
+    h.drop();
+    h.establish(/*session_present=*/true);
+    const auto again = h.take_all<Publish>();
+    const std::vector<int> owed = {1, 3, 4, 6};
+    BOOST_REQUIRE_EQUAL(again.size(), owed.size() + 2);
+    for (std::size_t k = 0; k < owed.size(); ++k) {
+        const auto& sent = first[static_cast<std::size_t>(owed[k])];
+        BOOST_TEST(again[k].payload == sent.payload);
+        BOOST_TEST(again[k].packet_id == sent.packet_id);
+        BOOST_TEST(again[k].dup);
+    }
+    BOOST_TEST(again[4].packet_id == filled[0].packet_id);
+    BOOST_TEST(again[5].packet_id == filled[1].packet_id);
+    for (auto it = again.rbegin(); it != again.rend(); ++it) {
+        h.puback(it->packet_id);
+    }
+    BOOST_TEST(h.published.size() == 10U);
+    BOOST_TEST(h.client.inflight() == 0U);
+    BOOST_TEST(h.client.queued() == 0U);
+}
+
 BOOST_AUTO_TEST_CASE(a_host_publishing_on_connected_does_not_overtake_the_resends) {
     ClientHost h({.client_id = "d", .clean_start = false});
     h.establish();
