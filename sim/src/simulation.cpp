@@ -87,13 +87,14 @@ struct Segment {
     bool fin = false;
 };
 
-/// The segments in flight on one direction, in order: a ring whose every slot keeps the buffer
-/// of the string it last held, so that steady traffic allocates nothing (the writers get those
-/// buffers back through send()'s swap), a SlotRing. Its first two slots are stored in the connection
-/// itself: a direction rarely holds more, so an idle connection allocates nothing (libstdc++'s
-/// std::deque allocates ~600 bytes on construction). A busier one (a sink that many devices
-/// publish to) moves to a heap ring that doubles when full; it goes back inline when it drains
-/// after holding very many (a partition's backlog is not kept).
+/// The segments in flight on one direction, in order, in a SlotRing. Its first two slots are
+/// stored in the connection itself: a direction rarely holds more, so an idle connection
+/// allocates nothing (libstdc++'s std::deque allocates ~600 bytes on construction). A busier one
+/// (a sink that many devices publish to) moves to a heap ring that doubles when full; it goes
+/// back inline when it drains after holding very many (a partition's backlog is not kept).
+/// A segment's buffer is the writer's, swapped in by send(); delivery hands it to the reader's
+/// scratch, and the scratch's previous one goes to the simulator's spare strings (see
+/// `wire_pool`): slots normally keep none.
 class SegmentQueue {
 public:
     [[nodiscard]] bool empty() const { return ring_.empty(); }
@@ -796,7 +797,10 @@ struct Simulation::Impl {
                     check_deliveries(c, s->bytes);
                 }
                 const std::size_t n = s->bytes.size();
-                send(id, c.to_device, s->bytes, false, devices[c.device]);  // swapped: the broker reuses what comes back
+                send(id, c.to_device, s->bytes, false, devices[c.device]);
+                if (s->bytes.capacity() <= 15) {
+                    s->bytes = wire_pool.take();  // for the broker's recycle(): it keeps its own spares
+                }
                 // The simulated socket buffer accepts everything at once.
                 if (broker) {
                     broker::Effects more = broker->drained(s->connection, n, node_now(broker_clock));
@@ -872,7 +876,11 @@ struct Simulation::Impl {
                 if (p + 1 < parts && len > 1) {
                     len = 1 + static_cast<std::size_t>(net_rng.uniform(len - 1));
                 }
-                push(at, false).bytes.assign(bytes, offset, len);
+                Segment& seg = push(at, false);
+                if (seg.bytes.capacity() <= 15) {
+                    seg.bytes = wire_pool.take();
+                }
+                seg.bytes.assign(bytes, offset, len);
                 offset += len;
                 at = at + std::chrono::microseconds(1);
             }
@@ -901,16 +909,22 @@ struct Simulation::Impl {
         Segment& front = dir.queue.front();
         seg.at = front.at;
         seg.fin = front.fin;
+        wire_pool.keep(std::move(seg.bytes));  // the last delivery's, read by now
         seg.bytes.swap(front.bytes);
         dir.queue.pop_front();
         while (!seg.fin && !dir.queue.empty() && !dir.queue.front().fin && dir.queue.front().at <= now) {
             seg.bytes += dir.queue.front().bytes;
+            wire_pool.keep(std::move(dir.queue.front().bytes));
             dir.queue.pop_front();
         }
         if (seg.fin) {
             dir.queue.release_buffers();  // nothing follows a FIN on this direction
         }
     }
+    // Byte strings the writers write into and readers' scratches give back, shared by every
+    // client and the broker's recycling: last in, first out, so the buffer written next is one
+    // used a moment ago and still in the cache (a fleet's own buffers, a second apart, are not).
+    SpareStrings wire_pool{256};
     Segment to_broker_scratch;  // the segment being delivered (deliveries never nest)
     std::string no_bytes;       // a FIN's (empty) bytes
     Segment to_device_scratch;
@@ -1079,7 +1093,7 @@ struct Simulation::Impl {
     void apply_device(std::uint32_t index, client::ClientEffects fx) {
         apply_device_effects(index, fx);
         if (auto& c = devices[index].client) {
-            c->recycle(fx);  // the written strings (send() swapped in emptied ones) go back to the client
+            c->recycle(fx);  // what send() left in the written strings, and the received messages' strings
         }
         give_client_fx(std::move(fx));
     }
@@ -1093,7 +1107,7 @@ struct Simulation::Impl {
                 if (d.conn != 0 && conns[d.conn].device_open) {
                     trace.bytes(now, TraceKind::bytes_to_broker, index, d.conn, s->bytes,
                                 d.trace_version);
-                    send(d.conn, conns[d.conn].to_broker, s->bytes, false, d);  // swapped: the client reuses what comes back
+                    send(d.conn, conns[d.conn].to_broker, s->bytes, false, d);  // swapped into the segment
                 }
             } else if (std::holds_alternative<client::CloseTransport>(e)) {
                 if (d.conn != 0) {
@@ -1305,6 +1319,7 @@ struct Simulation::Impl {
         }
         // A fresh stream per boot: a rebooted device does not replay its previous jitter.
         d.client.emplace(std::move(o), Rng::derive(options.seed, "device/" + d.spec.name + "/boot/" + std::to_string(d.boot)));
+        d.client->share_spare_bytes(&wire_pool);
         d.subscribed = false;
         trace.note(now, TraceKind::device_start, index, 0, "boot " + std::to_string(d.boot));
         apply_device(index, d.client->start(node_now(d.clock)));

@@ -216,8 +216,9 @@ struct Client::Impl {
     std::uint32_t sent = 0;
 
     std::vector<Request> requests;  // SUBSCRIBE and UNSUBSCRIBE, in call order
-    // Emptied byte strings (written SendBytes the host handed back), reused for the next ones.
-    SpareStrings spare_bytes{2};
+    // Emptied byte strings (written SendBytes the host handed back, acknowledged PUBLISHes),
+    // reused for the next ones: the client's own, or a pool the host shares among its clients.
+    SpareStrings* spare_bytes = &own_spare_bytes;
     SpareStrings spare_text{4};  // a received message's topic and payload, handed back by recycle()
     std::string inbuf;
     // Every PUBLISH is decoded into it (see handle_frame); made with the first one, so that a
@@ -226,6 +227,7 @@ struct Client::Impl {
     ClientStats stats;
 
     // Read when connecting, or never per packet.
+    SpareStrings own_spare_bytes{2};
     ClientOptions options;
     Rng rng;
     std::string client_id;
@@ -745,7 +747,8 @@ struct Client::Impl {
             return;
         }
         const std::uint64_t token = outbound[i].token;
-        outbound.erase(i);  // the slot keeps the PUBLISH's buffer for a later one
+        spare_bytes->keep(std::move(outbound[i].bytes));
+        outbound.erase(i);
         --sent;
         if (static_cast<std::uint8_t>(reason) >= 0x80) {
             ++stats.publishes_failed;  // final: resending a refused message cannot help
@@ -926,10 +929,10 @@ struct Client::Impl {
         o.token = token;
         o.packet_id = 0;
         o.sent_at = Instant{};
-        o.bytes.clear();
-        if (o.bytes.capacity() > SpareStrings::capacity_max && size <= SpareStrings::capacity_max) {
-            o.bytes = std::string{};  // a large PUBLISH's buffer is not kept for small ones
+        if (o.bytes.capacity() <= 15) {
+            o.bytes = spare_bytes->take();  // (a slot's buffer went back to the spares with its PUBACK)
         }
+        o.bytes.clear();
         o.bytes.reserve(size);
         mqtt::encode(packet, version, o.bytes);
         const mqtt::Frame frame = mqtt::read_frame(o.bytes, mqtt::remaining_length_max);
@@ -997,7 +1000,7 @@ Client& Client::operator=(Client&&) noexcept = default;
 
 ClientEffects Client::start(Now now) {
     ClientEffects fx;
-    Output out(fx, no_slot, &impl_->spare_bytes);
+    Output out(fx, no_slot, impl_->spare_bytes);
     if (impl_->state == ClientState::idle || impl_->state == ClientState::stopped) {
         impl_->attempt = 0;
         impl_->begin_attempt(out, now);
@@ -1008,7 +1011,7 @@ ClientEffects Client::start(Now now) {
 
 ClientEffects Client::transport_up(Now now) {
     ClientEffects fx;
-    Output out(fx, no_slot, &impl_->spare_bytes);
+    Output out(fx, no_slot, impl_->spare_bytes);
     impl_->transport_up(out, now);
     impl_->finish(out);
     return fx;
@@ -1016,7 +1019,7 @@ ClientEffects Client::transport_up(Now now) {
 
 ClientEffects Client::transport_failed(Now now) {
     ClientEffects fx;
-    Output out(fx, no_slot, &impl_->spare_bytes);
+    Output out(fx, no_slot, impl_->spare_bytes);
     switch (impl_->state) {
         case ClientState::connecting:  // closed before it was ever up: a failed open
             ++impl_->stats.transport_failures;
@@ -1041,7 +1044,7 @@ ClientEffects Client::receive(std::string_view bytes, Now now) {
 }
 
 void Client::receive(std::string_view bytes, Now now, ClientEffects& fx) {
-    Output out(fx, no_slot, &impl_->spare_bytes);
+    Output out(fx, no_slot, impl_->spare_bytes);
     impl_->receive(out, bytes, now);
     impl_->finish(out);
 }
@@ -1059,14 +1062,14 @@ ClientEffects Client::timer_fired(Now now) {
 }
 
 void Client::timer_fired(Now now, ClientEffects& fx) {
-    Output out(fx, no_slot, &impl_->spare_bytes);
+    Output out(fx, no_slot, impl_->spare_bytes);
     impl_->timer_fired(out, now);
     impl_->finish(out);
 }
 
 std::uint64_t Client::publish(std::string_view topic, std::string_view payload, mqtt::QoS qos, bool retain,
                               Now now, ClientEffects& out, const mqtt::Properties* properties) {
-    Output o(out, impl_->reusable_slot(out), &impl_->spare_bytes);
+    Output o(out, impl_->reusable_slot(out), impl_->spare_bytes);
     const std::uint64_t token = impl_->publish(o, topic, payload, qos, retain, properties, now);
     impl_->finish(o);
     impl_->remember_slot(out, o);
@@ -1075,7 +1078,7 @@ std::uint64_t Client::publish(std::string_view topic, std::string_view payload, 
 
 std::uint64_t Client::subscribe(std::vector<mqtt::SubscribeEntry> entries, Now now,
                                 ClientEffects& out) {
-    Output o(out, impl_->reusable_slot(out), &impl_->spare_bytes);
+    Output o(out, impl_->reusable_slot(out), impl_->spare_bytes);
     const std::uint64_t token = impl_->subscribe(o, std::move(entries), now);
     impl_->finish(o);
     impl_->remember_slot(out, o);
@@ -1083,7 +1086,7 @@ std::uint64_t Client::subscribe(std::vector<mqtt::SubscribeEntry> entries, Now n
 }
 
 std::uint64_t Client::unsubscribe(std::vector<std::string> filters, Now now, ClientEffects& out) {
-    Output o(out, impl_->reusable_slot(out), &impl_->spare_bytes);
+    Output o(out, impl_->reusable_slot(out), impl_->spare_bytes);
     const std::uint64_t token = impl_->unsubscribe(o, std::move(filters), now);
     impl_->finish(o);
     impl_->remember_slot(out, o);
@@ -1092,16 +1095,20 @@ std::uint64_t Client::unsubscribe(std::vector<std::string> filters, Now now, Cli
 
 ClientEffects Client::disconnect(Now now) {
     ClientEffects fx;
-    Output out(fx, no_slot, &impl_->spare_bytes);
+    Output out(fx, no_slot, impl_->spare_bytes);
     impl_->disconnect(out, now);
     impl_->finish(out);
     return fx;
 }
 
+void Client::share_spare_bytes(SpareStrings* pool) {
+    impl_->spare_bytes = pool != nullptr ? pool : &impl_->own_spare_bytes;
+}
+
 void Client::recycle(ClientEffects& spent) {
     for (auto& e : spent) {
         if (auto* send = std::get_if<SendBytes>(&e)) {
-            impl_->spare_bytes.keep(std::move(send->bytes));
+            impl_->spare_bytes->keep(std::move(send->bytes));
         } else if (auto* m = std::get_if<MessageReceived>(&e)) {
             impl_->spare_text.keep(std::move(m->publish.topic));
             impl_->spare_text.keep(std::move(m->publish.payload));

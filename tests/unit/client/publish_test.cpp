@@ -150,6 +150,46 @@ BOOST_AUTO_TEST_CASE(pubacks_out_of_order_complete_their_own_publishes_and_the_r
     BOOST_TEST(h.client.queued() == 0U);
 }
 
+BOOST_AUTO_TEST_CASE(clients_sharing_a_pool_write_into_its_buffers_and_give_them_back) {
+    // A simulator's clients write into one pool of spare strings (see share_spare_bytes()).
+    SpareStrings pool(8);
+    std::string spare;
+    spare.reserve(200);
+    const char* const buffer = spare.data();
+    ClientHost h({.client_id = "d"});
+    h.establish();
+    h.client.share_spare_bytes(&pool);
+
+    // QoS 0: the PUBLISH is written into the pool's string, which comes back with recycle().
+    pool.keep(std::move(spare));
+    ClientEffects fx;
+    h.client.publish("t", "zero", QoS::at_most_once, false, h.now, fx);
+    const auto* send = std::get_if<SendBytes>(&fx.at(0));
+    BOOST_REQUIRE(send != nullptr);
+    BOOST_TEST(static_cast<const void*>(send->bytes.data()) == static_cast<const void*>(buffer));
+    h.client.recycle(fx);
+    std::string back = pool.take();
+    BOOST_TEST(static_cast<const void*>(back.data()) == static_cast<const void*>(buffer));
+    BOOST_TEST(back.empty());
+
+    // QoS 1: the kept copy is encoded into a pooled string, which returns to the pool with the
+    // PUBACK (the written copy is the host's until it recycles it).
+    pool.keep(std::move(back));
+    h.publish("t", "one", QoS::at_least_once);
+    BOOST_TEST(pool.take().capacity() <= 15U);  // the pool gave its only buffer away
+    const auto sent = h.take_all<Publish>();
+    BOOST_REQUIRE_EQUAL(sent.size(), 1U);
+    h.puback(sent[0].packet_id);
+    BOOST_REQUIRE_EQUAL(h.published.size(), 1U);
+    back = pool.take();
+    BOOST_TEST(static_cast<const void*>(back.data()) == static_cast<const void*>(buffer));
+
+    h.client.share_spare_bytes(nullptr);  // its own spares again: the pool is not touched
+    pool.keep(std::move(back));
+    h.publish("t", "two", QoS::at_most_once);
+    BOOST_TEST(static_cast<const void*>(pool.take().data()) == static_cast<const void*>(buffer));
+}
+
 BOOST_AUTO_TEST_CASE(a_host_publishing_on_connected_does_not_overtake_the_resends) {
     ClientHost h({.client_id = "d", .clean_start = false});
     h.establish();

@@ -10,6 +10,7 @@
 #include "iotsim/client/effects.hpp"
 #include "iotsim/client/options.hpp"
 #include "iotsim/common/rng.hpp"
+#include "iotsim/common/spare_strings.hpp"
 #include "iotsim/common/time.hpp"
 #include "iotsim/mqtt/packet.hpp"
 
@@ -89,6 +90,12 @@ public:
     /// strings in it are kept (a couple at most) to write the next packets into, and the strings
     /// of the received messages (whatever the host left in them) to decode the next ones into.
     void recycle(ClientEffects& spent);
+    /// Optional, for a host that drives many clients on one thread: the byte strings this client
+    /// writes into (and keeps through recycle() and PUBACKs) come from `pool`, shared with the
+    /// other clients, instead of a couple of its own. A buffer another client used a moment ago
+    /// is still in the CPU's cache; one this client last used a second ago is not. nullptr: its
+    /// own again. The pool must outlive the client, or the next call.
+    void share_spare_bytes(SpareStrings* pool);
 
     /// Publishes an application message; returns its token, completed exactly once by a
     /// PublishCompleted. QoS 0 is written at once if connected and dropped (counted) otherwise.
