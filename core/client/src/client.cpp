@@ -163,7 +163,7 @@ struct Request {
 
 }  // namespace
 
-struct Client::Impl {
+struct alignas(64) Client::Impl {
     Impl(ClientOptions o, Rng r)
         : keep_alive_s(o.keep_alive_s),
           version(o.version),
@@ -176,11 +176,13 @@ struct Client::Impl {
         IOTSIM_ASSERT(options.inflight_max > 0);
     }
 
-    // What every packet and publish() reads or writes comes first, in a few cache lines: a
-    // simulated fleet's thousands of clients do not fit in the cache, and each line here is one
-    // memory access per message. `options` (1.2 KB, mostly the will and the CONNECT properties)
-    // and what only connecting uses come after; the few options read per packet are copied here.
+    // What every packet and publish() reads or writes comes first, in five cache lines (the
+    // offsets below; the struct is aligned to a line): a simulated fleet's thousands of clients
+    // do not fit in the cache, and each line here is one memory access per message. `options`
+    // (1.2 KB, mostly the will and the CONNECT properties) and what only connecting uses come
+    // after; the few options read per packet are copied here.
 
+    // [0, 64): the connection's state.
     ClientState state = ClientState::idle;
     bool packet_ids_wrapped = false;
     std::uint16_t keep_alive_s = 0;
@@ -189,41 +191,44 @@ struct Client::Impl {
     const mqtt::Version version;                 // options.version
     const std::uint32_t packet_bytes_max;        // options.packet_bytes_max (0: none)
     std::uint32_t server_packet_bytes_max = 0;   // 0: the server set none
+    std::uint32_t sent = 0;                      // see `outbound`
     // The current connection (or attempt). `epoch` changes whenever one ends, so that code which
     // handled a packet can tell that the packet ended the connection.
     std::uint64_t epoch = 0;
     std::uint64_t next_token = 1;
     Instant last_sent;
     Instant last_received;
+    const Duration ack_timeout;                  // options.ack_timeout
+
+    // [64, 128): timers, and where the last application call left its SendBytes, so that calls
+    // sharing one effects vector (a burst of publish()) share one write. Valid only for the same
+    // vector, untouched since (same size), on the same connection.
     std::optional<Instant> armed;  // the deadline of the last ArmTimer, until it fires
     std::optional<Instant> ping_sent_at;
-    const Duration ack_timeout;                  // options.ack_timeout
-    const std::size_t offline_queue_max;         // options.offline_queue_max
-
-    // Where the last application call left its SendBytes, so that calls sharing one effects
-    // vector (a burst of publish()) share one write. Valid only for the same vector, untouched
-    // since (same size), on the same connection.
     const ClientEffects* shared_effects = nullptr;
     std::size_t shared_size = 0;
     std::size_t shared_slot = no_slot;
     std::uint64_t shared_epoch = 0;
 
-    // QoS 1, in publish order: outbound[0, sent) were sent on this connection and wait for their
-    // PUBACK, the rest wait to be sent. After a connection loss `sent` is 0; the entries that had
-    // been sent keep their packet id and come first, so ids form a prefix. A slot keeps its
-    // buffer: a steady publisher encodes every PUBLISH into memory it already has.
-    SlotRing<Outbound, 2> outbound;
-    std::uint32_t sent = 0;
-
-    std::vector<Request> requests;  // SUBSCRIBE and UNSUBSCRIBE, in call order
-    // Emptied byte strings (written SendBytes the host handed back, acknowledged PUBLISHes),
+    // [128, 256): QoS 1, in publish order: outbound[0, sent) were sent on this connection and
+    // wait for their PUBACK, the rest wait to be sent. After a connection loss `sent` is 0; the
+    // entries that had been sent keep their packet id and come first, so ids form a prefix. The
+    // ring's one inline slot is the line [192, 256): a steady publisher has one in flight.
+    // Emptied byte strings (written SendBytes the host handed back, acknowledged PUBLISHes) are
     // reused for the next ones: the client's own, or a pool the host shares among its clients.
     SpareStrings* spare_bytes = &own_spare_bytes;
-    SpareStrings spare_text{4};  // a received message's topic and payload, handed back by recycle()
-    std::string inbuf;
+    const std::size_t offline_queue_max;         // options.offline_queue_max
+    std::vector<Request> requests;  // SUBSCRIBE and UNSUBSCRIBE, in call order
     // Every PUBLISH is decoded into it (see handle_frame); made with the first one, so that a
     // device that only publishes does not carry its ~560 bytes (100,000 devices: 56 MB).
     std::unique_ptr<mqtt::Publish> publish_scratch;
+    SlotRing<Outbound, 1> outbound;
+
+    // [256, 320): what receiving reads.
+    std::string inbuf;
+    SpareStrings spare_text{4};  // a received message's topic and payload, handed back by recycle()
+
+    // [320, 512): the counters; [384, 448) holds those a message changes.
     ClientStats stats;
 
     // Read when connecting, or never per packet.
