@@ -1577,17 +1577,30 @@ struct Simulation::Impl {
     }
 
     void prefetch_ahead() const {
+        // Many events at this time (a fan-out): those a few places on, in two stages.
         static constexpr std::size_t far = 8;
         static constexpr std::size_t near = 3;
         if (const Event* e = queue.peek_soon(far)) {
-            if (is_segment(*e)) {
-                prefetch_far(e->a, e->b);
-            } else if (e->kind() == EventKind::device_timer || e->kind() == EventKind::behaviour) {
-                prefetch_far(0, e->a);
-            }
+            prefetch_event(*e);
         }
-        if (const Event* e = queue.peek_soon(near); e != nullptr && is_segment(*e)) {
-            prefetch_near(e->a, e->kind() == EventKind::segment_to_device);
+        if (const Event* e = queue.peek_soon(near)) {
+            if (is_segment(*e)) {
+                prefetch_near(e->a, e->kind() == EventKind::segment_to_device);
+            }
+            return;
+        }
+        // Events spread out in time (a fleet publishing at its own pace): the next one only,
+        // found exactly; the event running now leaves its memory the time to arrive.
+        if (const Event* e = queue.peek_next()) {
+            prefetch_event(*e);
+        }
+    }
+
+    void prefetch_event(const Event& e) const {
+        if (is_segment(e)) {
+            prefetch_far(e.a, e.b);
+        } else if (e.kind() == EventKind::device_timer || e.kind() == EventKind::behaviour) {
+            prefetch_far(0, e.a);
         }
     }
 

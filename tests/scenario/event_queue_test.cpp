@@ -86,6 +86,42 @@ BOOST_AUTO_TEST_CASE(events_nanoseconds_to_weeks_apart_come_out_in_order_through
     BOOST_TEST(now > (std::int64_t{1} << 48));  // the run did reach the high digits
 }
 
+BOOST_AUTO_TEST_CASE(the_prefetch_peeks_name_the_events_that_pop_returns_next) {
+    // The run loop prefetches the memory of peek_next() (and of peek_soon(k) when many events
+    // share a time). A hint only, but a wrong one costs a cache miss: peek_next() must be the very
+    // next event, and peek_soon(k) the (k+1)-th, whenever no push comes in between.
+    Rng rng(9);
+    EventQueue q;
+    std::int64_t now = 0;
+    std::uint32_t tag = 0;
+    std::size_t checked_soon = 0;
+    for (int step = 0; step < 100'000; ++step) {
+        const bool push = q.empty() || rng.uniform(100) < 50;
+        if (push) {
+            const int bursts = rng.chance(0.1) ? 20 : 1;  // sometimes many at one time
+            const std::int64_t at = now + static_cast<std::int64_t>(rng.uniform(rng.chance(0.5) ? 3 : 2'000'000'000));
+            for (int i = 0; i < bursts; ++i) {
+                q.push(Instant{Duration(at)}, EventKind::noop, tag++);
+            }
+            continue;
+        }
+        const Event* next = q.peek_next();
+        BOOST_REQUIRE(next != nullptr);
+        const std::uint32_t peeked = next->a;
+        const Event* soon = q.peek_soon(2);
+        const std::uint32_t soon_tag = soon != nullptr ? soon->a : 0;
+        const Event e = q.pop();
+        BOOST_REQUIRE_EQUAL(e.a, peeked);
+        now = e.at.since_epoch.count();
+        if (soon != nullptr && q.size() >= 2) {
+            q.pop();
+            BOOST_REQUIRE_EQUAL(q.pop().a, soon_tag);
+            ++checked_soon;
+        }
+    }
+    BOOST_TEST(checked_soon > 100U);
+}
+
 BOOST_AUTO_TEST_CASE(a_peek_does_not_stop_events_being_scheduled_before_the_peeked_one) {
     EventQueue q;
     q.push(Instant{seconds(10)}, EventKind::noop, 1);

@@ -86,21 +86,30 @@ public:
         return *best;
     }
 
-    /// An event that is about to run: the `k`-th after the next one at the current time (the
-    /// radix heap's bucket 0, in order) or, past those, one of the lowest non-empty bucket (all
-    /// of which run before any later bucket's, in an order not known yet); nullptr if none. For
-    /// prefetching only: events pushed meanwhile may run before it.
+    /// For prefetching (events pushed meanwhile may run first):
+    /// - peek_soon(k): the `k`-th event after the next one among those at the current time (the
+    ///   radix heap's bucket 0, in order), or nullptr. Useful when many events share a time (a
+    ///   fan-out's deliveries).
+    /// - peek_next(): the next event, wherever it is: bucket 0's head, or the earliest event of
+    ///   the lowest non-empty bucket (a scan of that bucket, which holds the events nearest in
+    ///   time and so few of them when events are spread out). nullptr if none.
     [[nodiscard]] const Event* peek_soon(std::size_t k) const {
         const std::size_t i = head0_ + k;
-        if (i < buckets_[0].size()) {
-            return &buckets_[0][i];
+        return i < buckets_[0].size() ? &buckets_[0][i] : nullptr;
+    }
+    [[nodiscard]] const Event* peek_next() const {
+        if (head0_ < buckets_[0].size()) {
+            return &buckets_[0][head0_];
         }
-        const std::size_t rest = i - buckets_[0].size();
         if (!any_nonempty()) {
             return nullptr;
         }
         const auto& bucket = buckets_[first_nonempty()];
-        return rest < bucket.size() ? &bucket[rest] : nullptr;
+        const Event* best = &bucket.front();
+        for (const Event& e : bucket) {
+            best = time_of(e.at) < time_of(best->at) ? &e : best;  // the first of equal times
+        }
+        return best;
     }
 
     Event pop() {
