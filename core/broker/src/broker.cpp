@@ -96,19 +96,40 @@ struct Broker::Impl {
     BrokerStats stats;
 
     // Looked up on every input; never iterated into output (shutdown() sorts the ids first).
-    // Connections live in the table's nodes (stable addresses, one fetch fewer per lookup than a
-    // pointer to a separate allocation), keyed by their own id rather than a copy of it.
+    // Connections live in the table's nodes (stable addresses), keyed by their own id rather
+    // than a copy of it. Both hosts number connections 1, 2, 3...: below `dense_max` an id also
+    // indexes an array of pointers, so a lookup is one load from an array that stays in the
+    // cache (8 bytes per id) instead of a hash, a division and a bucket; above it (a host that
+    // numbers otherwise, or a server past a million connections) the hash table answers.
     class ConnectionTable {
     public:
         [[nodiscard]] Connection* find(ConnectionId id) {
+            if (id.value < dense_.size()) {
+                return dense_[id.value];
+            }
+            if (id.value < dense_max) {
+                return nullptr;  // every id below dense_max that is in the set is in dense_
+            }
             const auto it = set_.find(id);
             return it == set_.end() ? nullptr : &it->connection;
         }
         [[nodiscard]] bool contains(ConnectionId id) const { return set_.contains(id); }
-        Connection& emplace(ConnectionId id) { return set_.emplace(id).first->connection; }
+        Connection& emplace(ConnectionId id) {
+            Connection& c = set_.emplace(id).first->connection;
+            if (id.value < dense_max) {
+                if (dense_.size() <= id.value) {
+                    dense_.resize(static_cast<std::size_t>(id.value) + 1, nullptr);
+                }
+                dense_[id.value] = &c;
+            }
+            return c;
+        }
         void erase(ConnectionId id) {
             if (const auto it = set_.find(id); it != set_.end()) {
                 set_.erase(it);
+            }
+            if (id.value < dense_.size()) {
+                dense_[id.value] = nullptr;
             }
         }
         [[nodiscard]] std::size_t size() const { return set_.size(); }
@@ -124,6 +145,7 @@ struct Broker::Impl {
         }
 
     private:
+        static constexpr std::uint64_t dense_max = std::uint64_t{1} << 20;
         struct Slot {
             explicit Slot(ConnectionId id) { connection.id = id; }
             mutable Connection connection;  // the set's elements are const; the id never changes
@@ -141,6 +163,7 @@ struct Broker::Impl {
             bool operator()(const Slot& a, ConnectionId b) const noexcept { return a.connection.id == b; }
         };
         std::unordered_set<Slot, Hash, Equal> set_;
+        std::vector<Connection*> dense_;  // by id below dense_max; nullptr: no such connection
     };
     ConnectionTable connections;
     // Keyed by a view of the session's own client_id (a Session never moves and its client id

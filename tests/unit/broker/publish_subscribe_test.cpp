@@ -19,6 +19,38 @@ BOOST_AUTO_TEST_CASE(qos0_publish_reaches_a_subscriber) {
     BOOST_TEST(!got[0].retain);
 }
 
+BOOST_AUTO_TEST_CASE(connections_numbered_anyhow_are_found_on_both_sides_of_the_dense_ids) {
+    // Hosts number connections 1, 2, 3...; the broker indexes ids below 2^20 directly and hashes
+    // the rest. Connections on both sides, and one far above, exchange messages; a closed one is
+    // gone from both.
+    Harness h;
+    h.next_connection = (std::uint64_t{1} << 20) - 1;
+    const auto below = h.connect("below");
+    const auto above = h.connect("above");
+    h.next_connection = std::uint64_t{1} << 40;
+    const auto far = h.connect("far");
+    BOOST_TEST(below.value == (std::uint64_t{1} << 20) - 1);
+    BOOST_TEST(above.value == std::uint64_t{1} << 20);
+    for (const auto id : {below, above, far}) {
+        h.subscribe(id, "t", QoS::at_most_once);
+    }
+    h.publish(far, "t", "1");
+    h.publish(below, "t", "2");
+    for (const auto id : {below, above, far}) {
+        const auto got = h.received(id);
+        BOOST_REQUIRE_EQUAL(got.size(), 2U);
+        BOOST_TEST(got[0].payload == "1");
+        BOOST_TEST(got[1].payload == "2");
+    }
+    h.disconnect(below);
+    h.disconnect(above);
+    BOOST_TEST(h.broker->connection_count() == 1U);
+    h.publish(far, "t", "3");
+    BOOST_TEST(h.received(far).size() == 1U);
+    h.send_raw(below, "\x30\x05\x00\x01t" "4");  // bytes for a closed connection: ignored
+    BOOST_TEST(h.broker->connection_count() == 1U);
+}
+
 BOOST_AUTO_TEST_CASE(delivery_qos_is_the_minimum_of_publish_and_subscription) {
     Harness h;
     const auto s0 = h.connect("s0");
