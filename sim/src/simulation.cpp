@@ -236,21 +236,23 @@ struct Template {
 
     /// Appends the text with the device's name and the numbers in their slots.
     void expand(std::string& out, std::string_view device, std::uint64_t seq, std::int64_t time_ms) const {
+        // Pointer and length appends: no position checks, one copy per piece.
+        const char* const text = literal.data();
         std::size_t from = 0;
         for (const auto& [at, slot] : slots) {
-            out.append(literal, from, at - from);
+            out.append(text + from, at - from);
             from = at;
             if (slot == Slot::device) {
-                out.append(device);
+                out.append(device.data(), device.size());
                 continue;
             }
-            std::array<char, 24> digits{};
+            std::array<char, 24> digits;  // NOLINT(cppcoreguidelines-pro-type-member-init): written by to_chars
             const auto end = slot == Slot::seq
                                  ? std::to_chars(digits.data(), digits.data() + digits.size(), seq).ptr
                                  : std::to_chars(digits.data(), digits.data() + digits.size(), time_ms).ptr;
-            out.append(digits.data(), end);
+            out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
         }
-        out.append(literal, from, std::string::npos);
+        out.append(text + from, literal.size() - from);
     }
 };
 
@@ -799,7 +801,7 @@ struct Simulation::Impl {
                 const std::size_t n = s->bytes.size();
                 send(id, c.to_device, s->bytes, false, devices[c.device]);
                 if (s->bytes.capacity() <= 15) {
-                    s->bytes = wire_pool.take();  // for the broker's recycle(): it keeps its own spares
+                    wire_pool.take_into(s->bytes);  // for the broker's recycle(): it keeps its own spares
                 }
                 // The simulated socket buffer accepts everything at once.
                 if (broker) {
@@ -841,10 +843,9 @@ struct Simulation::Impl {
     }
 
     /// Queues `bytes` (or a FIN) on one direction of a connection with the device's link model.
-    /// Unsplit, the bytes are taken by swapping strings: `bytes` comes back empty, holding the
-    /// buffer of the segment slot they went into, for the writer to reuse (Broker/Client::
-    /// recycle), and the slot gets the writer's buffer, still in the cache. Split, they are
-    /// copied and `bytes` is left as it was.
+    /// Unsplit, the bytes' buffer moves into the segment slot and `bytes` comes back empty
+    /// (or holding what the slot had, for the writer's recycle()). Split, they are copied into
+    /// buffers from `wire_pool` and `bytes` is left as it was.
     void send(std::uint32_t id, Direction& dir, std::string& bytes, bool fin, Device& d) {
         const LinkOptions& link = d.link;
         Instant leave = std::max(now, dir.link_free);
@@ -878,14 +879,15 @@ struct Simulation::Impl {
                 }
                 Segment& seg = push(at, false);
                 if (seg.bytes.capacity() <= 15) {
-                    seg.bytes = wire_pool.take();
+                    seg.bytes.clear();
+                    wire_pool.take_into(seg.bytes);
                 }
                 seg.bytes.assign(bytes, offset, len);
                 offset += len;
                 at = at + std::chrono::microseconds(1);
             }
         } else {
-            push(at, fin).bytes.swap(bytes);
+            push(at, fin).bytes = std::move(bytes);  // (the slot is empty: a move takes the buffer, cheaper than a swap)
             bytes.clear();
         }
         schedule(id, dir, is_to_broker);
@@ -910,7 +912,7 @@ struct Simulation::Impl {
         seg.at = front.at;
         seg.fin = front.fin;
         wire_pool.keep(std::move(seg.bytes));  // the last delivery's, read by now
-        seg.bytes.swap(front.bytes);
+        seg.bytes = std::move(front.bytes);
         dir.queue.pop_front();
         while (!seg.fin && !dir.queue.empty() && !dir.queue.front().fin && dir.queue.front().at <= now) {
             seg.bytes += dir.queue.front().bytes;

@@ -304,7 +304,8 @@ struct Broker::Impl {
     /// the next call for another connection.
     std::string& outbox(Connection& c) {
         if (c.outbox_slot == 0) {
-            dirty.push_back(Outbox{&c, spare_bytes.take()});
+            Outbox& o = dirty.emplace_back(Outbox{&c, {}});
+            spare_bytes.take_into(o.bytes);
             c.outbox_slot = static_cast<std::uint32_t>(dirty.size());
         }
         return dirty[c.outbox_slot - 1].bytes;

@@ -105,11 +105,13 @@ public:
         IOTSIM_ASSERT(!closed_);
         if (slot_ == no_slot) {
             slot_ = start_;
-            std::string bytes = spare_ != nullptr ? spare_->take() : std::string{};
             if (start_ == effects_.size()) {
-                effects_.emplace_back(std::in_place_type<SendBytes>, std::move(bytes));  // the usual case
+                effects_.emplace_back(std::in_place_type<SendBytes>);  // the usual case
             } else {
-                effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_), SendBytes{std::move(bytes)});
+                effects_.insert(effects_.begin() + static_cast<std::ptrdiff_t>(start_), SendBytes{});
+            }
+            if (spare_ != nullptr) {
+                spare_->take_into(std::get<SendBytes>(effects_[slot_]).bytes);
             }
         }
         return std::get<SendBytes>(effects_[slot_]).bytes;
@@ -732,9 +734,9 @@ struct alignas(64) Client::Impl {
         m.qos = publish.qos;
         m.retain = publish.retain;
         m.packet_id = publish.packet_id;
-        m.topic = spare_text.take();  // the scratch gets their buffers in exchange
+        spare_text.take_into(m.topic);  // the scratch gets their buffers in exchange
         m.topic.swap(publish.topic);
-        m.payload = spare_text.take();
+        spare_text.take_into(m.payload);
         m.payload.swap(publish.payload);
         if (v5()) {
             m.properties = std::move(publish.properties);  // (cleared at the next MQTT 5 decode)
@@ -935,7 +937,8 @@ struct alignas(64) Client::Impl {
         o.packet_id = 0;
         o.sent_at = Instant{};
         if (o.bytes.capacity() <= 15) {
-            o.bytes = spare_bytes->take();  // (a slot's buffer went back to the spares with its PUBACK)
+            o.bytes.clear();
+            spare_bytes->take_into(o.bytes);  // (a slot's buffer went back to the spares with its PUBACK)
         }
         o.bytes.clear();
         o.bytes.reserve(size);

@@ -25,6 +25,14 @@ public:
         return s;
     }
 
+    /// The same into `s`, which must be empty: one move, no temporary (a hot path's way).
+    void take_into(std::string& s) {
+        if (!strings_.empty()) {
+            s = std::move(strings_.back());
+            strings_.pop_back();
+        }
+    }
+
     /// Keeps `s` (emptied) if there is room and its capacity is worth keeping.
     void keep(std::string&& s) {
         if (strings_.size() < count_max_ && s.capacity() > 15 && s.capacity() <= capacity_max) {
