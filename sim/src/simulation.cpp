@@ -482,6 +482,11 @@ struct Simulation::Impl {
         std::vector<std::string> unsubscribed;
         std::map<std::uint64_t, std::vector<std::string>> pending_unsubscribe;  // token -> filters
     };
+    // Byte strings the writers write into and readers' scratches give back, shared by every
+    // client and the broker's recycling: last in, first out, so the buffer written next is one
+    // used a moment ago and still in the cache (a fleet's own buffers, a second apart, are not).
+    // Declared before the devices: it outlives their clients.
+    SpareStrings wire_pool{256};
     std::vector<Device> devices;
     std::string topic_scratch;       // behaviour(): the topic being published to
     std::string payload_scratch;     // behaviour(): the payload being published
@@ -801,6 +806,7 @@ struct Simulation::Impl {
                 const std::size_t n = s->bytes.size();
                 send(id, c.to_device, s->bytes, false, devices[c.device]);
                 if (s->bytes.capacity() <= 15) {
+                    s->bytes.clear();  // (split: the bytes were copied into the segments)
                     wire_pool.take_into(s->bytes);  // for the broker's recycle(): it keeps its own spares
                 }
                 // The simulated socket buffer accepts everything at once.
@@ -923,10 +929,6 @@ struct Simulation::Impl {
             dir.queue.release_buffers();  // nothing follows a FIN on this direction
         }
     }
-    // Byte strings the writers write into and readers' scratches give back, shared by every
-    // client and the broker's recycling: last in, first out, so the buffer written next is one
-    // used a moment ago and still in the cache (a fleet's own buffers, a second apart, are not).
-    SpareStrings wire_pool{256};
     Segment to_broker_scratch;  // the segment being delivered (deliveries never nest)
     std::string no_bytes;       // a FIN's (empty) bytes
     Segment to_device_scratch;

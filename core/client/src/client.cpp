@@ -547,6 +547,15 @@ struct alignas(64) Client::Impl {
         }
     }
 
+    /// A finished QoS 1 PUBLISH's buffer goes to the spares; one they do not take (they are full,
+    /// or it is too large to keep idle) is freed rather than left in the queue's vacant slot.
+    void give_back(std::string& bytes) {
+        spare_bytes->keep(std::move(bytes));
+        if (bytes.capacity() > 15) {
+            bytes = std::string{};
+        }
+    }
+
     /// Sends queued QoS 1 PUBLISHes while the window allows.
     void pump(Output& out, Now now) {
         while (state == ClientState::connected && sent < outbound.size() && sent < send_window) {
@@ -555,6 +564,7 @@ struct alignas(64) Client::Impl {
                 // [MQTT-3.2.2-15]: never send more than the server accepts; it cannot be split.
                 ++stats.publishes_rejected;
                 out.emit(PublishCompleted{o.token, ReasonCode::packet_too_large, true});
+                give_back(o.bytes);
                 outbound.erase(sent);
                 continue;
             }
@@ -754,7 +764,7 @@ struct alignas(64) Client::Impl {
             return;
         }
         const std::uint64_t token = outbound[i].token;
-        spare_bytes->keep(std::move(outbound[i].bytes));
+        give_back(outbound[i].bytes);
         outbound.erase(i);
         --sent;
         if (static_cast<std::uint8_t>(reason) >= 0x80) {

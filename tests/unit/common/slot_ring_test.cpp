@@ -108,4 +108,28 @@ BOOST_AUTO_TEST_CASE(vacant_slots_can_be_released_and_a_drained_ring_goes_back_i
     BOOST_TEST(ring.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_moved_ring_keeps_its_elements_and_the_source_is_empty_and_usable) {
+    SlotRing<Item, 2> a;
+    for (std::uint64_t i = 0; i < 5; ++i) {
+        a.push_back().value = i;  // on the heap: five do not fit inline
+    }
+    a.pop_front();
+    SlotRing<Item, 2> b(std::move(a));
+    BOOST_REQUIRE_EQUAL(b.size(), 4U);
+    for (std::uint32_t i = 0; i < 4; ++i) {
+        BOOST_TEST(b[i].value == i + 1);
+    }
+    BOOST_TEST(a.empty());  // NOLINT(bugprone-use-after-move): the state after a move is specified
+    a.push_back().value = 9;
+    a.push_back().value = 10;
+    a.push_back().value = 11;
+    BOOST_TEST(a.size() == 3U);
+    BOOST_TEST(a[2].value == 11U);
+    SlotRing<Item, 2> c;
+    c = std::move(b);
+    BOOST_TEST(c.size() == 4U);
+    BOOST_TEST(c.front().value == 1U);
+    BOOST_TEST(b.empty());  // NOLINT(bugprone-use-after-move)
+}
+
 BOOST_AUTO_TEST_SUITE_END()

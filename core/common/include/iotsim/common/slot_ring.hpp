@@ -24,6 +24,31 @@ class SlotRing {
     static_assert(ShrinkAbove >= Inline);
 
 public:
+    SlotRing() = default;
+    /// A moved-from ring is empty and inline again (usable, as after construction).
+    SlotRing(SlotRing&& other) noexcept
+        : capacity_(other.capacity_),
+          head_(other.head_),
+          count_(other.count_),
+          heap_(std::move(other.heap_)),
+          inline_(std::move(other.inline_)) {
+        other.reset();
+    }
+    SlotRing& operator=(SlotRing&& other) noexcept {
+        if (this != &other) {
+            capacity_ = other.capacity_;
+            head_ = other.head_;
+            count_ = other.count_;
+            heap_ = std::move(other.heap_);
+            inline_ = std::move(other.inline_);
+            other.reset();
+        }
+        return *this;
+    }
+    SlotRing(const SlotRing&) = delete;
+    SlotRing& operator=(const SlotRing&) = delete;
+    ~SlotRing() = default;
+
     [[nodiscard]] bool empty() const { return count_ == 0; }
     [[nodiscard]] std::uint32_t size() const { return count_; }
 
@@ -90,6 +115,13 @@ public:
     }
 
 private:
+    void reset() {
+        heap_.reset();
+        capacity_ = Inline;
+        head_ = 0;
+        count_ = 0;
+    }
+
     T* base() { return heap_ ? heap_.get() : inline_.data(); }
     [[nodiscard]] const T* base() const { return heap_ ? heap_.get() : inline_.data(); }
 

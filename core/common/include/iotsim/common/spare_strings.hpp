@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "iotsim/common/assert.hpp"
+
 namespace iotsim {
 
 /// Emptied strings kept for their capacity, so that the next output written into one needs no
@@ -27,6 +29,7 @@ public:
 
     /// The same into `s`, which must be empty: one move, no temporary (a hot path's way).
     void take_into(std::string& s) {
+        IOTSIM_ASSERT(s.empty());
         if (!strings_.empty()) {
             s = std::move(strings_.back());
             strings_.pop_back();
