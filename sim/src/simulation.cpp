@@ -295,9 +295,50 @@ struct NameHash {
 };
 
 /// Seen sequence numbers of one publisher at one subscriber.
+/// The newest 64 sequence numbers' bits are kept beside the counters, in the map's node (one
+/// memory access per message for a publisher that counts up), the older ones in a bit vector.
 struct SeenSeqs {
-    std::vector<bool> seen;
     std::uint64_t max_first_time = 0;
+    std::uint64_t base = 0;    // the window is [base, base + 64), base a multiple of 64
+    std::uint64_t window = 0;  // bit i: base + i was seen
+    std::vector<bool> older;   // below base: index = sequence number
+
+    [[nodiscard]] bool has(std::uint64_t seq) const {
+        if (seq >= base) {
+            return seq < base + 64 && (window & (std::uint64_t{1} << (seq - base))) != 0;
+        }
+        return seq < older.size() && older[seq];
+    }
+
+    /// Whether `seq` was seen before; it is from now on.
+    bool test_and_set(std::uint64_t seq) {
+        if (seq >= base + 64) {
+            // The window moves up to seq's block; its bits go to `older` (numbers between the
+            // old window and the new one were never seen: nothing below base is ever added).
+            if (window != 0) {
+                if (older.size() < base + 64) {
+                    older.resize(base + 64 + 1024, false);
+                }
+                for (std::uint64_t bits = window; bits != 0; bits &= bits - 1) {
+                    older[base + static_cast<std::uint64_t>(__builtin_ctzll(bits))] = true;
+                }
+            }
+            base = seq & ~std::uint64_t{63};
+            window = 0;
+        }
+        if (seq >= base) {
+            const std::uint64_t bit = std::uint64_t{1} << (seq - base);
+            const bool seen = (window & bit) != 0;
+            window |= bit;
+            return seen;
+        }
+        if (older.size() <= seq) {
+            older.resize(seq + 1024, false);
+        }
+        const bool seen = older[seq];
+        older[seq] = true;
+        return seen;
+    }
 };
 
 }  // namespace
@@ -1208,13 +1249,9 @@ struct Simulation::Impl {
             seen_at = d.seen.emplace(std::string(origin->publisher), SeenSeqs{}).first;
         }
         SeenSeqs& seen = seen_at->second;
-        if (seen.seen.size() <= origin->seq) {
-            seen.seen.resize(origin->seq + 1024, false);
-        }
-        if (seen.seen[origin->seq]) {
+        if (seen.test_and_set(origin->seq)) {
             return;  // a redelivery: allowed at QoS 1
         }
-        seen.seen[origin->seq] = true;
         if (options.check_publisher_order && origin->seq < seen.max_first_time) {
             violation("publisher order: " + d.spec.name + " received " + std::string(origin->publisher) + " seq " +
                       std::to_string(origin->seq) + " for the first time after seq " +
@@ -1527,7 +1564,7 @@ struct Simulation::Impl {
                 if (s.subscribed_at && p.acked_sent_at[seq] < *s.subscribed_at) {
                     continue;
                 }
-                const bool got = seen_it != s.seen.end() && seq < seen_it->second.seen.size() && seen_it->second.seen[seq];
+                const bool got = seen_it != s.seen.end() && seen_it->second.has(seq);
                 if (!got) {
                     if (missing++ == 0) {
                         first_missing = seq;

@@ -75,6 +75,58 @@ BOOST_AUTO_TEST_CASE(qos0_messages_sent_during_a_partition_are_lost_but_qos1_are
     check_no_violations(s, seed);
 }
 
+namespace {
+
+/// Publishes the payloads it is given, one per tick, as a device whose software misnumbers.
+class Scripted final : public sim::DeviceHooks {
+public:
+    explicit Scripted(std::vector<std::uint64_t> seqs) : seqs_(std::move(seqs)) {}
+    void on_tick(sim::DeviceContext& ctx) override {
+        if (next_ < seqs_.size() && ctx.connected()) {
+            ctx.publish("tele/odd", R"({"device":"odd","seq":)" + std::to_string(seqs_[next_++]) + "}", 1, false);
+        }
+    }
+
+private:
+    std::vector<std::uint64_t> seqs_;
+    std::size_t next_ = 0;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_order_checker_reports_a_first_arrival_behind_a_later_seq_and_lets_repeats_pass) {
+    // Goal: the per-publisher order invariant fires exactly for a sequence number that arrives
+    // for the first time after a higher one, and a repeat (a QoS 1 redelivery) never fires it,
+    // however far behind: sequence numbers near, and far (past 64 and thousands) behind.
+    const auto seed = test_seed(3);
+    sim::SimulationOptions o;
+    o.seed = seed;
+    sim::Simulation s(o);
+    auto sink = device("sink");
+    sink.subscribe = {{"tele/#", {mqtt::QoS::at_least_once}}};
+    s.add_device(sink);
+    auto odd = device("odd");
+    odd.start_at = seconds(1);
+    odd.tick_interval = milliseconds(100);
+    // in order, 3 late, 2 again, jumps, 100 late, 100 and 3 again, 5000 late, 63 and 64 late,
+    // 10000 and 71 again (71 left the newest 64 long before)
+    odd.hooks = std::make_shared<Scripted>(std::vector<std::uint64_t>{
+        1, 2, 70, 71, 3, 2, 200, 10'000, 100, 100, 3, 5'000, 10'001, 63, 64, 10'000, 71});
+    s.add_device(odd);
+    s.run_until(Instant{seconds(10)});
+    BOOST_TEST_CONTEXT(repro(seed)) {
+        BOOST_TEST(s.device("sink")->received == 17U);
+        std::vector<std::string> late;
+        for (const auto& v : s.violations()) {
+            const auto at = v.find("seq ");
+            BOOST_REQUIRE(at != std::string::npos);
+            late.push_back(v.substr(at, v.find(" for the first time") - at));
+        }
+        const std::vector<std::string> expected = {"seq 3", "seq 100", "seq 5000", "seq 63", "seq 64"};
+        BOOST_TEST(late == expected, boost::test_tools::per_element());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_sink_with_thousands_of_segments_in_flight_gets_every_message_in_publisher_order) {
     // Goal: a connection carrying thousands of segments at once (a slow link into a busy sink,
     // then a partition shorter than keep-alive, whose backlog TCP delivers at the heal) loses
