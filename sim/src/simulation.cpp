@@ -846,10 +846,8 @@ struct Simulation::Impl {
                 }
                 const std::size_t n = s->bytes.size();
                 send(id, c.to_device, s->bytes, false, devices[c.device]);
-                if (s->bytes.capacity() <= 15) {
-                    s->bytes.clear();  // (split: the bytes were copied into the segments)
-                    wire_pool.take_into(s->bytes);  // for the broker's recycle(): it keeps its own spares
-                }
+                s->bytes.clear();  // (split: the bytes were copied into the segments)
+                wire_pool.take_into(s->bytes);  // for the broker's recycle(): it keeps its own spares
                 // The simulated socket buffer accepts everything at once.
                 if (broker) {
                     broker::Effects more = broker->drained(s->connection, n, node_now(broker_clock));
@@ -925,10 +923,8 @@ struct Simulation::Impl {
                     len = 1 + static_cast<std::size_t>(net_rng.uniform(len - 1));
                 }
                 Segment& seg = push(at, false);
-                if (seg.bytes.capacity() <= 15) {
-                    seg.bytes.clear();
-                    wire_pool.take_into(seg.bytes);
-                }
+                seg.bytes.clear();
+                wire_pool.take_into(seg.bytes);
                 seg.bytes.assign(bytes, offset, len);
                 offset += len;
                 at = at + std::chrono::microseconds(1);
@@ -1152,7 +1148,7 @@ struct Simulation::Impl {
                 if (d.conn != 0 && conns[d.conn].device_open) {
                     trace.bytes(now, TraceKind::bytes_to_broker, index, d.conn, s->bytes,
                                 d.trace_version);
-                    send(d.conn, conns[d.conn].to_broker, s->bytes, false, d);  // swapped into the segment
+                    send(d.conn, conns[d.conn].to_broker, s->bytes, false, d);  // moved into the segment
                 }
             } else if (std::holds_alternative<client::CloseTransport>(e)) {
                 if (d.conn != 0) {

@@ -946,11 +946,8 @@ struct alignas(64) Client::Impl {
         o.token = token;
         o.packet_id = 0;
         o.sent_at = Instant{};
-        if (o.bytes.capacity() <= 15) {
-            o.bytes.clear();
-            spare_bytes->take_into(o.bytes);  // (a slot's buffer went back to the spares with its PUBACK)
-        }
         o.bytes.clear();
+        spare_bytes->take_into(o.bytes);  // (a slot's buffer went back to the spares with its PUBACK)
         o.bytes.reserve(size);
         mqtt::encode(packet, version, o.bytes);
         const mqtt::Frame frame = mqtt::read_frame(o.bytes, mqtt::remaining_length_max);

@@ -90,27 +90,14 @@ public:
     /// - peek_soon(k): the `k`-th event after the next one among those at the current time (the
     ///   radix heap's bucket 0, in order), or nullptr. Useful when many events share a time (a
     ///   fan-out's deliveries).
-    /// - peek_next(): the next event, wherever it is: bucket 0's head, or the earliest event of
-    ///   the lowest non-empty bucket (a scan of that bucket, which holds the events nearest in
-    ///   time and so few of them when events are spread out). nullptr if none.
+    /// - peek_next(): top(), or nullptr if there is none (when bucket 0 is used up, a scan of the
+    ///   lowest non-empty bucket, which holds the events nearest in time and so few of them when
+    ///   events are spread out).
     [[nodiscard]] const Event* peek_soon(std::size_t k) const {
         const std::size_t i = head0_ + k;
         return i < buckets_[0].size() ? &buckets_[0][i] : nullptr;
     }
-    [[nodiscard]] const Event* peek_next() const {
-        if (head0_ < buckets_[0].size()) {
-            return &buckets_[0][head0_];
-        }
-        if (!any_nonempty()) {
-            return nullptr;
-        }
-        const auto& bucket = buckets_[first_nonempty()];
-        const Event* best = &bucket.front();
-        for (const Event& e : bucket) {
-            best = time_of(e.at) < time_of(best->at) ? &e : best;  // the first of equal times
-        }
-        return best;
-    }
+    [[nodiscard]] const Event* peek_next() const { return size_ == 0 ? nullptr : &top(); }
 
     Event pop() {
         IOTSIM_ASSERT(size_ > 0);
@@ -183,13 +170,6 @@ private:
         }
         IOTSIM_ASSERT(false);
         return 0;
-    }
-    [[nodiscard]] bool any_nonempty() const {
-        std::uint64_t any = 0;
-        for (const std::uint64_t w : nonempty_) {
-            any |= w;
-        }
-        return any != 0;
     }
 
     /// Buckets above 0 that hold events, one bit each (bucket 0 is tracked by its head).

@@ -80,9 +80,7 @@ public:
         head_ = (head_ + 1) & (capacity_ - 1);
         --count_;
         if (count_ == 0 && capacity_ > ShrinkAbove) {
-            heap_.reset();
-            capacity_ = Inline;
-            head_ = 0;
+            go_inline();
         }
     }
 
@@ -108,17 +106,18 @@ public:
     /// Back to the inline slots if nothing is queued and the heap array is in use.
     void shrink_if_empty() {
         if (count_ == 0 && heap_) {
-            heap_.reset();
-            capacity_ = Inline;
-            head_ = 0;
+            go_inline();
         }
     }
 
 private:
-    void reset() {
+    void go_inline() {
         heap_.reset();
         capacity_ = Inline;
         head_ = 0;
+    }
+    void reset() {
+        go_inline();
         count_ = 0;
     }
 

@@ -27,10 +27,11 @@ public:
         return s;
     }
 
-    /// The same into `s`, which must be empty: one move, no temporary (a hot path's way).
+    /// The same into `s`, which must be empty: one move, no temporary (a hot path's way). An `s`
+    /// with a buffer of its own (a reused slot's) keeps it.
     void take_into(std::string& s) {
         IOTSIM_ASSERT(s.empty());
-        if (!strings_.empty()) {
+        if (s.capacity() <= 15 && !strings_.empty()) {
             s = std::move(strings_.back());
             strings_.pop_back();
         }
