@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,7 @@
 #include "iotsim/auth/policy_authorizer.hpp"
 #include "iotsim/client/client.hpp"
 #include "iotsim/common/assert.hpp"
+#include "iotsim/common/fold_hash.hpp"
 #include "iotsim/common/slot_ring.hpp"
 #include "iotsim/common/spare_strings.hpp"
 #include "iotsim/mqtt/codec.hpp"
@@ -30,7 +32,6 @@
 #include "iotsim/sim/policy_check.hpp"
 
 #include "certificates.hpp"
-#include "fold_hash.hpp"
 
 namespace iotsim::sim {
 
@@ -286,16 +287,8 @@ private:
     std::size_t head_ = 0;  // the oldest entry once the ring is full
 };
 
-/// Heterogeneous lookup by std::string_view in an unordered map keyed by std::string, hashed
-/// with the trace's folded multiply (a short name is one or two multiplies, an order of
-/// magnitude cheaper than std::hash's byte loop; nothing here reaches the trace).
-struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return detail::fold_bytes(0, s); }
-};
-
 /// Seen sequence numbers of one publisher at one subscriber.
-/// The newest 64 sequence numbers' bits are kept beside the counters, in the map's node (one
+/// The newest 64 sequence numbers' bits are kept beside the counters, in the table's entry (one
 /// memory access per message for a publisher that counts up), the older ones in a bit vector.
 struct SeenSeqs {
     std::uint64_t max_first_time = 0;
@@ -339,6 +332,66 @@ struct SeenSeqs {
         older[seq] = true;
         return seen;
     }
+};
+
+/// Publisher name -> its SeenSeqs at one subscriber, looked up per message received. Open
+/// addressing with linear probing over entries that hold their name inline (a device's name
+/// fits a string's own buffer): a lookup usually reads one entry, where a node map reads a
+/// bucket, then a node, then compares through a call. Never iterated, never shrinks.
+class SeenTable {
+public:
+    [[nodiscard]] const SeenSeqs* find(std::string_view name) const {
+        if (slots_.empty()) {
+            return nullptr;
+        }
+        const Entry& e = slots_[probe(name, hash_of(name))];
+        return e.hash != 0 ? &e.seqs : nullptr;
+    }
+
+    SeenSeqs& get(std::string_view name) {
+        if ((size_ + 1) * 2 > slots_.size()) {
+            grow();
+        }
+        const std::uint64_t h = hash_of(name);
+        Entry& e = slots_[probe(name, h)];
+        if (e.hash == 0) {
+            e.hash = h;
+            e.name.assign(name);
+            ++size_;
+        }
+        return e.seqs;
+    }
+
+private:
+    struct Entry {
+        std::uint64_t hash = 0;  // 0: empty
+        std::string name;
+        SeenSeqs seqs;
+    };
+
+    static std::uint64_t hash_of(std::string_view name) { return fold_hash::fold_bytes(0, name) | 1; }
+
+    /// The slot holding `name`, or the empty slot where it belongs.
+    [[nodiscard]] std::size_t probe(std::string_view name, std::uint64_t h) const {
+        const std::size_t mask = slots_.size() - 1;
+        std::size_t i = static_cast<std::size_t>(h) & mask;
+        while (slots_[i].hash != 0 && (slots_[i].hash != h || slots_[i].name != name)) {
+            i = (i + 1) & mask;
+        }
+        return i;
+    }
+
+    void grow() {
+        std::vector<Entry> old = std::exchange(slots_, std::vector<Entry>(std::max<std::size_t>(16, slots_.size() * 2)));
+        for (Entry& e : old) {
+            if (e.hash != 0) {
+                slots_[probe(e.name, e.hash)] = std::move(e);
+            }
+        }
+    }
+
+    std::vector<Entry> slots_;  // a power of two, at most half full
+    std::size_t size_ = 0;
 };
 
 }  // namespace
@@ -515,8 +568,7 @@ struct Simulation::Impl {
         std::vector<Instant> acked_sent_at;                // when each acknowledged seq was sent
         // When the device first saw a SUBACK: a subscriber owes nothing published before it.
         std::optional<Instant> subscribed_at;
-        // publisher -> seqs received (looked up per message; never iterated, so unordered)
-        std::unordered_map<std::string, SeenSeqs, NameHash, std::equal_to<>> seen;
+        SeenTable seen;  // publisher -> seqs received
         // Filters unsubscribed (UNSUBACK received) on the current connection: a PUBLISH that
         // arrives after it on the same connection and matches no remaining subscription is a
         // delivery after unsubscribe (TCP keeps order, so the broker sent it after the UNSUBACK).
@@ -1240,11 +1292,7 @@ struct Simulation::Impl {
         if (!origin) {
             return;
         }
-        auto seen_at = d.seen.find(origin->publisher);
-        if (seen_at == d.seen.end()) {
-            seen_at = d.seen.emplace(std::string(origin->publisher), SeenSeqs{}).first;
-        }
-        SeenSeqs& seen = seen_at->second;
+        SeenSeqs& seen = d.seen.get(origin->publisher);
         if (seen.test_and_set(origin->seq)) {
             return;  // a redelivery: allowed at QoS 1
         }
@@ -1547,7 +1595,7 @@ struct Simulation::Impl {
             }
             const Device& p = devices[pi->second];
             const Device& s = devices[si->second];
-            auto seen_it = s.seen.find(pub);
+            const SeenSeqs* seen = s.seen.find(pub);
             std::uint64_t missing = 0;
             std::uint64_t first_missing = 0;
             for (std::uint64_t seq = 0; seq < p.acked_seqs.size(); ++seq) {
@@ -1560,7 +1608,7 @@ struct Simulation::Impl {
                 if (s.subscribed_at && p.acked_sent_at[seq] < *s.subscribed_at) {
                     continue;
                 }
-                const bool got = seen_it != s.seen.end() && seen_it->second.has(seq);
+                const bool got = seen != nullptr && seen->has(seq);
                 if (!got) {
                     if (missing++ == 0) {
                         first_missing = seq;

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fold_hash.hpp"
+#include "iotsim/common/fold_hash.hpp"
 #include "iotsim/mqtt/codec.hpp"
 
 namespace iotsim::sim {
@@ -33,12 +33,12 @@ std::string_view trace_kind_name(TraceKind kind) {
     return "?";
 }
 
-using detail::fold;
-using detail::k0;
-using detail::k1;
-using detail::k2;
+using fold_hash::fold;
+using fold_hash::k0;
+using fold_hash::k1;
+using fold_hash::k2;
 
-void Trace::mix_bytes(std::string_view s) { hash_ = detail::fold_bytes(hash_, s); }
+void Trace::mix_bytes(std::string_view s) { hash_ = fold_hash::fold_bytes(hash_, s); }
 
 void Trace::header(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection) {
     ++count_;

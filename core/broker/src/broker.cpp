@@ -76,9 +76,12 @@ struct TimerEntry {
 
 constexpr std::string_view basic_ingest_prefix = "$aws/rules/";
 
+/// Per message: the first byte settles most topics without a compare through a call.
+bool is_basic_ingest(std::string_view topic) { return topic.starts_with('$') && topic.starts_with(basic_ingest_prefix); }
+
 /// Strips `$aws/rules/<rule>/` (AWS: those three levels do not count toward the topic limits).
 std::string_view without_basic_ingest(std::string_view topic) {
-    if (!topic.starts_with(basic_ingest_prefix)) {
+    if (!is_basic_ingest(topic)) {
         return topic;
     }
     const std::string_view rest = topic.substr(basic_ingest_prefix.size());
@@ -103,7 +106,7 @@ struct Broker::Impl {
     // numbers otherwise, or a server past a million connections) the hash table answers.
     class ConnectionTable {
     public:
-        [[nodiscard]] Connection* find(ConnectionId id) {
+        [[nodiscard]] Connection* find(ConnectionId id) const {
             if (id.value < dense_.size()) {
                 return dense_[id.value];
             }
@@ -113,7 +116,8 @@ struct Broker::Impl {
             const auto it = set_.find(id);
             return it == set_.end() ? nullptr : &it->connection;
         }
-        [[nodiscard]] bool contains(ConnectionId id) const { return set_.contains(id); }
+        /// Asked after every packet (did it end the connection?): the array, as find() does.
+        [[nodiscard]] bool contains(ConnectionId id) const { return find(id) != nullptr; }
         Connection& emplace(ConnectionId id) {
             Connection& c = set_.emplace(id).first->connection;
             if (id.value < dense_max) {
@@ -529,7 +533,7 @@ struct Broker::Impl {
                 retained.insert_or_assign(m->topic, std::move(r));
             }
         }
-        if (m->topic.starts_with(basic_ingest_prefix)) {
+        if (is_basic_ingest(m->topic)) {
             // Basic Ingest: only the named rule sees it (reference §1.15).
             std::string_view rule = std::string_view(m->topic).substr(basic_ingest_prefix.size());
             rule = rule.substr(0, rule.find('/'));
@@ -1293,7 +1297,7 @@ struct Broker::Impl {
         give_message(std::move(m));
         if (qos == QoS::at_least_once) {
             // The store is committed before this PUBACK leaves (finish()/drop()).
-            write(c, mqtt::Ack{mqtt::PacketType::puback, packet_id, ReasonCode::success, {}});
+            mqtt::encode_success_ack(mqtt::PacketType::puback, packet_id, outbox(c));
         }
     }
 

@@ -733,7 +733,8 @@ struct alignas(64) Client::Impl {
             return;
         }
         if (publish.qos == QoS::at_least_once) {
-            write(out, mqtt::Ack{mqtt::PacketType::puback, publish.packet_id, ReasonCode::success, {}}, now);
+            mqtt::encode_success_ack(mqtt::PacketType::puback, publish.packet_id, out.wire());
+            last_sent = now.monotonic;
         }
         ++stats.messages_received;
         if (publish.dup) {

@@ -1648,6 +1648,14 @@ void encode(const PublishRef& publish, Version version, std::string& out) {
     IOTSIM_ASSERT(w + publish.payload.size() == out.data() + out.size());
 }
 
+void encode_success_ack(PacketType type, std::uint16_t packet_id, std::string& out) {
+    IOTSIM_ASSERT(type == PacketType::puback || type == PacketType::pubrec || type == PacketType::pubrel ||
+                  type == PacketType::pubcomp);
+    const char bytes[4] = {static_cast<char>(first_byte_for(type, type == PacketType::pubrel ? 0x02 : 0x00)), 2,
+                           static_cast<char>(packet_id >> 8), static_cast<char>(packet_id & 0xFF)};
+    out.append(bytes, sizeof bytes);
+}
+
 void encode(const Ack& ack, Version version, std::string& out) {
     const Plan sizes = plan(ack, version);
     if (sizes.properties != 0) {

@@ -153,6 +153,18 @@ BOOST_AUTO_TEST_CASE(v5_puback_uses_the_shortest_form_its_reason_and_properties_
                with_reason_string, Version::v5);
 }
 
+BOOST_AUTO_TEST_CASE(a_success_ack_written_directly_is_the_bytes_of_the_ack_encoded_in_either_version) {
+    for (const Version v : {Version::v311, Version::v5}) {
+        for (const PacketType t : {PacketType::puback, PacketType::pubrec, PacketType::pubrel, PacketType::pubcomp}) {
+            for (const std::uint16_t id : {std::uint16_t{1}, std::uint16_t{0x2A}, std::uint16_t{0x1234}, std::uint16_t{65535}}) {
+                std::string direct = "x";  // appended to, not replaced
+                encode_success_ack(t, id, direct);
+                BOOST_TEST(hex(direct) == hex("x" + encoded(Ack{t, id, ReasonCode::success, {}}, v)));
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(v5_acks_accept_the_long_forms_too) {
     // A peer may include a Success reason and an empty property list explicitly.
     const Result<Packet, DecodeError> puback =

@@ -92,6 +92,11 @@ struct PublishRef {
 /// The same bytes as encode(Packet{ack}), without building the Packet (PUBACK on the hot path).
 void encode(const Ack& ack, Version version, std::string& out);
 
+/// encode(Ack{type, packet_id, ReasonCode::success, {}}, v, out) for either version: 4 bytes (MQTT
+/// 5 leaves out a success reason without properties, §3.4.2.1), with no Ack built (an Ack holds
+/// a Properties of ~500 bytes to clear and destroy; a PUBACK per message is the hot path).
+void encode_success_ack(PacketType type, std::uint16_t packet_id, std::string& out);
+
 /// The same bytes as encode(Packet{Publish{...}}) for the same fields.
 void encode(const PublishRef& publish, Version version, std::string& out);
 [[nodiscard]] std::size_t encoded_size(const PublishRef& publish, Version version);

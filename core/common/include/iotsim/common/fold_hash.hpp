@@ -1,9 +1,11 @@
 #pragma once
 
-// The simulator's hash over bytes: a chain of 64x64->128-bit multiplications, each folding 16
-// bytes of input into the state (the folded multiply of wyhash and rapidhash, written here from
-// the idea). Stable by construction: integer arithmetic only, input read as little-endian
-// whatever the host. The trace hash is a chain of these; the simulator's name tables use it too.
+// A hash over bytes: a chain of 64x64->128-bit multiplications, each folding 16 bytes of input
+// into the state (the folded multiply of wyhash and rapidhash, written here from the idea).
+// Stable by construction: integer arithmetic only, input read as little-endian whatever the
+// host. The simulator's trace hash is a chain of these (so this function must never change:
+// recorded trace hashes depend on it); name tables use it too (a short name costs one or two
+// multiplies, an order of magnitude less than std::hash's byte loop).
 
 #include <bit>
 #include <cstddef>
@@ -11,7 +13,7 @@
 #include <cstring>
 #include <string_view>
 
-namespace iotsim::sim::detail {
+namespace iotsim::fold_hash {
 
 inline constexpr std::uint64_t k0 = 0x2d358dccaa6c78a5ULL;
 inline constexpr std::uint64_t k1 = 0x8bb84b93962eacc9ULL;
@@ -72,4 +74,4 @@ inline std::uint64_t fold_bytes(std::uint64_t state, std::string_view s) {
     return fold(a ^ h ^ k0, b ^ k2);
 }
 
-}  // namespace iotsim::sim::detail
+}  // namespace iotsim::fold_hash
