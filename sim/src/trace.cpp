@@ -4,7 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iotsim/common/fold_hash.hpp"
 #include "iotsim/mqtt/codec.hpp"
 
 namespace iotsim::sim {
@@ -33,20 +32,6 @@ std::string_view trace_kind_name(TraceKind kind) {
     return "?";
 }
 
-using fold_hash::fold;
-using fold_hash::k0;
-using fold_hash::k1;
-using fold_hash::k2;
-
-void Trace::mix_bytes(std::string_view s) { hash_ = fold_hash::fold_bytes(hash_, s); }
-
-void Trace::header(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection) {
-    ++count_;
-    const std::uint64_t h = fold(static_cast<std::uint64_t>(at.since_epoch.count()) ^ hash_ ^ k0,
-                                 ((static_cast<std::uint64_t>(node) << 8) | static_cast<std::uint64_t>(kind)) ^ k1);
-    hash_ = fold(connection ^ h ^ k0, k2);
-}
-
 std::string Trace::node_name(std::uint32_t node) const {
     if (node == broker_node) {
         return "broker";
@@ -57,34 +42,21 @@ std::string Trace::node_name(std::uint32_t node) const {
     return "node-" + std::to_string(node);
 }
 
-void Trace::note(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view text) {
-    header(at, kind, node, connection);
-    mix_bytes(text);
-    if (keep_) {
-        records_.push_back({at.since_epoch.count(), kind, node_name(node), connection, std::string(text)});
-    }
+void Trace::keep_note(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view text) {
+    records_.push_back({at.since_epoch.count(), kind, node_name(node), connection, std::string(text)});
 }
 
-void Trace::pair(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view a,
-                 std::string_view b) {
-    header(at, kind, node, connection);
-    mix_bytes(a);
-    mix_bytes(b);
-    if (keep_) {
-        std::string detail;
-        detail.reserve(a.size() + b.size() + 1);
-        detail.append(a).append(" ").append(b);
-        records_.push_back({at.since_epoch.count(), kind, node_name(node), connection, std::move(detail)});
-    }
+void Trace::keep_pair(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view a,
+                      std::string_view b) {
+    std::string detail;
+    detail.reserve(a.size() + b.size() + 1);
+    detail.append(a).append(" ").append(b);
+    records_.push_back({at.since_epoch.count(), kind, node_name(node), connection, std::move(detail)});
 }
 
-void Trace::bytes(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view data,
-                  std::uint8_t version) {
-    header(at, kind, node, connection);
-    mix_bytes(data);
-    if (keep_) {
-        records_.push_back({at.since_epoch.count(), kind, node_name(node), connection, summarize_packets(data, version)});
-    }
+void Trace::keep_bytes(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view data,
+                       std::uint8_t version) {
+    records_.push_back({at.since_epoch.count(), kind, node_name(node), connection, summarize_packets(data, version)});
 }
 
 std::string Trace::hash_hex() const {

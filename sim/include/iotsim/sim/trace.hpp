@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "iotsim/common/fold_hash.hpp"
 #include "iotsim/common/time.hpp"
 
 namespace iotsim::sim {
@@ -51,16 +52,38 @@ class Trace {
 public:
     explicit Trace(bool keep_records) : keep_(keep_records) {}
 
+    // The hashing is inline (a few multiplies, several times per simulated message); keeping a
+    // record is not.
+
     /// An event whose content is `text`.
-    void note(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view text);
+    void note(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view text) {
+        header(at, kind, node, connection);
+        mix_bytes(text);
+        if (keep_) {
+            keep_note(at, kind, node, connection, text);
+        }
+    }
     /// An event with two text parts and a number, hashed as they are; the record's detail
     /// ("a b") is only formatted when records are kept (the hot path: received messages).
     void pair(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view a,
-              std::string_view b);
+              std::string_view b) {
+        header(at, kind, node, connection);
+        mix_bytes(a);
+        mix_bytes(b);
+        if (keep_) {
+            keep_pair(at, kind, node, connection, a, b);
+        }
+    }
     /// Bytes written on a connection; hashed raw, decoded into MQTT packet summaries only when
     /// records are kept. `version` tells the decoder the packets' protocol version (0 unknown).
     void bytes(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view data,
-               std::uint8_t version);
+               std::uint8_t version) {
+        header(at, kind, node, connection);
+        mix_bytes(data);
+        if (keep_) {
+            keep_bytes(at, kind, node, connection, data, version);
+        }
+    }
 
     [[nodiscard]] std::uint64_t hash() const { return hash_; }
     [[nodiscard]] std::string hash_hex() const;
@@ -74,8 +97,20 @@ public:
     static constexpr std::uint32_t broker_node = 0xFFFF'FFFF;
 
 private:
-    void mix_bytes(std::string_view s);
-    void header(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection);
+    void mix_bytes(std::string_view s) { hash_ = fold_hash::fold_bytes(hash_, s); }
+    void header(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection) {
+        using fold_hash::fold;
+        ++count_;
+        const std::uint64_t h =
+            fold(static_cast<std::uint64_t>(at.since_epoch.count()) ^ hash_ ^ fold_hash::k0,
+                 ((static_cast<std::uint64_t>(node) << 8) | static_cast<std::uint64_t>(kind)) ^ fold_hash::k1);
+        hash_ = fold(connection ^ h ^ fold_hash::k0, fold_hash::k2);
+    }
+    void keep_note(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view text);
+    void keep_pair(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view a,
+                   std::string_view b);
+    void keep_bytes(Instant at, TraceKind kind, std::uint32_t node, std::uint64_t connection, std::string_view data,
+                    std::uint8_t version);
     [[nodiscard]] std::string node_name(std::uint32_t node) const;
 
     bool keep_;
