@@ -754,15 +754,13 @@ struct Broker::Impl {
                 std::string& out = outbox(c);
                 const std::size_t at = out.size();
                 mqtt::encode(p, c.version, out);
-                const mqtt::Frame f = mqtt::read_frame(std::string_view(out).substr(at), mqtt::remaining_length_max);
-                patch_packet_id(out, at + f.header_bytes + 2 + m.topic.size(), qos, packet_id);
+                patch_packet_id(out, at + mqtt::encoded_header_bytes(out.data() + at) + 2 + m.topic.size(), qos, packet_id);
                 ++stats.messages_delivered;
                 return true;
             }
             cached->bytes.clear();  // its capacity serves every route
             mqtt::encode(p, c.version, cached->bytes);
-            const mqtt::Frame f = mqtt::read_frame(cached->bytes, mqtt::remaining_length_max);
-            cached->packet_id_offset = f.header_bytes + 2 + m.topic.size();
+            cached->packet_id_offset = mqtt::encoded_header_bytes(cached->bytes.data()) + 2 + m.topic.size();
             cached->valid = true;
         }
         if (cached->bytes.size() > c.client_packet_bytes_max) {

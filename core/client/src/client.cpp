@@ -951,8 +951,7 @@ struct alignas(64) Client::Impl {
         spare_bytes->take_into(o.bytes);  // (a slot's buffer went back to the spares with its PUBACK)
         o.bytes.reserve(size);
         mqtt::encode(packet, version, o.bytes);
-        const mqtt::Frame frame = mqtt::read_frame(o.bytes, mqtt::remaining_length_max);
-        o.id_offset = static_cast<std::uint32_t>(frame.header_bytes + 2 + topic.size());
+        o.id_offset = static_cast<std::uint32_t>(mqtt::encoded_header_bytes(o.bytes.data()) + 2 + topic.size());
         pump(out, now);
         return token;
     }

@@ -165,6 +165,17 @@ BOOST_AUTO_TEST_CASE(a_success_ack_written_directly_is_the_bytes_of_the_ack_enco
     }
 }
 
+BOOST_AUTO_TEST_CASE(the_header_length_of_an_encoded_packet_is_the_one_read_frame_finds_for_every_length_size) {
+    // Remaining lengths that take 1, 2, 3 and 4 bytes (127 | 128, 16383 | 16384, 2097151 | 2097152).
+    for (const std::size_t payload : {std::size_t{0}, std::size_t{100}, std::size_t{200}, std::size_t{16'000},
+                                      std::size_t{17'000}, std::size_t{2'097'000}, std::size_t{2'098'000}}) {
+        std::string out;
+        encode(PublishRef{false, QoS::at_least_once, false, "a/b", 7, std::string(payload, 'x'), nullptr}, Version::v311, out);
+        const Frame f = read_frame(out, remaining_length_max);
+        BOOST_TEST(encoded_header_bytes(out.data()) == f.header_bytes);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(v5_acks_accept_the_long_forms_too) {
     // A peer may include a Success reason and an empty property list explicitly.
     const Result<Packet, DecodeError> puback =

@@ -45,6 +45,17 @@ struct Frame {
 /// known, so a hostile length never makes the caller buffer or allocate.
 [[nodiscard]] Frame read_frame(std::string_view stream, std::uint32_t remaining_length_limit);
 
+/// The fixed header's length (first byte and remaining length) of a packet this codec encoded,
+/// which starts at `packet`: read_frame's header_bytes without its checks, for finding a field
+/// in bytes just written.
+[[nodiscard]] inline std::size_t encoded_header_bytes(const char* packet) {
+    std::size_t n = 1;
+    while ((static_cast<unsigned char>(packet[n]) & 0x80U) != 0) {
+        ++n;
+    }
+    return n + 1;
+}
+
 /// Decodes the first packet of a connection: must be CONNECT (protocol name "MQTT", level 4 or 5).
 /// Anything else is an error with reason protocol_error (not a CONNECT) or
 /// unsupported_protocol_version (level other than 4/5).
