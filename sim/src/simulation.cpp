@@ -550,7 +550,7 @@ struct Simulation::Impl {
         std::uint64_t boot = 0;
         std::uint64_t seq = 0;
         // spec.publish as behaviour() reads it (`spec` is two kilobytes further on).
-        const Template* topic_template = nullptr;  // null: no publish plan
+        std::string topic;  // the publish plan's, {device} filled in (a topic takes no numbers)
         const Template* payload_template = nullptr;
         Duration publish_interval{};
         std::uint64_t publish_count = 0;
@@ -581,7 +581,6 @@ struct Simulation::Impl {
     // Declared before the devices: it outlives their clients.
     SpareStrings wire_pool{256};
     std::vector<Device> devices;
-    std::string topic_scratch;       // behaviour(): the topic being published to
     std::string payload_scratch;     // behaviour(): the payload being published
     // Publish plans' topics and payloads, compiled once per text (and whether it takes numbers).
     std::map<std::pair<std::string, bool>, std::unique_ptr<Template>, std::less<>> templates;
@@ -1367,13 +1366,11 @@ struct Simulation::Impl {
         }
         ++d.seq;
         const Now n = node_now(d.clock);
-        // The client copies both into the packet: one buffer each serves every publish.
-        topic_scratch.clear();
-        d.topic_template->expand(topic_scratch, d.stats.name, 0, 0);
+        // The client copies both into the packet: one buffer serves every payload.
         payload_scratch.clear();
         d.payload_template->expand(payload_scratch, d.stats.name, d.seq, n.wall.unix_ms());
         client::ClientEffects out = take_client_fx();
-        const std::uint64_t token = d.client->publish(topic_scratch, payload_scratch, d.publish_qos, d.publish_retain, n, out);
+        const std::uint64_t token = d.client->publish(d.topic, payload_scratch, d.publish_qos, d.publish_retain, n, out);
         ++d.stats.published;
         if (d.publish_qos == mqtt::QoS::at_least_once && need_delivery_check(d.spec.name)) {
             d.token_seq[token] = {d.seq, now};
@@ -1828,7 +1825,7 @@ std::uint32_t Simulation::add_device(DeviceSpec spec) {
     d.trace_version = spec.client.version == mqtt::Version::v5 ? 5 : 4;
     d.inbox_max = spec.inbox_max;
     if (spec.publish) {
-        d.topic_template = s.template_of(spec.publish->topic, false);
+        s.template_of(spec.publish->topic, false)->expand(d.topic, spec.name, 0, 0);
         d.payload_template = s.template_of(spec.publish->payload, true);
         d.publish_interval = spec.publish->interval;
         d.publish_count = spec.publish->count;
