@@ -369,7 +369,8 @@ private:
         SeenSeqs seqs;
     };
 
-    static std::uint64_t hash_of(std::string_view name) { return fold_hash::fold_bytes(0, name) | 1; }
+    /// Never 0 (the empty mark): the top bit is set, the low bits (the slot) are left alone.
+    static std::uint64_t hash_of(std::string_view name) { return fold_hash::fold_bytes(0, name) | (std::uint64_t{1} << 63); }
 
     /// The slot holding `name`, or the empty slot where it belongs.
     [[nodiscard]] std::size_t probe(std::string_view name, std::uint64_t h) const {

@@ -31,6 +31,20 @@ BOOST_AUTO_TEST_CASE(traffic_both_ways_postpones_the_pingreq) {
     BOOST_TEST(h.take_all<Pingreq>().size() == 1U);
 }
 
+BOOST_AUTO_TEST_CASE(the_puback_for_a_received_qos1_message_counts_as_sending_for_the_keep_alive) {
+    // A subscriber that only receives QoS 1 sends a PUBACK per message: traffic both ways, so no
+    // PINGREQ falls due until keep-alive seconds after that exchange.
+    ClientHost h({.client_id = "d", .keep_alive_s = 60});
+    h.establish();
+    h.advance(seconds(50));
+    h.send(Publish{false, QoS::at_least_once, false, "cmd/d", 9, "x", {}});
+    BOOST_TEST(h.take_all<Ack>().size() == 1U);  // its PUBACK
+    h.advance(seconds(59));
+    BOOST_TEST(h.take_all<Pingreq>().empty());
+    h.advance(seconds(1));  // 60 s after the PUBLISH and its PUBACK
+    BOOST_TEST(h.take_all<Pingreq>().size() == 1U);
+}
+
 BOOST_AUTO_TEST_CASE(pingreq_goes_out_when_nothing_was_received_even_while_publishing) {
     // A device that only publishes QoS 0 would otherwise never notice a half-open connection.
     ClientHost h({.client_id = "d", .keep_alive_s = 60});
